@@ -1,0 +1,193 @@
+"""The endpoint catalogue: which host names the agent needs, per cloud, region and feature.
+
+The data lives in ``data/endpoints.toml`` so that a new endpoint is a data change reviewed against
+Microsoft's list, not a code change. Templates such as ``{region}-gas...`` are filled from
+``--location``; names that stay wildcards are listed but marked not probeable, with the reason,
+because a firewall request still has to mention them.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+DATA_FILE = Path(__file__).parent / "data" / "endpoints.toml"
+WHEN = ("always", "connect", "install", "optional")
+FEATURES = ("extensions", "sql", "wac", "esu", "license", "telemetry")
+
+
+class CatalogError(ValueError):
+    """Unknown cloud or region, or a malformed catalogue file."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+    scheme: str
+    path: str
+    purpose: str
+    when: str
+    feature: str
+    private_link: bool
+    probe: bool
+    reason: str
+    bypass: str
+    legacy: str
+
+    @property
+    def target(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}{self.path}"
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "host": self.host,
+            "port": self.port,
+            "scheme": self.scheme,
+            "url": self.url if self.probe else None,
+            "purpose": self.purpose,
+            "when": self.when,
+            "feature": self.feature or None,
+            "private_link": self.private_link,
+            "probe": self.probe,
+            "reason": self.reason or None,
+            "proxy_bypass": self.bypass or None,
+        }
+
+
+@dataclass(frozen=True)
+class Cloud:
+    name: str
+    display: str
+    aliases: Tuple[str, ...]
+    identity_host: str
+    arm_host: str
+    his_shards: Mapping[str, str]
+    regions: Tuple[str, ...]
+    templates: Tuple[Mapping[str, Any], ...]
+
+
+_ENDPOINT_KEYS = {
+    "host", "port", "scheme", "path", "purpose", "when", "feature", "private_link", "probe",
+    "reason", "bypass", "legacy",
+}
+
+
+@lru_cache(maxsize=1)
+def clouds() -> Mapping[str, Cloud]:
+    """All clouds in the catalogue, validated once."""
+    doc = tomllib.loads(DATA_FILE.read_text(encoding="utf-8"))
+    result: Dict[str, Cloud] = {}
+    for name, raw in doc["clouds"].items():
+        for entry in raw["endpoint"]:
+            unknown = set(entry) - _ENDPOINT_KEYS
+            if unknown or entry.get("when", "always") not in WHEN:
+                raise CatalogError(f"{DATA_FILE.name}: {name} {entry.get('host')}: bad entry")
+        result[name] = Cloud(
+            name=name,
+            display=raw["display"],
+            aliases=tuple(raw.get("aliases", ())),
+            identity_host=raw["identity_host"],
+            arm_host=raw["arm_host"],
+            his_shards=dict(raw.get("his_shards", {})),
+            regions=tuple(raw["regions"]),
+            templates=tuple(raw["endpoint"]),
+        )
+    return result
+
+
+def find_cloud(name: str) -> Cloud:
+    """The cloud for a name as ``azcmagent connect --cloud`` accepts it, case-insensitively."""
+    wanted = name.strip().lower()
+    for cloud in clouds().values():
+        if wanted == cloud.name.lower() or wanted in cloud.aliases:
+            return cloud
+    names = ", ".join(clouds())
+    raise CatalogError(f"unknown cloud {name!r} (expected one of: {names})")
+
+
+def normalise_region(location: str) -> str:
+    """ARM region names are lower case without spaces: 'East US 2' -> 'eastus2'."""
+    return "".join(location.split()).lower()
+
+
+def endpoints(
+    cloud: Cloud,
+    location: Optional[str] = None,
+    features: Iterable[str] = (),
+    include_optional: bool = False,
+) -> List[Endpoint]:
+    """The endpoints for a cloud, with regional templates filled in where possible.
+
+    Optional endpoints are kept only for the requested ``features`` (or all with
+    ``include_optional``). A template that cannot be filled becomes a not-probeable entry that
+    says what is missing, instead of disappearing from a firewall request.
+    """
+    region = normalise_region(location) if location else ""
+    wanted = set(features)
+    result: List[Endpoint] = []
+    seen = set()
+    for raw in cloud.templates:
+        when = raw.get("when", "always")
+        feature = raw.get("feature", "")
+        if when == "optional" and not include_optional and feature not in wanted:
+            continue
+        host = raw["host"]
+        probe = bool(raw.get("probe", True))
+        reason = raw.get("reason", "")
+        if "{region}" in host:
+            if region:
+                host = host.replace("{region}", region)
+            else:
+                probe, reason = False, "regional name; give --location to probe it"
+        if "{his_shard}" in host:
+            shard = cloud.his_shards.get(region) if region else None
+            if shard:
+                host = host.replace("{his_shard}", shard)
+            elif region:
+                # Unknown shard: the wildcard entry already covers it for firewall requests.
+                continue
+            else:
+                probe, reason = False, "regional shard; give --location to probe it"
+        port = int(raw.get("port", 443))
+        key = (host, port)
+        if key in seen:
+            continue
+        seen.add(key)
+        result.append(
+            Endpoint(
+                host=host,
+                port=port,
+                scheme=raw.get("scheme", "https"),
+                path=raw.get("path", "/"),
+                purpose=raw["purpose"],
+                when=when,
+                feature=feature,
+                private_link=bool(raw.get("private_link", False)),
+                probe=probe,
+                reason=reason,
+                bypass=raw.get("bypass", ""),
+                legacy=raw.get("legacy", ""),
+            )
+        )
+    return result
+
+
+def check_region(cloud: Cloud, location: str) -> Optional[str]:
+    """An error message when ``location`` is not a region of ``cloud``, else None."""
+    region = normalise_region(location)
+    if region in cloud.regions:
+        return None
+    return f"{location!r} is not a known region of {cloud.name}"

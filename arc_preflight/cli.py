@@ -1,0 +1,251 @@
+"""Command line: flags -> settings -> engine -> render -> exit code, and nothing else.
+
+Heavy modules (requests, dnspython, rich's renderers, cryptography) are imported inside the
+commands, so ``--help`` and ``--version`` start fast. Every expected failure (bad flag, unreadable
+file, broken config) leaves through :func:`main` as one line on stderr and exit code 3; a
+traceback is shown only with ``ARC_PREFLIGHT_DEBUG=1``.
+"""
+
+import os
+import sys
+from typing import Annotated, Any, Dict, List, Optional
+
+import typer
+
+
+from . import __version__
+
+EXIT_UNKNOWN = 3
+
+app = typer.Typer(
+    name="arc-preflight",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class UserError(Exception):
+    """An expected problem with the user's input; shown as one line, exit code 3."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"arc-preflight {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        Optional[bool],
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = None,
+) -> None:
+    """Check that this server can connect to Azure Arc, and explain what blocks it.
+
+    Exit codes: 0 all passed, 1 warnings only, 2 at least one failure, 3 could not judge.
+    """
+
+
+def _write(text: str, output: Optional[str]) -> None:
+    if not output or output == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    tmp = f"{output}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, output)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise UserError(f"cannot write --output {output}: {exc.strerror}") from None
+
+
+def _progress_ui() -> Any:
+    """A live progress bar on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(TextColumn("probing"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.description}"), console=Console(stderr=True),
+                    transient=True)
+
+
+@app.command()
+def check(
+    cloud: Annotated[Optional[str], typer.Option(help="AzureCloud, AzureUSGovernment or AzureChinaCloud.")] = None,  # noqa: E501
+    location: Annotated[Optional[str], typer.Option("--location", "-l", help="Azure region, e.g. eastus.")] = None,  # noqa: E501
+    tenant_id: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,
+    subscription_id: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,  # noqa: E501
+    resource_group: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,  # noqa: E501
+    resource_name: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,  # noqa: E501
+    tags: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,
+    correlation_id: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,  # noqa: E501
+    private_link_scope: Annotated[Optional[str], typer.Option(help="Arc private link scope resource id.")] = None,  # noqa: E501
+    service_principal_id: Annotated[Optional[str], typer.Option(help="Application id of the onboarding service principal.")] = None,  # noqa: E501
+    service_principal_secret: Annotated[Optional[str], typer.Option(help="Its secret (better: ARC_PREFLIGHT_SP_SECRET or --service-principal-secret-file). Never shown.", show_default=False)] = None,  # noqa: E501
+    service_principal_secret_file: Annotated[Optional[str], typer.Option(help="Read the secret from this file.")] = None,  # noqa: E501
+    extensions: Annotated[Optional[List[str]], typer.Option("--extensions", "-e", help="Also probe optional endpoints: all, sql, wac, esu, license, telemetry.")] = None,  # noqa: E501
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="table or json.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,  # noqa: E501
+    timeout: Annotated[Optional[float], typer.Option(help="Seconds per probe (default 5).")] = None,  # noqa: E501
+    deadline: Annotated[Optional[float], typer.Option(help="Seconds for the whole run (default 30).")] = None,  # noqa: E501
+    proxy: Annotated[Optional[str], typer.Option(help="Probe through this proxy (http://host:port), overriding the agent's.")] = None,  # noqa: E501
+    no_proxy: Annotated[bool, typer.Option("--no-proxy", help="Probe direct, ignoring every proxy setting.")] = False,  # noqa: E501
+    dns_server: Annotated[Optional[List[str]], typer.Option(help="Ask this DNS server (repeatable) instead of the system's.")] = None,  # noqa: E501
+    ca_bundle: Annotated[Optional[str], typer.Option(help="PEM file of trusted CAs, replacing the OS trust store.")] = None,  # noqa: E501
+    himds_url: Annotated[Optional[str], typer.Option(help="The agent's local metadata endpoint.")] = None,  # noqa: E501
+    agent_dir: Annotated[Optional[str], typer.Option(help="Folder of the agent's localconfig.json and agentconfig.json.")] = None,  # noqa: E501
+    only: Annotated[Optional[List[str]], typer.Option(help="Run only these probe kinds (repeatable): dns tcp tls https proxy service himds privilege.")] = None,  # noqa: E501
+    skip: Annotated[Optional[List[str]], typer.Option(help="Skip these probe kinds (repeatable).")] = None,  # noqa: E501
+    config: Annotated[Optional[str], typer.Option(help="TOML file holding any of these settings.")] = None,  # noqa: E501
+) -> None:
+    """Probe everything the agent needs to connect and explain each failure.
+
+    Takes the flags of azcmagent connect by the same names: swap the command word and run the
+    same line.
+    """
+    from . import config as config_mod
+
+    flags: Dict[str, Any] = {
+        "cloud": cloud, "location": location, "tenant_id": tenant_id,
+        "subscription_id": subscription_id, "resource_group": resource_group,
+        "resource_name": resource_name, "tags": tags, "correlation_id": correlation_id,
+        "private_link_scope": private_link_scope, "service_principal_id": service_principal_id,
+        "service_principal_secret": service_principal_secret, "extensions": extensions,
+        "format": fmt, "output": output, "timeout": timeout, "deadline": deadline,
+        "proxy": proxy, "no_proxy": no_proxy or None, "dns_servers": dns_server,
+        "ca_bundle": ca_bundle, "himds_url": himds_url, "agent_dir": agent_dir, "only": only,
+        "skip": skip,
+    }
+    if service_principal_secret:
+        from .redact import register_secret
+
+        register_secret(service_principal_secret)
+    if service_principal_secret_file:
+        flags["service_principal_secret"] = config_mod.read_secret_file(
+            service_principal_secret_file)
+    settings = config_mod.build(flags, config)
+
+    from . import engine, render
+    from .probes.proxy import ProxyConfigError
+
+    progress = None
+    ui = _progress_ui()
+    if ui is not None:
+        task = ui.add_task("", total=None)
+
+        def progress(result: Any, done: int, total: int) -> None:
+            ui.update(task, completed=done, total=total, description=result.id)
+
+    try:
+        if ui is not None:
+            with ui:
+                report = engine.run_check(settings, progress)
+        else:
+            report = engine.run_check(settings, progress)
+    except ProxyConfigError as exc:
+        raise UserError(str(exc)) from None
+    fmt_name = settings.format or "table"
+    color = fmt_name == "table" and not settings.output and sys.stdout.isatty() and \
+        "NO_COLOR" not in os.environ
+    text = render.get(fmt_name)(report, color=color)
+    _write(text, settings.output)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def endpoints(
+    cloud: Annotated[str, typer.Option(help="AzureCloud, AzureUSGovernment or AzureChinaCloud.")] = "AzureCloud",  # noqa: E501
+    location: Annotated[Optional[str], typer.Option("--location", "-l", help="Azure region, e.g. eastus.")] = None,  # noqa: E501
+    extensions: Annotated[Optional[List[str]], typer.Option("--extensions", "-e", help="Optional features: all, sql, wac, esu, license, telemetry.")] = None,  # noqa: E501
+    private_link_scope: Annotated[Optional[str], typer.Option(help="Mark the names that must resolve privately.")] = None,  # noqa: E501
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,  # noqa: E501
+) -> None:
+    """List the host names and ports the agent needs, for a firewall request."""
+    from . import catalog
+    from .render import endpoints as render_endpoints
+
+    if fmt not in ("table", "csv", "json"):
+        raise UserError(f"--format {fmt!r} unknown (expected table, csv or json)")
+    try:
+        the_cloud = catalog.find_cloud(cloud)
+    except catalog.CatalogError as exc:
+        raise UserError(f"--cloud: {exc}") from None
+    features = list(extensions or [])
+    for feature in features:
+        if feature != "all" and feature not in catalog.FEATURES:
+            raise UserError(f"--extensions {feature!r} unknown "
+                            f"(expected all or {', '.join(catalog.FEATURES)})")
+    if location and catalog.check_region(the_cloud, location):
+        raise UserError(f"--location: {catalog.check_region(the_cloud, location)}")
+    items = catalog.endpoints(the_cloud, location, features,
+                              include_optional="all" in features)
+    text = render_endpoints.render(items, fmt, the_cloud, location, bool(private_link_scope))
+    _write(text, output)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Console-script entry point: runs the app and maps every outcome to an exit code."""
+    import click
+
+    command = typer.main.get_command(app)
+    code: Any = 0
+    try:
+        code = command.main(args=argv, prog_name="arc-preflight", standalone_mode=False)
+    except click.exceptions.Exit as exc:  # pragma: no cover - click returns it instead
+        code = exc.exit_code
+    except click.UsageError as exc:
+        message = exc.format_message().strip().splitlines()[0] if exc.format_message() else ""
+        sys.stderr.write(f"arc-preflight: error: {message}\n")
+        hint = exc.ctx.command_path if exc.ctx is not None else "arc-preflight"
+        sys.stderr.write(f"(run '{hint} --help' for usage)\n")
+        code = EXIT_UNKNOWN
+    except click.ClickException as exc:
+        sys.stderr.write(f"arc-preflight: error: {exc.format_message()}\n")
+        code = EXIT_UNKNOWN
+    except click.exceptions.Abort:
+        sys.stderr.write("arc-preflight: interrupted\n")
+        code = EXIT_UNKNOWN
+    except KeyboardInterrupt:
+        sys.stderr.write("arc-preflight: interrupted\n")
+        code = EXIT_UNKNOWN
+    except Exception as exc:
+        code = _unexpected(exc)
+    _exit(code if isinstance(code, int) else 0)
+
+
+def _unexpected(exc: BaseException) -> int:
+    """Known input errors print one line; anything else is an internal error, still one line."""
+    from .config import ConfigError
+    from .redact import redact
+
+    if isinstance(exc, (ConfigError, UserError)):
+        sys.stderr.write(f"arc-preflight: error: {redact(str(exc))}\n")
+        return EXIT_UNKNOWN
+    if os.environ.get("ARC_PREFLIGHT_DEBUG"):
+        raise exc
+    sys.stderr.write(f"arc-preflight: internal error: {type(exc).__name__}: {redact(str(exc))} "
+                     "(set ARC_PREFLIGHT_DEBUG=1 for details)\n")
+    return EXIT_UNKNOWN
+
+
+def _exit(code: int) -> None:
+    """Exit without waiting for abandoned probe threads (they are daemons, but be certain)."""
+    import threading
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if threading.active_count() > 1:
+        os._exit(code)
+    sys.exit(code)

@@ -1,0 +1,283 @@
+"""Settings from defaults, a TOML file, the environment and flags, validated in one place.
+
+Precedence is defaults < ``--config`` file < environment < flags, so a fleet can ship one file and
+an admin can still override a value on the command line. Every problem raises :class:`ConfigError`
+with a one-line message; the CLI turns it into exit code 3.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional, Tuple
+from urllib.parse import urlsplit
+
+from .model import PROBE_KINDS
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FORMATS = ("table", "json")
+SECRET_ENV = "ARC_PREFLIGHT_SP_SECRET"
+DEFAULT_HIMDS_URL = "http://localhost:40342/metadata/instance?api-version=2020-06-01"
+
+
+class ConfigError(ValueError):
+    """A setting is unusable; the message is one line and names the setting."""
+
+
+def default_agent_dir() -> str:
+    """Where the agent keeps localconfig.json and agentconfig.json on this OS."""
+    if sys.platform.startswith("win"):
+        base = os.environ.get("ProgramData", r"C:\ProgramData")
+        return str(Path(base) / "AzureConnectedMachineAgent" / "Config")
+    return "/var/opt/azcmagent"
+
+
+def default_services() -> Tuple[str, ...]:
+    """The agent's services whose state matters for connecting (facts 3.1)."""
+    if sys.platform.startswith("win"):
+        return ("himds", "GCArcService", "ExtensionService", "arcproxy")
+    return ("himdsd", "gcad", "extd", "arcproxyd")
+
+
+@dataclass(frozen=True)
+class Settings:
+    cloud: str = "AzureCloud"
+    location: Optional[str] = None
+    extensions: Tuple[str, ...] = ()
+    tenant_id: Optional[str] = None
+    subscription_id: Optional[str] = None
+    resource_group: Optional[str] = None
+    resource_name: Optional[str] = None
+    tags: Optional[str] = None
+    correlation_id: Optional[str] = None
+    private_link_scope: Optional[str] = None
+    service_principal_id: Optional[str] = None
+    service_principal_secret: Optional[str] = field(default=None, repr=False)
+    timeout: float = 5.0
+    deadline: float = 30.0
+    proxy: Optional[str] = None
+    no_proxy: bool = False
+    dns_servers: Tuple[str, ...] = ()
+    ca_bundle: Optional[str] = None
+    himds_url: str = DEFAULT_HIMDS_URL
+    agent_dir: str = field(default_factory=default_agent_dir)
+    services: Tuple[str, ...] = field(default_factory=default_services)
+    only: Tuple[str, ...] = ()
+    skip: Tuple[str, ...] = ()
+    format: Optional[str] = None
+    output: Optional[str] = None
+    auth: bool = False
+
+    def kind_enabled(self, kind: str) -> bool:
+        if self.only and kind not in self.only:
+            return False
+        return kind not in self.skip
+
+    def public(self) -> Dict[str, Any]:
+        """The settings as shown in reports: secrets replaced, credentials in URLs removed."""
+        from .redact import redact_url
+
+        shown: Dict[str, Any] = {}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if item.name == "service_principal_secret":
+                value = "[REDACTED]" if value else None
+            elif item.name == "proxy" and value:
+                value = redact_url(value)
+            elif isinstance(value, tuple):
+                value = list(value)
+            shown[item.name] = value
+        return shown
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_TUPLE_FIELDS = {"extensions", "dns_servers", "services", "only", "skip"}
+_FLOAT_FIELDS = {"timeout", "deadline"}
+_BOOL_FIELDS = {"no_proxy", "auth"}
+_ALIASES = {"dns_server": "dns_servers", "extension": "extensions"}
+
+
+def _key(name: str) -> str:
+    key = name.replace("-", "_")
+    return _ALIASES.get(key, key)
+
+
+def load_file(path: str) -> Dict[str, Any]:
+    """Read a ``--config`` TOML file; keys are flag names (``dns-server`` or ``dns_server``).
+
+    Keys may also sit under a ``[check]`` table, so one file can later hold other commands.
+    """
+    try:
+        with open(path, "rb") as handle:
+            doc = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory") from None
+    except PermissionError:
+        raise ConfigError(f"config file {path} is not readable (permission denied)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    section = doc.pop("check", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [check] must be a table")
+    doc.update(section)
+    values: Dict[str, Any] = {}
+    for name, value in doc.items():
+        key = _key(name)
+        if key not in _FIELDS:
+            raise ConfigError(f"config file {path}: unknown setting {name!r}")
+        values[key] = value
+    return values
+
+
+def _coerce(key: str, value: Any, origin: str) -> Any:
+    if key in _TUPLE_FIELDS:
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{origin}: {key} must be a list of strings")
+        return tuple(value)
+    if key in _FLOAT_FIELDS:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ConfigError(f"{origin}: {key} must be a number of seconds")
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"{origin}: {key} must be a number of seconds") from None
+    if key in _BOOL_FIELDS:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{origin}: {key} must be true or false")
+        return value
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{origin}: {key} must be a string")
+    return value
+
+
+def from_env(environ: Mapping[str, str]) -> Dict[str, Any]:
+    """Settings that may come from the environment: the secret, so it stays off the command line."""
+    values: Dict[str, Any] = {}
+    if environ.get(SECRET_ENV):
+        values["service_principal_secret"] = environ[SECRET_ENV]
+    return values
+
+
+def read_secret_file(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            secret = handle.read().strip()
+    except OSError as exc:
+        raise ConfigError(f"secret file {path} cannot be read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"secret file {path} is not text") from None
+    if not secret:
+        raise ConfigError(f"secret file {path} is empty")
+    return secret
+
+
+def build(
+    flags: Mapping[str, Any],
+    config_path: Optional[str] = None,
+    environ: Optional[Mapping[str, str]] = None,
+) -> Settings:
+    """Merge every source and validate the result."""
+    merged: Dict[str, Any] = {}
+    if config_path:
+        for key, value in load_file(config_path).items():
+            merged[key] = _coerce(key, value, f"config file {config_path}")
+    for key, value in from_env(os.environ if environ is None else environ).items():
+        merged[key] = value
+    for name, value in flags.items():
+        if value is None or value == () or value == []:
+            continue
+        key = _key(name)
+        if key not in _FIELDS:
+            raise ConfigError(f"unknown setting {name!r}")
+        merged[key] = _coerce(key, value, f"--{name.replace('_', '-')}")
+    settings = Settings(**merged)
+    validate(settings)
+    return settings
+
+
+def _check_url(value: str, what: str, schemes: Tuple[str, ...]) -> None:
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{what} {value!r} is not a valid URL: {exc}") from None
+    if parts.scheme not in schemes or not parts.hostname:
+        wanted = " or ".join(f"{s}://host:port" for s in schemes)
+        raise ConfigError(f"{what} must look like {wanted}")
+    if port == 0:
+        raise ConfigError(f"{what} has port 0")
+
+
+def validate(settings: Settings) -> None:
+    """Reject settings the run cannot use; each message names the flag."""
+    from . import catalog
+    from .redact import redact_url
+
+    if not 0 < settings.timeout <= 600:
+        raise ConfigError("--timeout must be between 0 and 600 seconds")
+    if not 0 < settings.deadline <= 3600:
+        raise ConfigError("--deadline must be between 0 and 3600 seconds")
+    for server in settings.dns_servers:
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            raise ConfigError(f"--dns-server {server!r} is not an IP address") from None
+    if settings.proxy:
+        try:
+            _check_url(settings.proxy, "--proxy", ("http", "https"))
+        except ConfigError as exc:
+            raise ConfigError(redact_url(str(exc))) from None
+    if settings.proxy and settings.no_proxy:
+        raise ConfigError("--proxy and --no-proxy cannot be used together")
+    _check_url(settings.himds_url, "--himds-url", ("http", "https"))
+    if settings.ca_bundle:
+        check_ca_bundle(settings.ca_bundle)
+    for kind in settings.only + settings.skip:
+        if kind not in PROBE_KINDS:
+            raise ConfigError(
+                f"unknown probe kind {kind!r} (expected: {', '.join(PROBE_KINDS)})"
+            )
+    for feature in settings.extensions:
+        if feature not in catalog.FEATURES and feature != "all":
+            raise ConfigError(
+                f"--extensions {feature!r} unknown (expected all or {', '.join(catalog.FEATURES)})"
+            )
+    try:
+        catalog.find_cloud(settings.cloud)
+    except catalog.CatalogError as exc:
+        raise ConfigError(f"--cloud: {exc}") from None
+    if settings.format is not None and settings.format not in FORMATS:
+        raise ConfigError(f"--format {settings.format!r} unknown (expected {', '.join(FORMATS)})")
+
+
+def check_ca_bundle(path: str) -> None:
+    """A CA bundle must exist, be readable and hold at least one certificate OpenSSL accepts."""
+    import ssl
+
+    if os.path.isdir(path):
+        raise ConfigError(f"--ca-bundle {path} is a directory, expected a PEM file")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(4 * 1024 * 1024)
+    except OSError as exc:
+        raise ConfigError(f"--ca-bundle {path} cannot be read: {exc.strerror}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise ConfigError(f"--ca-bundle {path} holds no PEM certificate")
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, ValueError) as exc:
+        raise ConfigError(f"--ca-bundle {path} is not a valid PEM bundle: {exc}") from None

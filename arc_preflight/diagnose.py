@@ -1,0 +1,44 @@
+"""Turn failed checks into diagnoses: each cause once, found only at the root of a failure.
+
+Skipped checks never produce a diagnosis (their root already did), and several failures with the
+same cause (every identity endpoint timing out) become one diagnosis with all of them as evidence.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Sequence, Tuple
+
+from .kb import KnowledgeBase, remedy_for
+from .model import Cause, Diagnosis, Result, Status
+from .redact import redact
+
+_GENERIC = Cause(
+    id="unexplained_failure", category="unknown", severity="fail",
+    title="A check failed for a reason the knowledge base does not cover",
+    explanation="The check's own summary is the best evidence available.",
+    remedy=("Read the evidence, then rerun with --format json and report it to the maintainers.",),
+)
+
+
+def from_results(results: Sequence[Result], kb: KnowledgeBase) -> List[Diagnosis]:
+    grouped: Dict[str, Tuple[Cause, List[Result]]] = {}
+    for result in results:
+        if result.status not in (Status.FAIL, Status.WARN, Status.ERROR) or not result.code:
+            continue
+        cause = kb.for_failure(result.code, result.target) or _GENERIC
+        grouped.setdefault(cause.id, (cause, []))[1].append(result)
+    diagnoses = []
+    for cause, evidence in grouped.values():
+        # A cause seen only on optional endpoints (demoted to warn) is itself only a warning.
+        severity = cause.severity
+        if all(r.status == Status.WARN for r in evidence):
+            severity = "warn"
+        diagnoses.append(Diagnosis(
+            cause_id=cause.id, category=cause.category, severity=severity, title=cause.title,
+            explanation=cause.explanation, remedy=remedy_for(cause), docs=cause.docs,
+            azcm=cause.azcm,
+            evidence=tuple(redact(f"{r.id}: {r.summary}") for r in evidence),
+        ))
+    priority = {c.id: c.priority for c in kb.causes}
+    diagnoses.sort(key=lambda d: (d.severity != "fail", -priority.get(d.cause_id, 0)))
+    return diagnoses

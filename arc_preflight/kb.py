@@ -1,0 +1,192 @@
+"""The knowledge base: documented causes kept as data in ``data/causes.toml``.
+
+Loading is strict on purpose. A typo in a data file that silently drops a remedy would make the
+tool confidently wrong, so every unknown key, duplicate id, bad category, empty remedy or regex that
+does not compile stops the load with an error naming the entry.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
+
+from .model import CATEGORIES, Cause
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.9/3.10 only
+    import tomli as tomllib
+
+DATA_FILE = Path(__file__).parent / "data" / "causes.toml"
+
+_REQUIRED = {"id", "category", "severity", "title", "explanation", "remedy"}
+_OPTIONAL = {
+    "remedy_linux",
+    "remedy_windows",
+    "docs",
+    "azcm",
+    "probe_codes",
+    "targets",
+    "patterns",
+    "priority",
+    "notes",
+}
+_LIST_KEYS = {
+    "remedy",
+    "remedy_linux",
+    "remedy_windows",
+    "docs",
+    "azcm",
+    "probe_codes",
+    "targets",
+    "patterns",
+}
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+_AZCM_RE = re.compile(r"^AZCM\d{4}$")
+
+
+class KnowledgeBaseError(ValueError):
+    """The causes file is malformed; the message names the entry and the problem."""
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    causes: Tuple[Cause, ...]
+    compiled: Mapping[str, Tuple[Pattern[str], ...]]
+
+    def get(self, cause_id: str) -> Optional[Cause]:
+        for cause in self.causes:
+            if cause.id == cause_id:
+                return cause
+        return None
+
+    def by_azcm(self, code: str) -> List[Cause]:
+        code = code.upper()
+        return [c for c in self.causes if code in c.azcm]
+
+    def for_failure(self, code: str, target: str = "") -> Optional[Cause]:
+        """The cause for a probe failure code on a target.
+
+        An entry that names the target (``management.azure.com``) is more precise than a
+        generic one for the same code, so it wins; among equals, the higher priority wins.
+        """
+        host = target.rsplit(":", 1)[0] if target.count(":") == 1 else target
+        best: Optional[Tuple[int, int, Cause]] = None
+        for cause in self.causes:
+            if code not in cause.probe_codes:
+                continue
+            if cause.targets:
+                if not any(fnmatch.fnmatchcase(host.lower(), pat) for pat in cause.targets):
+                    continue
+                specificity = 1
+            else:
+                specificity = 0
+            key = (specificity, cause.priority, cause)
+            if best is None or key[:2] > best[:2]:
+                best = key
+        return best[2] if best else None
+
+    def match_text(self, text: str) -> List[Cause]:
+        """Every cause whose message pattern occurs in ``text``, most decisive first."""
+        hits = [c for c in self.causes if any(p.search(text) for p in self.compiled[c.id])]
+        return sorted(hits, key=lambda c: -c.priority)
+
+
+def _fail(where: str, problem: str) -> KnowledgeBaseError:
+    return KnowledgeBaseError(f"{DATA_FILE.name}: {where}: {problem}")
+
+
+def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, Tuple[Pattern[str], ...]]:
+    where = f"cause #{index + 1} ({raw.get('id', '?')})"
+    keys = set(raw)
+    unknown = keys - _REQUIRED - _OPTIONAL
+    if unknown:
+        raise _fail(where, f"unknown key(s) {', '.join(sorted(unknown))}")
+    missing = _REQUIRED - keys
+    if missing:
+        raise _fail(where, f"missing key(s) {', '.join(sorted(missing))}")
+    for key in _LIST_KEYS & keys:
+        value = raw[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise _fail(where, f"'{key}' must be a list of non-empty strings")
+    for key in ("id", "category", "severity", "title", "explanation"):
+        if not isinstance(raw[key], str) or not raw[key].strip():
+            raise _fail(where, f"'{key}' must be a non-empty string")
+    if not _ID_RE.match(raw["id"]):
+        raise _fail(where, "id must be lower-case letters, digits and underscores")
+    if raw["category"] not in CATEGORIES:
+        raise _fail(where, f"unknown category {raw['category']!r}")
+    if raw["severity"] not in ("fail", "warn"):
+        raise _fail(where, "severity must be 'fail' or 'warn'")
+    if not raw["remedy"]:
+        raise _fail(where, "remedy is empty")
+    for code in raw.get("azcm", []):
+        if not _AZCM_RE.match(code):
+            raise _fail(where, f"bad AZCM code {code!r}")
+    priority = raw.get("priority", 50)
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        raise _fail(where, "priority must be an integer")
+    compiled = []
+    for pattern in raw.get("patterns", []):
+        try:
+            compiled.append(re.compile(pattern, re.IGNORECASE))
+        except re.error as exc:
+            raise _fail(where, f"pattern {pattern!r} does not compile: {exc}") from None
+    cause = Cause(
+        id=raw["id"],
+        category=raw["category"],
+        severity=raw["severity"],
+        title=raw["title"].strip(),
+        explanation=" ".join(raw["explanation"].split()),
+        remedy=tuple(raw["remedy"]),
+        remedy_linux=tuple(raw.get("remedy_linux", ())),
+        remedy_windows=tuple(raw.get("remedy_windows", ())),
+        docs=tuple(raw.get("docs", ())),
+        azcm=tuple(raw.get("azcm", ())),
+        probe_codes=tuple(raw.get("probe_codes", ())),
+        targets=tuple(t.lower() for t in raw.get("targets", ())),
+        patterns=tuple(raw.get("patterns", ())),
+        priority=priority,
+        notes=" ".join(str(raw.get("notes", "")).split()),
+    )
+    return cause, tuple(compiled)
+
+
+def parse(text: str) -> KnowledgeBase:
+    """Validate and build a knowledge base from TOML text."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise KnowledgeBaseError(f"{DATA_FILE.name}: not valid TOML: {exc}") from None
+    extra = set(doc) - {"schema", "cause"}
+    if extra:
+        raise KnowledgeBaseError(f"{DATA_FILE.name}: unknown top-level key(s) {sorted(extra)}")
+    entries = doc.get("cause")
+    if not isinstance(entries, list) or not entries:
+        raise KnowledgeBaseError(f"{DATA_FILE.name}: no [[cause]] entries")
+    causes: List[Cause] = []
+    compiled: Dict[str, Tuple[Pattern[str], ...]] = {}
+    for index, raw in enumerate(entries):
+        cause, patterns = _entry(raw, index)
+        if cause.id in compiled:
+            raise _fail(f"cause #{index + 1}", f"duplicate id {cause.id!r}")
+        causes.append(cause)
+        compiled[cause.id] = patterns
+    return KnowledgeBase(tuple(causes), compiled)
+
+
+@lru_cache(maxsize=1)
+def load() -> KnowledgeBase:
+    """The packaged knowledge base, parsed once per process."""
+    return parse(DATA_FILE.read_text(encoding="utf-8"))
+
+
+def remedy_for(cause: Cause, platform: str = sys.platform) -> Tuple[str, ...]:
+    """Common remedy steps followed by the ones for this operating system."""
+    extra = cause.remedy_windows if platform.startswith("win") else cause.remedy_linux
+    return cause.remedy + extra

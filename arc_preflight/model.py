@@ -1,0 +1,262 @@
+"""Plain data shared by every layer: probes produce it, the runner collects it, renderers read it.
+
+Nothing here does I/O, so a report can be built by hand in a test and rendered without a network.
+Failure codes (``"tcp.timeout"``) are the contract between probes, the knowledge base and output:
+a probe never decides the cause, it states precisely what it observed.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+
+class Status(str, enum.Enum):
+    """Outcome of one check, ordered from best to worst by :data:`SEVERITY`."""
+
+    PASS = "pass"
+    SKIP = "skip"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"
+
+
+SEVERITY: Dict[Status, int] = {
+    Status.PASS: 0,
+    Status.SKIP: 0,
+    Status.WARN: 1,
+    Status.FAIL: 2,
+    Status.ERROR: 2,
+}
+
+PROBE_KINDS: Tuple[str, ...] = (
+    "dns",
+    "tcp",
+    "tls",
+    "https",
+    "proxy",
+    "service",
+    "himds",
+    "privilege",
+)
+
+CATEGORIES: Tuple[str, ...] = (
+    "dns_failure",
+    "network_unreachable",
+    "firewall_or_proxy_blocking",
+    "proxy_misconfigured",
+    "proxy_auth_required",
+    "tls_inspection",
+    "tls_protocol",
+    "clock_skew",
+    "invalid_sp_secret",
+    "sp_or_tenant_not_found",
+    "missing_role_permission",
+    "resource_provider_not_registered",
+    "resource_exists",
+    "agent_already_connected",
+    "invalid_tags",
+    "invalid_cloud",
+    "invalid_region",
+    "invalid_correlation_id",
+    "missing_parameter",
+    "invalid_resource_name",
+    "not_admin",
+    "himds_not_running",
+    "himds_not_responding",
+    "azure_vm_detected",
+    "private_link_scope_required",
+    "managed_identity_cert_error",
+    "gpo_profile_cleanup",
+    "hostname_unresolvable",
+    "install_failure",
+    "unsupported_environment",
+    "internal_agent_error",
+    "unknown",
+)
+
+# Every failure code a probe may emit. The knowledge base must map each one to a cause; a test
+# enforces it, so adding a code here without explaining it fails the build.
+FAILURE_CODES: Tuple[str, ...] = (
+    "dns.nxdomain",
+    "dns.no_answer",
+    "dns.servfail",
+    "dns.refused",
+    "dns.timeout",
+    "dns.no_nameservers",
+    "dns.error",
+    "tcp.refused",
+    "tcp.reset",
+    "tcp.timeout",
+    "tcp.unreachable",
+    "tcp.error",
+    "tls.untrusted",
+    "tls.expired",
+    "tls.hostname_mismatch",
+    "tls.handshake_failure",
+    "tls.reset",
+    "tls.timeout",
+    "tls.protocol_old",
+    "tls.error",
+    "proxy.dns",
+    "proxy.unreachable",
+    "proxy.timeout",
+    "proxy.denied",
+    "proxy.auth_required",
+    "proxy.upstream_failed",
+    "proxy.bad_response",
+    "https.timeout",
+    "https.reset",
+    "https.error",
+    "privilege.not_admin",
+    "service.stopped",
+    "service.failed",
+    "himds.refused",
+    "himds.timeout",
+    "himds.bad_response",
+    "probe.hung",
+    "probe.crashed",
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a probe function returns: its verdict and what it saw, never a cause."""
+
+    status: Status
+    summary: str
+    code: Optional[str] = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProbeContext:
+    """Everything a probe may need besides its own arguments; built once per run."""
+
+    timeout: float
+    settings: Any  # config.Settings; typed loosely to keep this module free of imports
+    deadline_at: float  # time.monotonic() value after which no probe should still be running
+
+    def budget(self) -> float:
+        """Seconds this probe may spend: its own timeout, cut short by the run's deadline."""
+        import time
+
+        return max(0.05, min(self.timeout, self.deadline_at - time.monotonic()))
+
+
+ProbeFn = Callable[[ProbeContext, Mapping[str, "Result"]], Outcome]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One planned check: an id, what it probes, what it needs first, and how to run it."""
+
+    id: str
+    probe: str
+    target: str
+    run: ProbeFn
+    needs: Tuple[str, ...] = ()
+    # A check that is needed for information only (optional endpoints) reports failures as warn.
+    required: bool = True
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Result:
+    """A finished check as reported: JSON's ``checks[]`` items map one to one onto this."""
+
+    id: str
+    probe: str
+    target: str
+    status: Status
+    summary: str
+    code: Optional[str] = None
+    duration_ms: int = 0
+    blocked_by: Optional[str] = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One knowledge-base entry: a documented way onboarding fails and how to fix it."""
+
+    id: str
+    category: str
+    severity: str
+    title: str
+    explanation: str
+    remedy: Tuple[str, ...]
+    remedy_linux: Tuple[str, ...] = ()
+    remedy_windows: Tuple[str, ...] = ()
+    docs: Tuple[str, ...] = ()
+    azcm: Tuple[str, ...] = ()
+    probe_codes: Tuple[str, ...] = ()
+    targets: Tuple[str, ...] = ()
+    patterns: Tuple[str, ...] = ()
+    priority: int = 50
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A cause found in this run, with the evidence that led to it."""
+
+    cause_id: str
+    category: str
+    severity: str
+    title: str
+    explanation: str
+    remedy: Tuple[str, ...]
+    docs: Tuple[str, ...]
+    azcm: Tuple[str, ...]
+    evidence: Tuple[str, ...]
+    source: Optional[str] = None
+    lines: Tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    hostname: str
+    os: str
+    python: str
+    elevated: bool
+
+
+@dataclass(frozen=True)
+class Report:
+    """The whole run; every renderer is a pure function of this."""
+
+    tool_version: str
+    host: HostInfo
+    started_at: str
+    duration_s: float
+    settings: Mapping[str, Any]
+    checks: Tuple[Result, ...]
+    diagnoses: Tuple[Diagnosis, ...]
+
+    @property
+    def status(self) -> Status:
+        worst = Status.PASS
+        for item in self.checks:
+            if SEVERITY[item.status] > SEVERITY[worst]:
+                worst = Status.WARN if item.status == Status.WARN else Status.FAIL
+        for diag in self.diagnoses:
+            if diag.severity == "fail":
+                worst = Status.FAIL
+            elif diag.severity == "warn" and worst == Status.PASS:
+                worst = Status.WARN
+        return worst
+
+    @property
+    def exit_code(self) -> int:
+        return {Status.PASS: 0, Status.WARN: 1}.get(self.status, 2)
+
+
+def worst_status(statuses: List[Status]) -> Status:
+    """The most severe of several statuses; PASS when there are none."""
+    worst = Status.PASS
+    for status in statuses:
+        if SEVERITY[status] > SEVERITY[worst]:
+            worst = status
+    return worst

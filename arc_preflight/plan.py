@@ -1,0 +1,109 @@
+"""From settings and the catalogue to the check graph.
+
+Direct route: ``dns`` -> ``tcp`` -> ``tls`` -> ``https`` per endpoint, so one DNS failure is reported
+once and everything above it is skipped with ``blocked_by``. Through a proxy the agent never
+resolves or connects to the endpoint itself, so the chain is ``proxy`` -> ``tls`` (through the
+CONNECT tunnel) -> ``https``. Host-level checks (privilege, services, HIMDS) need nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+from . import catalog
+from .config import Settings
+from .model import Check
+from .probes import dns, himds, https, privilege, proxy, service, tcp, tls
+
+
+@dataclass(frozen=True)
+class Plan:
+    checks: Tuple[Check, ...]
+    endpoints: Tuple[catalog.Endpoint, ...]
+    proxy: proxy.ProxyPlan
+    agent_installed: bool
+
+
+def agent_installed(settings: Settings) -> bool:
+    """The agent counts as installed when its configuration exists (the only portable sign)."""
+    return os.path.exists(os.path.join(settings.agent_dir, "agentconfig.json"))
+
+
+def build(settings: Settings) -> Plan:
+    cloud = catalog.find_cloud(settings.cloud)
+    features = catalog.FEATURES if "all" in settings.extensions else settings.extensions
+    endpoints = tuple(catalog.endpoints(cloud, settings.location, features))
+    proxy_plan = proxy.resolve_proxy(settings)
+    installed = agent_installed(settings)
+    checks: List[Check] = []
+    enabled = settings.kind_enabled
+
+    if enabled("privilege"):
+        checks.append(Check("privilege", "privilege", "this process", privilege.probe))
+    if enabled("service"):
+        for name in settings.services:
+            checks.append(Check(f"service:{name}", "service", name,
+                                functools.partial(service.probe, name, installed),
+                                required=name in service.REQUIRED))
+    if enabled("himds"):
+        checks.append(Check("himds", "himds", settings.himds_url,
+                            functools.partial(himds.probe, settings.himds_url, installed)))
+
+    proxy_id: Optional[str] = None
+    if proxy_plan.url and enabled("proxy"):
+        proxy_id = proxy_plan.check_id
+        checks.append(Check(proxy_id, "proxy", f"{proxy_plan.host}:{proxy_plan.port}",
+                            functools.partial(proxy.probe, proxy_plan),
+                            meta={"source": proxy_plan.source}))
+
+    dns_ids: Dict[str, str] = {}
+    for endpoint in endpoints:
+        if not endpoint.probe:
+            continue
+        required = endpoint.when in ("always", "connect") or (
+            endpoint.when == "install" and not installed)
+        meta = {"purpose": endpoint.purpose, "when": endpoint.when, "url": endpoint.url}
+        host, port = endpoint.host, endpoint.port
+        route, why = proxy_plan.route(host)
+        if route == "proxy" and proxy_id is None and proxy_plan.url:
+            route, why = "proxy", proxy_plan.source  # proxy check skipped with --skip proxy
+        meta = {**meta, "route": route, "route_reason": why}
+        via: Optional[str]
+        tcp_id: Optional[str] = None
+        if route == "direct":
+            dns_id = dns_ids.get(host)
+            if dns_id is None and enabled("dns"):
+                dns_id = dns_ids[host] = f"dns:{host}"
+                checks.append(Check(dns_id, "dns", host, functools.partial(dns.probe, host),
+                                    required=required, meta=meta))
+            if not dns_id or not enabled("tcp"):
+                continue  # later layers need the addresses and connection of the earlier ones
+            tcp_id = f"tcp:{host}:{port}"
+            checks.append(Check(tcp_id, "tcp", f"{host}:{port}",
+                                functools.partial(tcp.probe, host, port, dns_id),
+                                needs=(dns_id,), required=required, meta=meta))
+            via = tcp_id
+        else:
+            via = proxy_id
+        if endpoint.scheme == "https":
+            tls_id = f"tls:{host}:{port}"
+            if enabled("tls") and via is not None:
+                checks.append(Check(tls_id, "tls", f"{host}:{port}",
+                                    functools.partial(tls.probe, host, port, route, proxy_plan,
+                                                      via),
+                                    needs=(via,), required=required, meta=meta))
+                https_needs: Tuple[str, ...] = (tls_id,)
+            else:
+                https_needs = (via,) if via else ()
+        else:
+            https_needs = (via,) if via else ()
+        if enabled("https"):
+            kind_id = "https" if endpoint.scheme == "https" else "http"
+            checks.append(Check(f"{kind_id}:{host}:{port}", "https", f"{host}:{port}",
+                                functools.partial(https.probe, host, port, endpoint.scheme,
+                                                  endpoint.path, route, proxy_plan, tcp_id),
+                                needs=https_needs, required=required, meta=meta))
+    return Plan(tuple(checks), endpoints, proxy_plan, installed)

@@ -1,0 +1,116 @@
+"""HTTPS: one real request with requests, through the same route the agent would take.
+
+Any HTTP answer from the endpoint, even 401 or 404, proves the path works: the agent's own calls
+would reach the service. Direct requests are pinned to the address the TCP check connected to
+(while SNI and Host keep the real name), so ``--dns-server`` governs every layer, not only DNS.
+The environment is ignored (``trust_env`` off): the route is the one the plan chose, not whatever
+proxy variables this shell happens to have.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any, Dict, Mapping, Optional
+
+from ..model import Outcome, ProbeContext, Result, Status
+from .proxy import ProxyPlan
+from .trust import verified_context
+
+
+def _session(context: ssl.SSLContext, server_hostname: Optional[str]) -> Any:
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    class Adapter(HTTPAdapter):
+        """Uses our TLS context (OS store or --ca-bundle) instead of requests' certifi bundle."""
+
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["ssl_context"] = context
+            if server_hostname:
+                kwargs["server_hostname"] = server_hostname
+                kwargs["assert_hostname"] = server_hostname
+            super().init_poolmanager(*args, **kwargs)
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            kwargs["ssl_context"] = context
+            return super().proxy_manager_for(proxy, **kwargs)
+
+        def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+            return None  # verification is configured by the context above
+
+    session = requests.Session()
+    session.trust_env = False
+    adapter = Adapter(max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _classify(exc: BaseException) -> tuple[str, str]:
+    """The one table from requests exceptions to failure codes."""
+    import requests
+
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.ProxyError):
+        if "407" in text:
+            return "proxy.auth_required", "proxy requires authentication (407)"
+        if "403" in text:
+            return "proxy.denied", "proxy refused the tunnel (403)"
+        if any(code in text for code in ("502", "503", "504")):
+            return "proxy.upstream_failed", "proxy could not reach the endpoint"
+        return "proxy.unreachable", "proxy error"
+    if isinstance(exc, requests.exceptions.SSLError):
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            return "tls.untrusted", "certificate verification failed"
+        return "tls.error", "TLS error"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "https.timeout", "no HTTP answer in time"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        lowered = text.lower()
+        if "reset" in lowered or "aborted" in lowered or "remotedisconnected" in lowered:
+            return "https.reset", "connection reset before an HTTP answer"
+        return "https.error", "connection failed"
+    return "https.error", type(exc).__name__
+
+
+def probe(
+    host: str, port: int, scheme: str, path: str, route: str, plan: Optional[ProxyPlan],
+    tcp_id: Optional[str], ctx: ProbeContext, deps: Mapping[str, Result],
+) -> Outcome:
+    import requests
+
+    budget = ctx.budget()
+    default_port = 443 if scheme == "https" else 80
+    netloc = host if port == default_port else f"{host}:{port}"
+    facts: Dict[str, Any] = {"route": route}
+    headers = {"User-Agent": "arc-preflight", "Host": netloc}
+    proxies: Dict[str, str] = {}
+    pinned: Optional[str] = None
+    if route == "proxy" and plan is not None and plan.url:
+        proxies = {"https": plan.url, "http": plan.url}
+        url = f"{scheme}://{netloc}{path}"
+    else:
+        address = str(deps[tcp_id].facts["address"]) if tcp_id else host
+        literal = f"[{address}]" if ":" in address else address
+        url = f"{scheme}://{literal}:{port}{path}"
+        pinned = host if scheme == "https" else None
+    facts["url"] = f"{scheme}://{netloc}{path}"
+    session = _session(verified_context(ctx.settings.ca_bundle), pinned)
+    try:
+        response = session.get(url, headers=headers, proxies=proxies, timeout=(budget, budget),
+                               allow_redirects=False, stream=True, verify=True)
+    except requests.exceptions.RequestException as exc:
+        code, text = _classify(exc)
+        return Outcome(Status.FAIL, text, code=code, facts=facts)
+    except (OSError, ValueError) as exc:
+        return Outcome(Status.FAIL, f"request failed: {exc}", code="https.error", facts=facts)
+    finally:
+        session.close()
+    with response:
+        facts.update({
+            "status_code": response.status_code,
+            "date": response.headers.get("Date"),
+            "server": response.headers.get("Server"),
+            "elapsed_ms": int(response.elapsed.total_seconds() * 1000),
+        })
+    return Outcome(Status.PASS, f"HTTP {response.status_code} from the endpoint", facts=facts)

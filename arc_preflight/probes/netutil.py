@@ -1,0 +1,88 @@
+"""Socket-level helpers shared by the TCP, TLS, proxy and HIMDS probes."""
+
+from __future__ import annotations
+
+import errno
+import socket
+from typing import Optional, Tuple
+
+# Windows reports Winsock codes; Python maps the common ones onto the builtin exception classes,
+# but "network unreachable" and "host unreachable" arrive as plain OSError with these numbers.
+_UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, 10051, 10065}
+_REFUSED = {errno.ECONNREFUSED, 10061}
+_RESET = {errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE, 10053, 10054}
+_TIMEOUT = {errno.ETIMEDOUT, 10060}
+
+
+def classify_socket_error(exc: BaseException) -> Tuple[str, str]:
+    """Map a socket exception to (kind, human text); kind is refused|reset|timeout|unreachable|error.
+
+    This is the one table for socket failures: every probe that opens a connection uses it, so
+    "refused" means the same thing in a TCP, proxy or HIMDS result.
+    """
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return "timeout", "timed out (no answer: packets silently dropped?)"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused", "connection refused"
+    if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+        return "reset", "connection reset"
+    if isinstance(exc, OSError):
+        code = exc.errno if exc.errno is not None else getattr(exc, "winerror", None)
+        if code in _UNREACHABLE:
+            what = "network" if code in (errno.ENETUNREACH, 10051) else "host"
+            return "unreachable", f"{what} unreachable (no route)"
+        if code in _REFUSED:
+            return "refused", "connection refused"
+        if code in _RESET:
+            return "reset", "connection reset"
+        if code in _TIMEOUT:
+            return "timeout", "timed out"
+        return "error", (exc.strerror or str(exc) or type(exc).__name__)
+    return "error", str(exc) or type(exc).__name__
+
+
+def connect(address: str, port: int, timeout: float) -> socket.socket:
+    """Open a TCP connection to one literal address, bounded by ``timeout``."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect((address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def split_host_port(target: str, default_port: int = 443) -> Tuple[str, int]:
+    """'host:443' or '[::1]:443' -> (host, port)."""
+    if target.startswith("["):
+        host, _, rest = target[1:].partition("]")
+        return host, int(rest.lstrip(":") or default_port)
+    host, sep, port = target.rpartition(":")
+    if not sep or ":" in host:
+        return target, default_port
+    return host, int(port)
+
+
+def is_ip(value: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def recv_until(sock: socket.socket, marker: bytes, limit: int = 65536) -> Optional[bytes]:
+    """Read until ``marker`` (for proxy response headers); None when the peer closes first."""
+    data = b""
+    while marker not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return None if not data else data
+        data += chunk
+        if len(data) > limit:
+            break
+    return data

@@ -1,0 +1,203 @@
+"""TLS: handshake with SNI as the agent does, verify the chain, and explain a chain that fails.
+
+When verification fails the handshake is repeated without verification, only to read the
+certificate and name who issued it: "signed by Contoso Inspection CA" is what tells an admin that a
+proxy is intercepting TLS. A server that only speaks TLS 1.0/1.1 is recognised by a second attempt
+that allows them, so it is reported as a protocol problem rather than a vague handshake failure.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from ..model import Outcome, ProbeContext, Result, Status
+from .netutil import classify_socket_error, connect
+from .proxy import ProxyPlan, TunnelError, tunnel
+from .trust import examining_context, legacy_context, verified_context
+
+# OpenSSL X509_V_ERR_* numbers -> failure code (the one table for verification failures).
+_VERIFY_CODES = {
+    9: "tls.expired",  # not yet valid
+    10: "tls.expired",
+    62: "tls.hostname_mismatch",
+    2: "tls.untrusted",
+    18: "tls.untrusted",
+    19: "tls.untrusted",
+    20: "tls.untrusted",
+    21: "tls.untrusted",
+}
+_OLD = {"TLSv1", "TLSv1.1", "SSLv3"}
+
+
+def describe_certificate(der: Optional[bytes]) -> Dict[str, Any]:
+    """Issuer, subject, validity and serial of a DER certificate, as far as they can be read."""
+    if not der:
+        return {}
+    try:
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+    except ImportError:  # pragma: no cover
+        return {}
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except Exception as exc:  # cryptography rejects some malformed certificates outright
+        return {"certificate_error": str(exc)[:200]}
+
+    def name(value: Any) -> str:
+        for oid in (NameOID.COMMON_NAME, NameOID.ORGANIZATION_NAME):
+            attrs = value.get_attributes_for_oid(oid)
+            if attrs:
+                return str(attrs[0].value)
+        return str(value.rfc4514_string())
+
+    facts: Dict[str, Any] = {
+        "issuer": name(cert.issuer),
+        "issuer_dn": cert.issuer.rfc4514_string(),
+        "subject": name(cert.subject),
+    }
+    try:
+        not_after = cert.not_valid_after_utc
+    except AttributeError:  # pragma: no cover - cryptography < 42
+        not_after = cert.not_valid_after
+    facts["not_after"] = not_after.strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        facts["negative_serial"] = cert.serial_number < 0
+    except Exception:  # pragma: no cover
+        pass
+    return facts
+
+
+def _open(
+    host: str, port: int, route: str, plan: Optional[ProxyPlan], via: str,
+    deps: Mapping[str, Result], timeout: float,
+) -> socket.socket:
+    if route == "proxy" and plan is not None:
+        return tunnel(plan, host, port, timeout, deps[via].facts.get("address"))
+    return connect(str(deps[via].facts["address"]), port, timeout)
+
+
+def _handshake(
+    context: ssl.SSLContext, raw: socket.socket, host: str, timeout: float
+) -> ssl.SSLSocket:
+    raw.settimeout(timeout)
+    return context.wrap_socket(raw, server_hostname=host)
+
+
+def _failure_from_ssl(exc: BaseException) -> Tuple[str, str]:
+    """Map a handshake exception (other than verification) to a failure code."""
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return "tls.timeout", "handshake timed out (the server or a middlebox stopped answering)"
+    if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+        return "tls.reset", "connection closed during the handshake (after ClientHello)"
+    if isinstance(exc, ssl.SSLError):
+        reason = (exc.reason or str(exc)).lower()
+        if "unsupported_protocol" in reason or "unsupported protocol" in reason or \
+                "wrong_version" in reason or "no_protocols" in reason or "version" in reason:
+            return "tls.handshake_failure", f"no common TLS version ({exc.reason})"
+        if "handshake_failure" in reason or "alert" in reason or "cipher" in reason:
+            return "tls.handshake_failure", f"handshake refused by the server ({exc.reason})"
+        return "tls.error", f"TLS error: {exc.reason or exc}"
+    if isinstance(exc, OSError):
+        kind, text = classify_socket_error(exc)
+        if kind == "reset":
+            return "tls.reset", "connection reset during the handshake (after ClientHello)"
+        if kind == "timeout":
+            return "tls.timeout", "handshake timed out"
+        return "tls.error", text
+    return "tls.error", str(exc)
+
+
+def probe(
+    host: str, port: int, route: str, plan: Optional[ProxyPlan], via: str,
+    ctx: ProbeContext, deps: Mapping[str, Result],
+) -> Outcome:
+    budget = ctx.budget()
+    started = time.monotonic()
+    facts: Dict[str, Any] = {"sni": host, "route": route}
+
+    def left() -> float:
+        return max(0.05, budget - (time.monotonic() - started))
+
+    context = verified_context(ctx.settings.ca_bundle)
+    try:
+        raw = _open(host, port, route, plan, via, deps, left())
+    except TunnelError as exc:
+        facts.update(exc.facts)
+        return Outcome(Status.FAIL, exc.text, code=exc.code, facts=facts)
+    except OSError as exc:
+        kind, text = classify_socket_error(exc)
+        return Outcome(Status.FAIL, f"could not reconnect for the handshake: {text}",
+                       code={"timeout": "tls.timeout", "reset": "tls.reset"}.get(kind,
+                                                                                  "tls.error"),
+                       facts=facts)
+    try:
+        tls = _handshake(context, raw, host, left())
+    except ssl.SSLCertVerificationError as exc:
+        raw.close()
+        code = _VERIFY_CODES.get(exc.verify_code, "tls.untrusted")
+        facts.update({"verify_code": exc.verify_code, "verify_message": exc.verify_message})
+        facts.update(_examine(host, port, route, plan, via, deps, left()))
+        issuer = facts.get("issuer", "an unknown issuer")
+        text = {
+            "tls.expired": f"certificate expired or not yet valid (issuer {issuer})",
+            "tls.hostname_mismatch": f"certificate does not name {host} (issued to "
+                                     f"{facts.get('subject', '?')} by {issuer})",
+        }.get(code, f"certificate chain not trusted: issued by {issuer!r} "
+                    f"({exc.verify_message})")
+        return Outcome(Status.FAIL, text, code=code, facts=facts)
+    except (OSError, ssl.SSLError) as exc:
+        raw.close()
+        code, text = _failure_from_ssl(exc)
+        if code == "tls.handshake_failure":
+            old = _legacy_version(host, port, route, plan, via, deps, left())
+            if old:
+                facts["server_max_version"] = old
+                return Outcome(Status.FAIL, f"server only offers {old}; TLS 1.2 or newer is "
+                               "required", code="tls.protocol_old", facts=facts)
+        return Outcome(Status.FAIL, text, code=code, facts=facts)
+    with tls:
+        version = tls.version() or "?"
+        cipher = tls.cipher()
+        facts.update({"version": version, "cipher": cipher[0] if cipher else None})
+        facts.update(describe_certificate(tls.getpeercert(binary_form=True)))
+    summary = f"{version}, {facts.get('cipher')}, issuer {facts.get('issuer', '?')}"
+    if version in _OLD:
+        return Outcome(Status.WARN, f"negotiated {version}; TLS 1.2 or newer is expected",
+                       code="tls.protocol_old", facts=facts)
+    return Outcome(Status.PASS, summary, facts=facts)
+
+
+def _examine(
+    host: str, port: int, route: str, plan: Optional[ProxyPlan], via: str,
+    deps: Mapping[str, Result], timeout: float,
+) -> Dict[str, Any]:
+    """Read the certificate that failed verification; never used to trust anything."""
+    try:
+        raw = _open(host, port, route, plan, via, deps, timeout)
+        with _handshake(examining_context(), raw, host, timeout) as tls:
+            facts = describe_certificate(tls.getpeercert(binary_form=True))
+            chain = getattr(tls, "get_unverified_chain", None)
+            if chain is not None:  # Python 3.13+
+                try:
+                    facts["chain_length"] = len(chain())
+                except Exception:  # pragma: no cover
+                    pass
+            return facts
+    except (OSError, TunnelError, ValueError):
+        return {}
+
+
+def _legacy_version(
+    host: str, port: int, route: str, plan: Optional[ProxyPlan], via: str,
+    deps: Mapping[str, Result], timeout: float,
+) -> Optional[str]:
+    try:
+        raw = _open(host, port, route, plan, via, deps, timeout)
+        with _handshake(legacy_context(), raw, host, timeout) as tls:
+            version = tls.version()
+            return version if version in _OLD else None
+    except (OSError, TunnelError, ValueError):
+        return None

@@ -1,0 +1,83 @@
+"""Remove secrets from any text before it is stored or shown.
+
+Two layers: values the run knows are secret (the service-principal secret it was given) are
+replaced wherever they appear, and shapes that are secret whatever their value (passwords in URLs,
+``client_secret=``, bearer tokens, JWTs, SAS signatures) are replaced by pattern. Renderers call
+:func:`redact` on every string, so a probe that echoes a URL cannot leak a proxy password.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any, List, Set
+from urllib.parse import urlsplit, urlunsplit
+
+MASK = "[REDACTED]"
+
+_PATTERNS: List[re.Pattern[str]] = [
+    # scheme://user:password@host -> keep the user, hide the password
+    re.compile(r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(?=@)"),
+    # client_secret=..., password=..., client_assertion=..., sig=... in queries, forms and logs
+    re.compile(
+        r"(?P<keep>\b(?:client_secret|clientsecret|password|passwd|pwd|client_assertion|sig|"
+        r"secret|access_token|refresh_token|id_token|service[-_]principal[-_]secret)"
+        r"\"?\s*[=:]\s*\"?)[^\s\"'&,;}]+",
+        re.IGNORECASE,
+    ),
+    # --service-principal-secret VALUE on a command line
+    re.compile(r"(?P<keep>--service-principal-secret[= ]+)(?:\"[^\"]*\"|'[^']*'|\S+)"),
+    re.compile(r"(?P<keep>\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE),
+    # JSON Web Tokens: three base64url parts, the first always starting with eyJ
+    re.compile(r"(?P<keep>)\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{0,}"),
+]
+
+_known_lock = threading.Lock()
+_known: Set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Remember a value that must never be shown, for the rest of the process."""
+    if value and len(value) >= 4:
+        with _known_lock:
+            _known.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with every known secret and secret-shaped token replaced by ``[REDACTED]``."""
+    if not text:
+        return text
+    with _known_lock:
+        known = sorted(_known, key=len, reverse=True)
+    for value in known:
+        if value in text:
+            text = text.replace(value, MASK)
+    for pattern in _PATTERNS:
+        text = pattern.sub(lambda m: m.group("keep") + MASK, text)
+    return text
+
+
+def redact_url(url: str) -> str:
+    """A URL with any password removed; used for proxy URLs shown in settings and messages."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return redact(url)
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        netloc = f"{parts.username}:{MASK}@{host}" if parts.username else host
+        return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    except ValueError:
+        return redact(url)
+
+
+def redact_obj(value: Any) -> Any:
+    """Apply :func:`redact` to every string inside nested dicts, lists and tuples."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_obj(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_obj(item) for item in value]
+    return value

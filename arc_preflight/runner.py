@@ -1,0 +1,146 @@
+"""Run the check graph concurrently, within per-check timeouts and one run deadline.
+
+Each check runs in its own daemon thread as soon as everything it needs has passed, so a run
+where every endpoint is blackholed costs one timeout, not one per endpoint. The runner never
+waits on a probe without a limit: a probe still running past its timeout (plus a small grace) is
+reported as ``error``/``probe.hung`` and abandoned, and because its thread is a daemon it cannot
+hold the process open either. Threads rather than asyncio because requests, dnspython's blocking
+API, psutil and subprocess all block.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+
+from .model import Check, Outcome, ProbeContext, Result, Status
+
+GRACE = 0.5  # seconds a probe may overrun its own timeout before the runner gives up on it
+ProgressFn = Callable[[Result, int, int], None]
+
+
+def _run_one(check: Check, ctx: ProbeContext, deps: Mapping[str, Result],
+             out: "queue.Queue[Tuple[str, Outcome, float]]") -> None:
+    started = time.monotonic()
+    try:
+        outcome = check.run(ctx, deps)
+    except Exception as exc:  # a probe bug must not take the run down; it is reported instead
+        outcome = Outcome(Status.ERROR, f"probe crashed: {type(exc).__name__}: {exc}",
+                          code="probe.crashed")
+    out.put((check.id, outcome, time.monotonic() - started))
+
+
+def _finish(check: Check, outcome: Outcome, seconds: float) -> Result:
+    status = outcome.status
+    # Optional endpoints inform; their failures must not fail the run.
+    if not check.required and status in (Status.FAIL, Status.ERROR):
+        status = Status.WARN
+    facts = dict(outcome.facts)
+    for key, value in check.meta.items():
+        facts.setdefault(key, value)
+    return Result(
+        id=check.id, probe=check.probe, target=check.target, status=status,
+        summary=outcome.summary, code=outcome.code, duration_ms=int(seconds * 1000),
+        facts=facts,
+    )
+
+
+def run(
+    checks: Sequence[Check],
+    timeout: float,
+    deadline: float,
+    settings: object,
+    progress: Optional[ProgressFn] = None,
+) -> List[Result]:
+    """Run every check; results come back in plan order whatever order they finished in."""
+    started = time.monotonic()
+    deadline_at = started + deadline
+    by_id = {check.id: check for check in checks}
+    children: Dict[str, List[str]] = {check.id: [] for check in checks}
+    for check in checks:
+        for need in check.needs:
+            if need not in by_id:
+                raise ValueError(f"check {check.id} needs unknown check {need}")
+            children[need].append(check.id)
+    results: Dict[str, Result] = {}
+    running: Dict[str, float] = {}  # id -> monotonic time when the runner gives up on it
+    begun: Dict[str, float] = {}
+    done_queue: "queue.Queue[Tuple[str, Outcome, float]]" = queue.Queue()
+    ctx = ProbeContext(timeout=timeout, settings=settings, deadline_at=deadline_at)
+    total = len(checks)
+
+    def record(result: Result) -> None:
+        results[result.id] = result
+        if progress is not None:
+            progress(result, len(results), total)
+
+    def start(check_id: str) -> None:
+        check = by_id[check_id]
+        deps = {need: results[need] for need in check.needs}
+        cap = min(time.monotonic() + timeout, deadline_at) + GRACE
+        running[check_id] = cap
+        begun[check_id] = time.monotonic()
+        thread = threading.Thread(target=_run_one, args=(check, ctx, deps, done_queue),
+                                  name=f"probe {check_id}", daemon=True)
+        thread.start()
+
+    def settle(check_id: str) -> None:
+        """Start or skip the dependents of a finished check whose needs are all finished."""
+        pending = [check_id]
+        while pending:
+            current = pending.pop()
+            for child_id in children[current]:
+                child = by_id[child_id]
+                if child_id in results or child_id in running:
+                    continue
+                if not all(need in results for need in child.needs):
+                    continue
+                blocker = next((results[n] for n in child.needs
+                                if results[n].status not in (Status.PASS, Status.WARN)), None)
+                if blocker is None:
+                    start(child_id)
+                    continue
+                root = blocker.blocked_by or blocker.id
+                record(Result(
+                    id=child_id, probe=child.probe, target=child.target, status=Status.SKIP,
+                    summary=f"not run: {root} did not pass", blocked_by=root,
+                    facts=dict(child.meta),
+                ))
+                pending.append(child_id)
+
+    for check in checks:
+        if not check.needs:
+            start(check.id)
+
+    while running:
+        now = time.monotonic()
+        wait = max(0.0, min(running.values()) - now)
+        try:
+            check_id, outcome, seconds = done_queue.get(timeout=wait)
+        except queue.Empty:
+            now = time.monotonic()
+            for check_id, cap in list(running.items()):
+                if cap <= now:
+                    del running[check_id]
+                    at_deadline = now >= deadline_at
+                    why = "the run's deadline" if at_deadline else f"its {timeout:g}s timeout"
+                    record(_finish(by_id[check_id], Outcome(
+                        Status.ERROR, f"probe did not finish within {why}; abandoned",
+                        code="probe.hung"), now - begun[check_id]))
+                    settle(check_id)
+            continue
+        if check_id not in running:
+            continue  # already given up on; a late answer changes nothing
+        del running[check_id]
+        record(_finish(by_id[check_id], outcome, seconds))
+        settle(check_id)
+
+    # Anything never started (a cycle, or everything it needed was abandoned) is listed too.
+    leftover: Set[str] = {c.id for c in checks} - set(results)
+    for check_id in sorted(leftover):
+        check = by_id[check_id]
+        record(Result(id=check_id, probe=check.probe, target=check.target, status=Status.SKIP,
+                      summary="not run before the run's deadline", facts=dict(check.meta)))
+    return [results[check.id] for check in checks]
