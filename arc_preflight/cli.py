@@ -6,12 +6,12 @@ file, broken config) leaves through :func:`main` as one line on stderr and exit 
 traceback is shown only with ``ARC_PREFLIGHT_DEBUG=1``.
 """
 
+import contextlib
 import os
 import sys
 from typing import Annotated, Any, Dict, List, Optional
 
 import typer
-
 
 from . import __version__
 
@@ -61,10 +61,8 @@ def _write(text: str, output: Optional[str]) -> None:
             handle.write(text)
         os.replace(tmp, output)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise UserError(f"cannot write --output {output}: {exc.strerror}") from None
 
 
@@ -86,10 +84,10 @@ def check(
     location: Annotated[Optional[str], typer.Option("--location", "-l", help="Azure region, e.g. eastus.")] = None,  # noqa: E501
     tenant_id: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,
     subscription_id: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,  # noqa: E501
-    resource_group: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,  # noqa: E501
-    resource_name: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,  # noqa: E501
+    resource_group: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,
+    resource_name: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,
     tags: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,
-    correlation_id: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,  # noqa: E501
+    correlation_id: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,
     private_link_scope: Annotated[Optional[str], typer.Option(help="Arc private link scope resource id.")] = None,  # noqa: E501
     service_principal_id: Annotated[Optional[str], typer.Option(help="Application id of the onboarding service principal.")] = None,  # noqa: E501
     service_principal_secret: Annotated[Optional[str], typer.Option(help="Its secret (better: ARC_PREFLIGHT_SP_SECRET or --service-principal-secret-file). Never shown.", show_default=False)] = None,  # noqa: E501
@@ -97,7 +95,7 @@ def check(
     extensions: Annotated[Optional[List[str]], typer.Option("--extensions", "-e", help="Also probe optional endpoints: all, sql, wac, esu, license, telemetry.")] = None,  # noqa: E501
     fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="table or json.")] = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,  # noqa: E501
-    timeout: Annotated[Optional[float], typer.Option(help="Seconds per probe (default 5).")] = None,  # noqa: E501
+    timeout: Annotated[Optional[float], typer.Option(help="Seconds per probe (default 5).")] = None,
     deadline: Annotated[Optional[float], typer.Option(help="Seconds for the whole run (default 30).")] = None,  # noqa: E501
     proxy: Annotated[Optional[str], typer.Option(help="Probe through this proxy (http://host:port), overriding the agent's.")] = None,  # noqa: E501
     no_proxy: Annotated[bool, typer.Option("--no-proxy", help="Probe direct, ignoring every proxy setting.")] = False,  # noqa: E501

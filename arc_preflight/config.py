@@ -35,7 +35,7 @@ class ConfigError(ValueError):
 def default_agent_dir() -> str:
     """Where the agent keeps localconfig.json and agentconfig.json on this OS."""
     if sys.platform.startswith("win"):
-        base = os.environ.get("ProgramData", r"C:\ProgramData")
+        base = os.environ.get("PROGRAMDATA", r"C:\ProgramData")
         return str(Path(base) / "AzureConnectedMachineAgent" / "Config")
     return "/var/opt/azcmagent"
 

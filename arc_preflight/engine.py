@@ -1,4 +1,4 @@
-"""The library entry point: settings in, report out. Used by the CLI, the tests and the benchmark."""
+"""Library entry point: settings in, report out; used by the CLI, the tests and the benchmark."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """From settings and the catalogue to the check graph.
 
-Direct route: ``dns`` -> ``tcp`` -> ``tls`` -> ``https`` per endpoint, so one DNS failure is reported
-once and everything above it is skipped with ``blocked_by``. Through a proxy the agent never
-resolves or connects to the endpoint itself, so the chain is ``proxy`` -> ``tls`` (through the
-CONNECT tunnel) -> ``https``. Host-level checks (privilege, services, HIMDS) need nothing.
+Direct route: ``dns`` -> ``tcp`` -> ``tls`` -> ``https`` per endpoint, so one DNS failure is
+reported once and everything above it is skipped with ``blocked_by``. Through a proxy the agent
+never resolves or connects to the endpoint itself, so the chain is ``proxy`` -> ``tls`` (through
+the CONNECT tunnel) -> ``https``. Host-level checks (privilege, services, HIMDS) need nothing.
 """
 
 from __future__ import annotations

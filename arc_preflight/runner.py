@@ -22,7 +22,7 @@ ProgressFn = Callable[[Result, int, int], None]
 
 
 def _run_one(check: Check, ctx: ProbeContext, deps: Mapping[str, Result],
-             out: "queue.Queue[Tuple[str, Outcome, float]]") -> None:
+             out: queue.Queue[Tuple[str, Outcome, float]]) -> None:
     started = time.monotonic()
     try:
         outcome = check.run(ctx, deps)
@@ -67,7 +67,7 @@ def run(
     results: Dict[str, Result] = {}
     running: Dict[str, float] = {}  # id -> monotonic time when the runner gives up on it
     begun: Dict[str, float] = {}
-    done_queue: "queue.Queue[Tuple[str, Outcome, float]]" = queue.Queue()
+    done_queue: queue.Queue[Tuple[str, Outcome, float]] = queue.Queue()
     ctx = ProbeContext(timeout=timeout, settings=settings, deadline_at=deadline_at)
     total = len(checks)
 

@@ -17,7 +17,7 @@ from ..model import Outcome, ProbeContext, Result, Status
 
 def hosts_file_path() -> str:
     if sys.platform.startswith("win"):
-        root = os.environ.get("SystemRoot", r"C:\Windows")
+        root = os.environ.get("SYSTEMROOT", r"C:\Windows")
         return os.path.join(root, "System32", "drivers", "etc", "hosts")
     return "/etc/hosts"
 
@@ -68,7 +68,8 @@ def _classify(exc: BaseException) -> Tuple[str, str]:
         errors = exc.kwargs.get("errors") or []
         for error in errors:
             response = error[-1] if error else None
-            if getattr(response, "rcode", None) and response.rcode() == dns.rcode.REFUSED:
+            if response is not None and getattr(response, "rcode", None) and \
+                    response.rcode() == dns.rcode.REFUSED:
                 return "dns.refused", "the DNS server refused the query"
         return "dns.servfail", "the DNS server failed to answer (SERVFAIL)"
     if isinstance(exc, dns.exception.Timeout):

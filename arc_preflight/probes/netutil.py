@@ -15,7 +15,7 @@ _TIMEOUT = {errno.ETIMEDOUT, 10060}
 
 
 def classify_socket_error(exc: BaseException) -> Tuple[str, str]:
-    """Map a socket exception to (kind, human text); kind is refused|reset|timeout|unreachable|error.
+    """Map a socket exception to (kind, text): refused, reset, timeout, unreachable or error.
 
     This is the one table for socket failures: every probe that opens a connection uses it, so
     "refused" means the same thing in a TCP, proxy or HIMDS result.
@@ -81,7 +81,7 @@ def recv_until(sock: socket.socket, marker: bytes, limit: int = 65536) -> Option
     while marker not in data:
         chunk = sock.recv(4096)
         if not chunk:
-            return None if not data else data
+            return data if data else None
         data += chunk
         if len(data) > limit:
             break

@@ -77,8 +77,8 @@ class ProxyPlan:
                 if fnmatch.fnmatchcase(lowered, pattern):
                     return "direct", f"agent proxy.bypass {category}"
         for entry in self.no_proxy:
-            entry = entry.strip().lower().lstrip("*")
-            if entry and (lowered == entry.lstrip(".") or lowered.endswith("." + entry.lstrip("."))):
+            entry = entry.strip().lower().lstrip("*").lstrip(".")
+            if entry and (lowered == entry or lowered.endswith("." + entry)):
                 return "direct", "NO_PROXY"
         return "proxy", self.source
 

@@ -58,7 +58,7 @@ def _windows_state(name: str) -> Optional[Dict[str, Any]]:  # pragma: no cover -
     import psutil
 
     try:
-        service = psutil.win_service_get(name)  # type: ignore[attr-defined]
+        service = getattr(psutil, "win_service_get")(name)  # Windows-only API
         return dict(service.as_dict())
     except Exception:
         return None

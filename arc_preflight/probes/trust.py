@@ -30,7 +30,7 @@ def verified_context(ca_bundle: Optional[str]) -> ssl.SSLContext:
 
 
 def examining_context() -> ssl.SSLContext:
-    """No verification: used only after verification failed, to read the chain and name its issuer."""
+    """No verification: only after verification failed, to read the chain and name its issuer."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE

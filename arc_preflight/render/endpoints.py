@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 from ..catalog import Cloud, Endpoint
 
@@ -41,7 +41,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _table(rows: List[dict], cloud: Cloud, location: Optional[str], private_link: bool) -> str:
+def _table(
+    rows: List[Dict[str, Any]], cloud: Cloud, location: Optional[str], private_link: bool
+) -> str:
     from rich.console import Console
     from rich.table import Table
 

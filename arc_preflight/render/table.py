@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from typing import Any
+from typing import Any, Dict
 
-from ..model import Report, Status
+from ..model import Report, Result, Status
 from ..redact import redact
 
 _STYLE = {
@@ -20,6 +20,72 @@ _STYLE = {
     Status.ERROR: ("ERROR", "bold red"),
     Status.SKIP: ("skip", "dim"),
 }
+
+
+_HOST_KINDS = ("privilege", "service", "himds", "proxy")
+_LAYERS = ("dns", "tcp", "tls", "https")
+
+
+def _badge(status: Status) -> Any:
+    from rich.text import Text
+
+    label, style = _STYLE[status]
+    return Text(label, style=style)
+
+
+def _summary(result: Result) -> Any:
+    from rich.text import Text
+
+    summary = redact(result.summary)
+    if result.code and result.status != Status.PASS:
+        summary += f" [{result.code}]"
+    return Text(summary, style="dim" if result.status == Status.SKIP else "")
+
+
+def _group_endpoints(report: Report) -> Dict[str, Dict[str, Result]]:
+    """Endpoint checks by host:port, so each endpoint is one row whatever its layers."""
+    grouped: Dict[str, Dict[str, Result]] = {}
+    for result in report.checks:
+        if result.probe not in _LAYERS:
+            continue
+        target = result.target if result.probe != "dns" else None
+        if target is None:
+            # A DNS check covers every port of its host; attach it to each of them below.
+            continue
+        grouped.setdefault(target, {})[result.probe] = result
+    for result in report.checks:
+        if result.probe == "dns":
+            ports = [t for t in grouped if t.rsplit(":", 1)[0] == result.target]
+            for target in ports or [f"{result.target}:443"]:
+                grouped.setdefault(target, {})["dns"] = result
+    return grouped
+
+
+def _endpoint_summary(layers: Dict[str, Result]) -> Any:
+    """The root failure if there is one, else what the top layer learnt."""
+    for kind in _LAYERS:
+        result = layers.get(kind)
+        if result and result.status in (Status.FAIL, Status.ERROR, Status.WARN):
+            return _summary(result)
+    for kind in ("tls", "https", "tcp", "dns"):
+        found = layers.get(kind)
+        if found and found.status == Status.PASS:
+            result = found
+            via = result.facts.get("route")
+            text = redact(result.summary)
+            if kind == "https" and "tls" in layers:
+                text = redact(layers["tls"].summary) + "; " + text
+            if via == "proxy":
+                text += " (via proxy)"
+            return _summary_text(text)
+    first = next(iter(layers.values()))
+    return _summary(first)
+
+
+def _summary_text(text: str) -> Any:
+    from rich.text import Text
+
+    return Text(text)
 
 
 def render(report: Report, color: bool = False, width: int = 110, **_: Any) -> str:
@@ -37,18 +103,32 @@ def render(report: Report, color: bool = False, width: int = 110, **_: Any) -> s
         f"cloud {settings.get('cloud')}, location {settings.get('location') or 'not given'}, "
         f"proxy {proxy.get('url') or 'none'} ({proxy.get('source', '')})", style="bold"))
 
-    table = Table(show_header=True, header_style="bold", expand=False, pad_edge=False)
-    table.add_column("status", no_wrap=True)
-    table.add_column("check", overflow="fold")
-    table.add_column("result", overflow="fold")
-    for result in report.checks:
-        label, style = _STYLE[result.status]
-        summary = redact(result.summary)
-        if result.code and result.status != Status.PASS:
-            summary += f" [{result.code}]"
-        table.add_row(Text(label, style=style), Text(result.id),
-                      Text(summary, style="dim" if result.status == Status.SKIP else ""))
-    console.print(table)
+    host_rows = [r for r in report.checks if r.probe in _HOST_KINDS]
+    if host_rows:
+        table = Table(title="This host", title_justify="left", show_header=True,
+                      header_style="bold", pad_edge=False)
+        table.add_column("status", no_wrap=True)
+        table.add_column("check", overflow="fold")
+        table.add_column("result", overflow="fold")
+        for result in host_rows:
+            table.add_row(_badge(result.status), Text(result.id), _summary(result))
+        console.print(table)
+
+    endpoints = _group_endpoints(report)
+    if endpoints:
+        table = Table(title="Endpoints", title_justify="left", show_header=True,
+                      header_style="bold", pad_edge=False)
+        table.add_column("endpoint", overflow="fold")
+        for kind in _LAYERS:
+            table.add_column(kind, no_wrap=True)
+        table.add_column("result", overflow="fold")
+        for target, layers in endpoints.items():
+            cells = []
+            for kind in _LAYERS:
+                layer = layers.get(kind)
+                cells.append(_badge(layer.status) if layer else Text("-", style="dim"))
+            table.add_row(Text(target), *cells, _endpoint_summary(layers))
+        console.print(table)
 
     for number, diag in enumerate(report.diagnoses, 1):
         label, style = _STYLE[Status.FAIL if diag.severity == "fail" else Status.WARN]
