@@ -58,7 +58,8 @@ def _windows_state(name: str) -> Optional[Dict[str, Any]]:  # pragma: no cover -
     import psutil
 
     try:
-        service = getattr(psutil, "win_service_get")(name)  # Windows-only API
+        getter = psutil.__dict__["win_service_get"]  # exists only on Windows
+        service = getter(name)
         return dict(service.as_dict())
     except Exception:
         return None

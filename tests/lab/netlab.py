@@ -39,7 +39,7 @@ HTTPS stand-ins
 HIMDS / IMDS
     ``lab.himds(mode="answer"|"hang"|"absent", *, compute=None, bind="127.0.0.1",
     port=40342)`` and ``lab.azure_imds(mode="answer")`` (adds 169.254.169.254 to lo).
-Firewall (iptables OUTPUT chain inside the namespace)
+Firewall (iptables INPUT chain inside the namespace: the far side of lo)
     ``lab.drop(ip=None, port=443, proto="tcp")``, ``lab.reject(ip=None, port=443,
     proto="tcp", reject_with="tcp-reset")``, ``lab.unroutable(hosts, ip=UNROUTABLE_IP)``,
     ``lab.iptables(*args)``, ``lab.flush_firewall()``.
@@ -666,7 +666,7 @@ class Lab:
     def dns_drop(self) -> None:
         """DNS server silent: DROP udp/tcp 53 so every query times out."""
         for proto in ("udp", "tcp"):
-            self.iptables("-A", "OUTPUT", "-p", proto, "--dport", "53", "-j", "DROP")
+            self.iptables("-A", "INPUT", "-p", proto, "--dport", "53", "-j", "DROP")
         self._dns_dropped = True
 
     def resolve(self, name: str, rdtype: str = "A", lifetime: float = 2.0) -> DnsAnswer:
@@ -771,7 +771,12 @@ class Lab:
     # -- firewall --------------------------------------------------------------------------
 
     def iptables(self, *args: str) -> None:
-        """Run iptables inside the namespace (rules vanish with it)."""
+        """Run iptables inside the namespace (rules vanish with it).
+
+        The lab's own rules go in INPUT, i.e. on the "server side" of lo: a DROP in OUTPUT
+        would make the sender's sendto() fail at once with EPERM, which is nothing like a
+        silent remote firewall.
+        """
         _sh(self._ns("iptables", "-w", "5", *args))
 
     def _match(self, ip: Optional[str], port: Optional[int], proto: str) -> List[str]:
@@ -786,16 +791,17 @@ class Lab:
     def drop(self, ip: Optional[str] = None, port: Optional[int] = 443,
              proto: str = "tcp") -> None:
         """Blackhole: SYNs vanish, connect() times out."""
-        self.iptables("-A", "OUTPUT", *self._match(ip, port, proto), "-j", "DROP")
+        self.iptables("-A", "INPUT", *self._match(ip, port, proto), "-j", "DROP")
 
     def reject(self, ip: Optional[str] = None, port: Optional[int] = 443, proto: str = "tcp",
                reject_with: str = "tcp-reset") -> None:
         """Active refusal: the SYN is answered by a RST (connect() gets ECONNREFUSED)."""
-        self.iptables("-A", "OUTPUT", *self._match(ip, port, proto), "-j", "REJECT",
+        self.iptables("-A", "INPUT", *self._match(ip, port, proto), "-j", "REJECT",
                       "--reject-with", reject_with)
 
     def flush_firewall(self) -> None:
         """Remove every rule (including the DNS drop)."""
+        self.iptables("-F", "INPUT")
         self.iptables("-F", "OUTPUT")
         self._dns_dropped = False
 
@@ -975,7 +981,7 @@ class Lab:
             lines.append(f"dns        {name} -> NXDOMAIN")
         if self._dns_dropped:
             lines.append("dns        all queries DROPPED")
-        rules = _sh(self._ns("iptables", "-S", "OUTPUT"), check=False).stdout.splitlines()
+        rules = _sh(self._ns("iptables", "-S"), check=False).stdout.splitlines()
         lines += [f"firewall   {rule}" for rule in rules if rule.startswith("-A")]
         return "\n".join(lines)
 
