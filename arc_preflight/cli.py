@@ -193,6 +193,16 @@ def endpoints(
     _write(text, output)
 
 
+def _register_log_commands() -> None:
+    """``diagnose`` and ``explain`` live in their own module; registering them costs no import."""
+    from . import cli_diag
+
+    cli_diag.register(app)
+
+
+_register_log_commands()
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     """Console-script entry point: runs the app and maps every outcome to an exit code."""
     import click
