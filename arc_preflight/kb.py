@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
 
-from .model import CATEGORIES, Cause
+from .model import CATEGORIES, FAILURE_CODES, Cause
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,7 +75,7 @@ class KnowledgeBase:
         An entry that names the target (``management.azure.com``) is more precise than a
         generic one for the same code, so it wins; among equals, the higher priority wins.
         """
-        host = target.rsplit(":", 1)[0] if target.count(":") == 1 else target
+        host = _host_of(target)
         best: Optional[Tuple[int, int, Cause]] = None
         for cause in self.causes:
             if code not in cause.probe_codes:
@@ -95,6 +95,15 @@ class KnowledgeBase:
         """Every cause whose message pattern occurs in ``text``, most decisive first."""
         hits = [c for c in self.causes if any(p.search(text) for p in self.compiled[c.id])]
         return sorted(hits, key=lambda c: -c.priority)
+
+
+def _host_of(target: str) -> str:
+    """'host:443' -> 'host'; '[::1]:40342' -> '::1'; a bare host or address stays as it is."""
+    if target.startswith("["):
+        return target[1:].split("]", 1)[0]
+    if target.count(":") == 1:
+        return target.rsplit(":", 1)[0]
+    return target
 
 
 def _fail(where: str, problem: str) -> KnowledgeBaseError:
@@ -128,6 +137,11 @@ def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, Tuple[Pattern[str
     for code in raw.get("azcm", []):
         if not _AZCM_RE.match(code):
             raise _fail(where, f"bad AZCM code {code!r}")
+    for code in raw.get("probe_codes", []):
+        if code not in FAILURE_CODES:
+            raise _fail(where, f"unknown probe code {code!r}")
+    if raw.get("targets") and not raw.get("probe_codes"):
+        raise _fail(where, "'targets' only makes sense with 'probe_codes'")
     priority = raw.get("priority", 50)
     if not isinstance(priority, int) or isinstance(priority, bool):
         raise _fail(where, "priority must be an integer")
@@ -171,10 +185,19 @@ def parse(text: str) -> KnowledgeBase:
         raise KnowledgeBaseError(f"{DATA_FILE.name}: no [[cause]] entries")
     causes: List[Cause] = []
     compiled: Dict[str, Tuple[Pattern[str], ...]] = {}
+    generic: Dict[Tuple[str, int], str] = {}
     for index, raw in enumerate(entries):
         cause, patterns = _entry(raw, index)
         if cause.id in compiled:
             raise _fail(f"cause #{index + 1}", f"duplicate id {cause.id!r}")
+        if not cause.targets:
+            # Two generic entries for one probe code at one priority: which wins would depend on
+            # file order, so the data must say which one is meant.
+            for code in cause.probe_codes:
+                other = generic.setdefault((code, cause.priority), cause.id)
+                if other != cause.id:
+                    raise _fail(f"cause #{index + 1} ({cause.id})",
+                                f"same probe code {code!r} and priority as {other!r}")
         causes.append(cause)
         compiled[cause.id] = patterns
     return KnowledgeBase(tuple(causes), compiled)
