@@ -90,6 +90,7 @@ def _summary_text(text: str) -> Any:
 
 def render(report: Report, color: bool = False, width: int = 110, **_: Any) -> str:
     from rich.console import Console
+    from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
 
@@ -136,17 +137,17 @@ def render(report: Report, color: bool = False, width: int = 110, **_: Any) -> s
         console.print()
         console.print(Text.assemble((f"{number}. {label} ", style), (diag.title, "bold"),
                                     (f"  [{diag.category}]{codes}", "dim")))
-        console.print(Text("   " + diag.explanation))
-        console.print(Text("   Evidence:", style="bold"))
+        console.print(Padding(Text(diag.explanation), (0, 0, 0, 3), expand=False))
+        console.print(Padding(Text("Evidence:", style="bold"), (0, 0, 0, 3), expand=False))
         for line in diag.evidence[:8]:
-            console.print(Text(f"     - {redact(line)}"))
+            console.print(Padding(Text(f"- {redact(line)}"), (0, 0, 0, 5), expand=False))
         if len(diag.evidence) > 8:
-            console.print(Text(f"     ... and {len(diag.evidence) - 8} more"))
-        console.print(Text("   Fix:", style="bold"))
+            console.print(Padding(Text(f"... and {len(diag.evidence) - 8} more"), (0, 0, 0, 5), expand=False))
+        console.print(Padding(Text("Fix:", style="bold"), (0, 0, 0, 3), expand=False))
         for step_no, step in enumerate(diag.remedy, 1):
-            console.print(Text(f"     {step_no}. {step}"))
+            console.print(Padding(Text(f"{step_no}. {step}"), (0, 0, 0, 5), expand=False))
         for doc in diag.docs[:3]:
-            console.print(Text(f"   See {doc}", style="dim"))
+            console.print(Padding(Text(f"See {doc}", style="dim"), (0, 0, 0, 3), expand=False))
 
     counts = Counter(r.status for r in report.checks)
     label, style = _STYLE[report.status]
