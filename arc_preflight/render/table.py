@@ -142,7 +142,8 @@ def render(report: Report, color: bool = False, width: int = 110, **_: Any) -> s
         for line in diag.evidence[:8]:
             console.print(Padding(Text(f"- {redact(line)}"), (0, 0, 0, 5), expand=False))
         if len(diag.evidence) > 8:
-            console.print(Padding(Text(f"... and {len(diag.evidence) - 8} more"), (0, 0, 0, 5), expand=False))
+            more = Text(f"... and {len(diag.evidence) - 8} more")
+            console.print(Padding(more, (0, 0, 0, 5), expand=False))
         console.print(Padding(Text("Fix:", style="bold"), (0, 0, 0, 3), expand=False))
         for step_no, step in enumerate(diag.remedy, 1):
             console.print(Padding(Text(f"{step_no}. {step}"), (0, 0, 0, 5), expand=False))
