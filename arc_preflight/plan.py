@@ -104,6 +104,6 @@ def build(settings: Settings) -> Plan:
             kind_id = "https" if endpoint.scheme == "https" else "http"
             checks.append(Check(f"{kind_id}:{host}:{port}", "https", f"{host}:{port}",
                                 functools.partial(https.probe, host, port, endpoint.scheme,
-                                                  endpoint.path, route, proxy_plan, tcp_id),
+                                                  endpoint.path, route, proxy_plan),
                                 needs=https_needs, required=required, meta=meta))
     return Plan(tuple(checks), endpoints, proxy_plan, installed)

@@ -65,6 +65,9 @@ def run(
                 raise ValueError(f"check {check.id} needs unknown check {need}")
             children[need].append(check.id)
     results: Dict[str, Result] = {}
+    # Checks whose probe itself passed (or only warned). A failure demoted to a warning because
+    # its endpoint is optional still blocks what depends on it, so this is not read off status.
+    usable: Set[str] = set()
     running: Dict[str, float] = {}  # id -> monotonic time when the runner gives up on it
     begun: Dict[str, float] = {}
     done_queue: queue.Queue[Tuple[str, Outcome, float]] = queue.Queue()
@@ -97,8 +100,7 @@ def run(
                     continue
                 if not all(need in results for need in child.needs):
                     continue
-                blocker = next((results[n] for n in child.needs
-                                if results[n].status not in (Status.PASS, Status.WARN)), None)
+                blocker = next((results[n] for n in child.needs if n not in usable), None)
                 if blocker is None:
                     start(child_id)
                     continue
@@ -134,6 +136,8 @@ def run(
         if check_id not in running:
             continue  # already given up on; a late answer changes nothing
         del running[check_id]
+        if outcome.status in (Status.PASS, Status.WARN):
+            usable.add(check_id)
         record(_finish(by_id[check_id], outcome, seconds))
         settle(check_id)
 

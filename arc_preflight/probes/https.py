@@ -75,7 +75,7 @@ def _classify(exc: BaseException) -> tuple[str, str]:
 
 def probe(
     host: str, port: int, scheme: str, path: str, route: str, plan: Optional[ProxyPlan],
-    tcp_id: Optional[str], ctx: ProbeContext, deps: Mapping[str, Result],
+    ctx: ProbeContext, deps: Mapping[str, Result],
 ) -> Outcome:
     import requests
 
@@ -90,7 +90,9 @@ def probe(
         proxies = {"https": plan.url, "http": plan.url}
         url = f"{scheme}://{netloc}{path}"
     else:
-        address = str(deps[tcp_id].facts["address"]) if tcp_id else host
+        # The connected address travels up the chain (tcp -> tls -> https) in the facts.
+        found = [d.facts.get("address") for d in deps.values() if d.facts.get("address")]
+        address = str(found[0]) if found else host
         literal = f"[{address}]" if ":" in address else address
         url = f"{scheme}://{literal}:{port}{path}"
         pinned = host if scheme == "https" else None

@@ -114,6 +114,8 @@ def probe(
     budget = ctx.budget()
     started = time.monotonic()
     facts: Dict[str, Any] = {"sni": host, "route": route}
+    if route == "direct":
+        facts["address"] = deps[via].facts.get("address")
 
     def left() -> float:
         return max(0.05, budget - (time.monotonic() - started))

@@ -54,8 +54,16 @@ Running things inside
     ``lab.command_prefix(user=None)`` (for printing a command a human can paste).
 Module level
     ``lab_unavailable_reason() -> str | None``, ``cleanup_stale() -> list[str]``,
-    ``destroy_namespace(name)``, ``list_namespaces()``, ``SCENARIOS`` (used by
-    ``scripts/lab``).
+    ``destroy_namespace(name)``, ``list_namespaces()``.
+Scenarios
+    ``SCENARIOS[name].apply(lab, hosts) -> list[str]`` builds a named setup (healthy,
+    nxdomain-login, dns-silent, drop-443, reset-443, unroutable, foreign-ca, himds-hang, ...)
+    and returns the ``check`` argv for it; ``SCENARIOS[name].user`` says who runs the CLI.
+    ``scripts/lab up NAME`` uses the same table, so a demo is exactly what a test sees.
+
+Firewall rules sit in the INPUT chain (the far side of lo) so a DROP behaves like a silent
+remote firewall; in OUTPUT, the sender would get EPERM at once. Wildcard DNS entries
+(``*.domain``) answer A only; their AAAA queries get NXDOMAIN (dnsmasq's ``address=``).
 """
 
 from __future__ import annotations
@@ -920,7 +928,14 @@ class Lab:
         return proc.stdout.strip() or f"error: {proc.stderr.strip()}"
 
     def cli(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        """Run ``python -m arc_preflight args`` inside the namespace."""
+        """Run the installed ``arc-preflight`` console script inside the namespace.
+
+        Falls back to ``python -m arc_preflight`` when the package is not installed beside the
+        interpreter running the tests (a checkout used without ``pip install``).
+        """
+        script = Path(sys.executable).with_name("arc-preflight")
+        if script.exists():
+            return self.run([str(script), *args], **kwargs)
         return self.run([sys.executable, "-m", "arc_preflight", *args], **kwargs)
 
     def check_argv(self, *extra: str, timeout: float = 2.0, proxy: Optional[str] = None,
