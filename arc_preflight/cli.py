@@ -205,32 +205,55 @@ _register_log_commands()
 
 def main(argv: Optional[List[str]] = None) -> None:
     """Console-script entry point: runs the app and maps every outcome to an exit code."""
-    import click
-
     command = typer.main.get_command(app)
     code: Any = 0
     try:
         code = command.main(args=argv, prog_name="arc-preflight", standalone_mode=False)
-    except click.exceptions.Exit as exc:  # pragma: no cover - click returns it instead
-        code = exc.exit_code
-    except click.UsageError as exc:
-        message = exc.format_message().strip().splitlines()[0] if exc.format_message() else ""
-        sys.stderr.write(f"arc-preflight: error: {message}\n")
-        hint = exc.ctx.command_path if exc.ctx is not None else "arc-preflight"
-        sys.stderr.write(f"(run '{hint} --help' for usage)\n")
-        code = EXIT_UNKNOWN
-    except click.ClickException as exc:
-        sys.stderr.write(f"arc-preflight: error: {exc.format_message()}\n")
-        code = EXIT_UNKNOWN
-    except click.exceptions.Abort:
-        sys.stderr.write("arc-preflight: interrupted\n")
-        code = EXIT_UNKNOWN
+    except Exception as exc:
+        code = _click_outcome(exc)
     except KeyboardInterrupt:
         sys.stderr.write("arc-preflight: interrupted\n")
         code = EXIT_UNKNOWN
-    except Exception as exc:
-        code = _unexpected(exc)
     _exit(code if isinstance(code, int) else 0)
+
+
+def _kind(exc: BaseException) -> str:
+    """The click exception family of ``exc`` by class name.
+
+    typer 0.20 and later drive a vendored copy of click (``typer._click``) whose classes are not
+    the ``click`` package's, and older typer releases use ``click`` itself; matching on names
+    handles both without importing either.
+    """
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    for kind in ("Exit", "NoArgsIsHelpError", "UsageError", "Abort", "ClickException"):
+        if kind in names:
+            return kind
+    return ""
+
+
+def _click_outcome(exc: Exception) -> int:
+    kind = _kind(exc)
+    if kind == "Exit":
+        return int(getattr(exc, "exit_code", 0) or 0)
+    ctx = getattr(exc, "ctx", None)
+    if kind == "NoArgsIsHelpError":
+        # A bare command is a request for help, not a mistake.
+        sys.stdout.write((ctx.get_help() if ctx is not None else "") + "\n")
+        return 0
+    if kind == "UsageError":
+        lines = str(exc.format_message()).strip().splitlines()  # type: ignore[attr-defined]
+        where = ctx.command_path if ctx is not None else "arc-preflight"
+        message = lines[0] if lines else "invalid usage"
+        sys.stderr.write(f"arc-preflight: error: {message} (see '{where} --help')\n")
+        return EXIT_UNKNOWN
+    if kind == "Abort":
+        sys.stderr.write("arc-preflight: interrupted\n")
+        return EXIT_UNKNOWN
+    if kind == "ClickException":
+        message = str(exc.format_message())  # type: ignore[attr-defined]
+        sys.stderr.write(f"arc-preflight: error: {message}\n")
+        return EXIT_UNKNOWN
+    return _unexpected(exc)
 
 
 def _unexpected(exc: BaseException) -> int:

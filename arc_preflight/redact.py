@@ -64,6 +64,8 @@ def redact_url(url: str) -> str:
         if parts.password is None:
             return redact(url)
         host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"  # IPv6 literals need their brackets back
         if parts.port:
             host = f"{host}:{parts.port}"
         netloc = f"{parts.username}:{MASK}@{host}" if parts.username else host

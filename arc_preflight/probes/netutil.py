@@ -75,10 +75,20 @@ def is_ip(value: str) -> bool:
     return True
 
 
-def recv_until(sock: socket.socket, marker: bytes, limit: int = 65536) -> Optional[bytes]:
-    """Read until ``marker`` (for proxy response headers); None when the peer closes first."""
+def recv_until(
+    sock: socket.socket, marker: bytes, limit: int = 65536, first: bytes = b""
+) -> Optional[bytes]:
+    """Read until ``marker`` (for proxy response headers); None when the peer closes first.
+
+    With ``first``, stop as soon as the data cannot start with it: a server that sends some
+    other banner and then waits (SSH, SMTP) is recognised at once instead of at the timeout.
+    """
     data = b""
     while marker not in data:
+        if first and len(data) >= len(first) and not data.startswith(first):
+            break
+        if first and data and not first.startswith(data[: len(first)]):
+            break
         chunk = sock.recv(4096)
         if not chunk:
             return data if data else None

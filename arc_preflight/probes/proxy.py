@@ -27,7 +27,8 @@ from .netutil import classify_socket_error, connect, is_ip, recv_until
 # Host names each proxy.bypass category of the agent sends direct (facts 3.5).
 BYPASS_CATEGORIES: Dict[str, Tuple[str, ...]] = {
     "AAD": ("login.windows.net", "login.microsoftonline.com", "pas.windows.net",
-            "*.login.microsoft.com", "login.microsoftonline.us", "pasff.usgovcloudapi.net",
+            "*.login.microsoft.com", "login.microsoftonline.us", "*.login.microsoftonline.us",
+            "pasff.usgovcloudapi.net",
             "login.chinacloudapi.cn", "login.partner.chinacloudapi.cn", "pas.chinacloudapi.cn"),
     "ARM": ("management.azure.com", "management.usgovcloudapi.net",
             "management.chinacloudapi.cn"),
@@ -198,7 +199,7 @@ def tunnel(
             f"{_auth_header(plan.url or '')}User-Agent: arc-preflight\r\n\r\n"
         )
         sock.sendall(request.encode("ascii"))
-        head = recv_until(sock, b"\r\n\r\n")
+        head = recv_until(sock, b"\r\n\r\n", first=b"HTTP/")
     except OSError as exc:
         sock.close()
         kind, text = classify_socket_error(exc)

@@ -51,7 +51,8 @@ def _table(
     console = Console(file=buffer, width=140, no_color=True, highlight=False)
     title = f"{cloud.display} ({cloud.name}), region {location or 'not given'}"
     table = Table(title=title, show_header=True, header_style="bold")
-    for column in ("host", "port", "when", "private link", "probed", "purpose"):
+    table.add_column("host", no_wrap=True)  # a host name must survive copy and paste whole
+    for column in ("port", "when", "private link", "probed", "purpose"):
         table.add_column(column, overflow="fold")
     for row in rows:
         probed = "yes" if row["probe"] else f"no: {row['reason']}"

@@ -99,10 +99,12 @@ def render(report: Report, color: bool = False, width: int = 110, **_: Any) -> s
         "standard" if color else None), no_color=not color, highlight=False, soft_wrap=False)
     settings = report.settings
     proxy = settings.get("proxy_effective", {}) or {}
-    console.print(Text(
-        f"arc-preflight {report.tool_version} on {report.host.hostname} ({report.host.os}); "
-        f"cloud {settings.get('cloud')}, location {settings.get('location') or 'not given'}, "
-        f"proxy {proxy.get('url') or 'none'} ({proxy.get('source', '')})", style="bold"))
+    proxy_url = redact(str(proxy.get("url") or "none"))
+    console.print(Text(f"arc-preflight {report.tool_version} on {report.host.hostname} "
+                       f"({report.host.os})", style="bold"))
+    console.print(Text(f"cloud {settings.get('cloud')}, location "
+                       f"{settings.get('location') or 'not given'}, proxy {proxy_url} "
+                       f"({proxy.get('source', '')})"))
 
     host_rows = [r for r in report.checks if r.probe in _HOST_KINDS]
     if host_rows:

@@ -1,0 +1,203 @@
+#!/usr/bin/env python3
+"""Benchmark arc-preflight in the lab against the targets of DESIGN section 6.
+
+Measures, each in a fresh loopback-only network namespace (nothing leaves the machine):
+
+* the full public-cloud catalogue (``--location eastus --extensions all``), healthy;
+* the same with every endpoint blackholed (iptables DROP) and ``--timeout 2``;
+* what admins do today: the same URLs probed one at a time with curl, blackholed and healthy;
+* ``arc-preflight --help`` and ``--version`` start-up, and which heavy modules they import;
+* peak memory (max RSS) of a full ``check``.
+
+Wall times include process start, as a user would see them. Run as root (the lab needs
+``ip netns``): ``python3 scripts/bench.py [--runs 5] [--json out.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from lab.netlab import Lab, lab_unavailable_reason  # noqa: E402
+
+HEAVY = ("requests", "dns.resolver", "cryptography", "rich.table", "urllib3", "psutil")
+TIMEOUT = 2.0
+
+
+def cli_argv() -> List[str]:
+    script = Path(sys.executable).with_name("arc-preflight")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("arc-preflight")
+    return [found] if found else [sys.executable, "-m", "arc_preflight"]
+
+
+def timed(argv: Sequence[str], env: Dict[str, str] | None = None) -> Tuple[float, int, int, str]:
+    """(wall seconds, exit code, max RSS in KiB, stdout) of one process, start included."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=env, cwd=str(ROOT))
+    out, _ = proc.communicate(timeout=600)
+    wall = time.perf_counter() - started
+    # ``ip netns exec`` execs the command, so this pid's rusage is the CLI's own.
+    rss = 0
+    try:
+        import resource
+
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    except ImportError:  # pragma: no cover
+        pass
+    return wall, proc.returncode, rss, out.decode("utf-8", "replace")
+
+
+def peak_rss(argv: Sequence[str], env: Dict[str, str] | None = None) -> int:
+    """Max RSS (KiB) of exactly one child, via wait4 (RUSAGE_CHILDREN is a running maximum)."""
+    proc = subprocess.Popen(list(argv), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env=env, cwd=str(ROOT))
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+    return int(usage.ru_maxrss)
+
+
+def lab_env(lab: Lab) -> Dict[str, str]:
+    return {k: v for k, v in lab.env(None, None).items() if v is not None}
+
+
+def check_argv(lab: Lab, extra: Sequence[str] = ()) -> List[str]:
+    return [*lab.command_prefix(None), *cli_argv(), "check", "--ca-bundle", str(lab.ca_bundle),
+            "--no-proxy", "--format", "json", "--timeout", f"{TIMEOUT:g}", "--location",
+            "eastus", "--extensions", "all", "--skip", "service", "--skip", "himds", *extra]
+
+
+def curl_loop(lab: Lab, urls: Sequence[str]) -> float:
+    """The admin's loop today: one curl per URL, each waiting for its own timeout."""
+    started = time.perf_counter()
+    for url in urls:
+        subprocess.run([*lab.command_prefix(None), "curl", "-s", "-o", "/dev/null",
+                        "--max-time", f"{TIMEOUT:g}", "--cacert", str(lab.ca_bundle), url],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                       timeout=120)
+    return time.perf_counter() - started
+
+
+def catalogue(lab: Lab) -> Tuple[List[str], List[str], List[str]]:
+    proc = lab.cli("endpoints", "--format", "json", "--location", "eastus", "--extensions",
+                   "all")
+    items = [e for e in json.loads(proc.stdout) if e["probe"]]
+    hosts = sorted({e["host"] for e in items})
+    tls_hosts = sorted({e["host"] for e in items if e["port"] == 443})
+    urls = [e["url"] if e["port"] in (80, 443) else f"https://{e['host']}:{e['port']}/"
+            for e in items]
+    return hosts, tls_hosts, urls
+
+
+def start_lab() -> Tuple[Lab, List[str]]:
+    lab = Lab().start()
+    hosts, tls_hosts, urls = catalogue(lab)
+    lab.serve_endpoints(hosts)
+    lab.himds(bind="127.0.1.1", port=80)  # plain HTTP answers for the port-80 ESU endpoint
+    return lab, urls
+
+
+def help_startup(runs: int) -> Dict[str, Any]:
+    times: Dict[str, List[float]] = {"--help": [], "--version": []}
+    for _ in range(runs):
+        for flag in times:
+            started = time.perf_counter()
+            subprocess.run([*cli_argv(), flag], stdout=subprocess.DEVNULL, check=True)
+            times[flag].append(time.perf_counter() - started)
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "arc_preflight", "--help"],
+                          capture_output=True, text=True, check=True)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
+    heavy = sorted(m for m in HEAVY if m in imported)
+    return {flag: statistics.median(values) for flag, values in times.items()} | {
+        "heavy_imports": heavy}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", help="also write the numbers here")
+    args = parser.parse_args()
+    reason = lab_unavailable_reason()
+    if reason:
+        print(f"bench: the lab is unavailable here: {reason}", file=sys.stderr)
+        return 3
+
+    results: Dict[str, Any] = {"timeout_s": TIMEOUT}
+    lab, urls = start_lab()
+    try:
+        results["endpoints_probed"] = len(urls)
+        env = lab_env(lab)
+        healthy = []
+        for _ in range(args.runs):
+            wall, code, _, out = timed(check_argv(lab), env)
+            report = json.loads(out)
+            healthy.append(wall)
+            results["checks"] = len(report["checks"])
+            results["healthy_status"] = report["status"]
+        results["healthy_wall_s"] = statistics.median(healthy)
+        results["peak_rss_mb"] = peak_rss(check_argv(lab), env) / 1024
+        results["curl_healthy_s"] = curl_loop(lab, urls)
+
+        lab.drop(port=443)
+        lab.drop(port=80)
+        black = []
+        for _ in range(max(2, args.runs // 2)):
+            wall, code, _, out = timed(check_argv(lab), env)
+            report = json.loads(out)
+            black.append(wall)
+            results["blackholed_status"] = report["status"]
+            results["blackholed_tcp_timeouts"] = sum(
+                1 for c in report["checks"] if c["code"] == "tcp.timeout")
+        results["blackholed_wall_s"] = statistics.median(black)
+        results["curl_blackholed_s"] = curl_loop(lab, urls)
+    finally:
+        lab.close()
+    results.update(help_startup(max(5, args.runs * 2)))
+    results["speedup_vs_curl_blackholed"] = (
+        results["curl_blackholed_s"] / results["blackholed_wall_s"])
+
+    rows = [
+        ("healthy lab, full public catalogue", f"{results['healthy_wall_s']:.2f} s", "< 1 s",
+         results["healthy_wall_s"] < 1.0),
+        (f"every endpoint blackholed, --timeout {TIMEOUT:g}",
+         f"{results['blackholed_wall_s']:.2f} s", f"<= {TIMEOUT + 0.5:g} s",
+         results["blackholed_wall_s"] <= TIMEOUT + 0.5),
+        ("curl one at a time, blackholed", f"{results['curl_blackholed_s']:.1f} s", "-", True),
+        ("speed-up over the curl loop, blackholed",
+         f"{results['speedup_vs_curl_blackholed']:.1f}x", ">= 10x",
+         results["speedup_vs_curl_blackholed"] >= 10),
+        ("curl one at a time, healthy", f"{results['curl_healthy_s']:.2f} s", "-", True),
+        ("arc-preflight --help", f"{results['--help'] * 1000:.0f} ms", "< 150 ms",
+         results["--help"] < 0.150),
+        ("arc-preflight --version", f"{results['--version'] * 1000:.0f} ms", "< 150 ms",
+         results["--version"] < 0.150),
+        ("heavy modules imported by --help", ", ".join(results["heavy_imports"]) or "none",
+         "none", not results["heavy_imports"]),
+        ("peak memory of a full check", f"{results['peak_rss_mb']:.1f} MB", "< 60 MB",
+         results["peak_rss_mb"] < 60),
+    ]
+    print(f"{results['endpoints_probed']} endpoints, {results['checks']} checks per run\n")
+    print("| measure | measured | target | met |")
+    print("| --- | --- | --- | --- |")
+    for name, value, target, met in rows:
+        print(f"| {name} | {value} | {target} | {'yes' if met else 'NO'} |")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

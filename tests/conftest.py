@@ -1,0 +1,103 @@
+"""Shared fixtures for the unit tests.
+
+Every test that is not marked ``lab`` runs with the Internet families of ``socket`` blocked, so a
+unit test that would touch the network fails loudly instead of depending on (or leaking to) the
+machine it runs on. ``AF_UNIX`` sockets and ``socket.socketpair()`` keep working: the runner's
+queues, fake proxies and in-process servers built on them are fine.
+
+The network lab (``tests/lab``) marks its tests ``lab`` and brings its own conftest; it is left
+untouched by the block.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Iterator
+
+import pytest
+
+BLOCKED = "network blocked in unit tests"
+_INET = (socket.AF_INET, socket.AF_INET6)
+
+
+def _is_inet(family: Any) -> bool:
+    return family in _INET
+
+
+def _raise(*_args: Any, **_kwargs: Any) -> Any:
+    raise RuntimeError(BLOCKED)
+
+
+def install_network_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Patch ``socket`` so that any IPv4/IPv6 connection or name lookup raises RuntimeError."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_sendto = socket.socket.sendto
+    real_getaddrinfo = socket.getaddrinfo
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if _is_inet(self.family):
+            raise RuntimeError(BLOCKED)
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> int:
+        if _is_inet(self.family):
+            raise RuntimeError(BLOCKED)
+        return real_connect_ex(self, address)
+
+    def sendto(self: socket.socket, *args: Any) -> int:
+        # dnspython sends UDP queries with sendto() and never calls connect(); block that too.
+        if _is_inet(self.family):
+            raise RuntimeError(BLOCKED)
+        return real_sendto(self, *args)
+
+    def getaddrinfo(host: Any, port: Any, family: int = 0, *args: Any, **kwargs: Any) -> Any:
+        if family == getattr(socket, "AF_UNIX", None):
+            return real_getaddrinfo(host, port, family, *args, **kwargs)
+        raise RuntimeError(BLOCKED)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket.socket, "sendto", sendto)
+    monkeypatch.setattr(socket, "create_connection", _raise)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.fixture(autouse=True)
+def _block_network(request: pytest.FixtureRequest,
+                   monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    if request.node.get_closest_marker("lab") is None:
+        install_network_block(monkeypatch)
+    yield
+
+
+MINI_CAUSES = '''
+[[cause]]
+id = "not_elevated"
+category = "not_admin"
+severity = "warn"
+title = "Not running as administrator or root"
+explanation = "azcmagent connect must run elevated."
+remedy = ["Run azcmagent connect with sudo or as Administrator."]
+azcm = ["AZCM0018"]
+probe_codes = ["privilege.not_admin"]
+
+[[cause]]
+id = "dns_name_not_found"
+category = "dns_failure"
+severity = "fail"
+title = "An endpoint name does not resolve"
+explanation = "DNS answered NXDOMAIN for a name the agent needs."
+remedy = ["Fix the DNS forwarders."]
+docs = ["https://learn.microsoft.com/azure/azure-arc/servers/network-requirements"]
+probe_codes = ["dns.nxdomain"]
+priority = 70
+'''
+
+
+@pytest.fixture
+def mini_kb() -> Any:
+    """A tiny knowledge base parsed from inline TOML, independent of data/causes.toml."""
+    from arc_preflight import kb
+
+    return kb.parse(MINI_CAUSES)
