@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import ssl
 import sys
+from functools import lru_cache
 from typing import Optional
 
 
+@lru_cache(maxsize=4)
 def verified_context(ca_bundle: Optional[str]) -> ssl.SSLContext:
+    """One shared context per trust source: loading the system store costs about a megabyte and
+    some milliseconds each time, and an SSLContext is safe to share between threads."""
     if ca_bundle:
         context = ssl.create_default_context(cafile=ca_bundle)
     elif sys.platform.startswith("linux"):
