@@ -103,7 +103,12 @@ def check(
     ca_bundle: Annotated[Optional[str], typer.Option(help="PEM file of trusted CAs, replacing the OS trust store.")] = None,  # noqa: E501
     himds_url: Annotated[Optional[str], typer.Option(help="The agent's local metadata endpoint.")] = None,  # noqa: E501
     agent_dir: Annotated[Optional[str], typer.Option(help="Folder of the agent's localconfig.json and agentconfig.json.")] = None,  # noqa: E501
-    only: Annotated[Optional[List[str]], typer.Option(help="Run only these probe kinds (repeatable): dns tcp tls https proxy service himds privilege.")] = None,  # noqa: E501
+    azcmagent: Annotated[Optional[str], typer.Option(help="Path of the azcmagent program (default: PATH, then the agent's install folder).")] = None,  # noqa: E501
+    imds_url: Annotated[Optional[str], typer.Option(help="Azure instance metadata URL used to detect an Azure VM.")] = None,  # noqa: E501
+    expected_issuer: Annotated[Optional[List[str]], typer.Option(help="Also accept this certificate issuer (fnmatch pattern; repeatable).")] = None,  # noqa: E501
+    private_range: Annotated[Optional[List[str]], typer.Option(help="Address range that counts as private for Private Link (repeatable; replaces the RFC 1918 defaults).")] = None,  # noqa: E501
+    compare_direct: Annotated[bool, typer.Option("--compare-direct", help="Also try proxied endpoints direct, to see whether the proxy is the cause.")] = False,  # noqa: E501
+    only: Annotated[Optional[List[str]], typer.Option(help="Run only these probe kinds (repeatable): dns tcp tls https proxy service himds privilege clock imds agent.")] = None,  # noqa: E501
     skip: Annotated[Optional[List[str]], typer.Option(help="Skip these probe kinds (repeatable).")] = None,  # noqa: E501
     config: Annotated[Optional[str], typer.Option(help="TOML file holding any of these settings.")] = None,  # noqa: E501
 ) -> None:
@@ -123,7 +128,9 @@ def check(
         "format": fmt, "output": output, "timeout": timeout, "deadline": deadline,
         "proxy": proxy, "no_proxy": no_proxy or None, "dns_servers": dns_server,
         "ca_bundle": ca_bundle, "himds_url": himds_url, "agent_dir": agent_dir, "only": only,
-        "skip": skip,
+        "skip": skip, "azcmagent": azcmagent, "imds_url": imds_url,
+        "expected_issuers": expected_issuer, "private_ranges": private_range,
+        "compare_direct": compare_direct or None,
     }
     if service_principal_secret:
         from .redact import register_secret

@@ -26,6 +26,10 @@ else:  # pragma: no cover
 FORMATS = ("table", "json")
 SECRET_ENV = "ARC_PREFLIGHT_SP_SECRET"
 DEFAULT_HIMDS_URL = "http://localhost:40342/metadata/instance?api-version=2020-06-01"
+DEFAULT_IMDS_URL = "http://169.254.169.254/metadata/instance?api-version=2021-02-01"
+# Address ranges that count as "private" when judging Private Link DNS answers.
+DEFAULT_PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+                          "fc00::/7")
 
 
 class ConfigError(ValueError):
@@ -68,6 +72,13 @@ class Settings:
     dns_servers: Tuple[str, ...] = ()
     ca_bundle: Optional[str] = None
     himds_url: str = DEFAULT_HIMDS_URL
+    imds_url: str = DEFAULT_IMDS_URL
+    azcmagent: Optional[str] = None
+    expected_issuers: Tuple[str, ...] = ()
+    private_ranges: Tuple[str, ...] = DEFAULT_PRIVATE_RANGES
+    compare_direct: bool = False
+    clock_warn_s: float = 120.0
+    clock_fail_s: float = 300.0
     agent_dir: str = field(default_factory=default_agent_dir)
     services: Tuple[str, ...] = field(default_factory=default_services)
     only: Tuple[str, ...] = ()
@@ -99,10 +110,12 @@ class Settings:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
-_TUPLE_FIELDS = {"extensions", "dns_servers", "services", "only", "skip"}
-_FLOAT_FIELDS = {"timeout", "deadline"}
-_BOOL_FIELDS = {"no_proxy", "auth"}
-_ALIASES = {"dns_server": "dns_servers", "extension": "extensions"}
+_TUPLE_FIELDS = {"extensions", "dns_servers", "services", "only", "skip", "expected_issuers",
+                 "private_ranges"}
+_FLOAT_FIELDS = {"timeout", "deadline", "clock_warn_s", "clock_fail_s"}
+_BOOL_FIELDS = {"no_proxy", "auth", "compare_direct"}
+_ALIASES = {"dns_server": "dns_servers", "extension": "extensions",
+            "expected_issuer": "expected_issuers", "private_range": "private_ranges"}
 
 
 def _key(name: str) -> str:
@@ -244,6 +257,14 @@ def validate(settings: Settings) -> None:
     if settings.proxy and settings.no_proxy:
         raise ConfigError("--proxy and --no-proxy cannot be used together")
     _check_url(settings.himds_url, "--himds-url", ("http", "https"))
+    _check_url(settings.imds_url, "--imds-url", ("http", "https"))
+    for network in settings.private_ranges:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError(f"--private-range {network!r} is not a network") from None
+    if not 0 < settings.clock_warn_s <= settings.clock_fail_s:
+        raise ConfigError("clock_warn_s must be positive and not above clock_fail_s")
     if settings.ca_bundle:
         check_ca_bundle(settings.ca_bundle)
     for kind in settings.only + settings.skip:

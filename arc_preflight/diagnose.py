@@ -25,8 +25,12 @@ def from_results(results: Sequence[Result], kb: KnowledgeBase) -> List[Diagnosis
     for result in results:
         if result.status not in (Status.FAIL, Status.WARN, Status.ERROR) or not result.code:
             continue
-        cause = kb.for_failure(result.code, result.target) or _GENERIC
-        grouped.setdefault(cause.id, (cause, []))[1].append(result)
+        codes = [result.code, *result.facts.get("extra_codes", ())]
+        for code in codes:
+            cause = kb.for_failure(str(code), result.target) or _GENERIC
+            evidence = grouped.setdefault(cause.id, (cause, []))[1]
+            if result not in evidence:
+                evidence.append(result)
     diagnoses = []
     for cause, evidence in grouped.values():
         # A cause seen only on optional endpoints (demoted to warn) is itself only a warning.

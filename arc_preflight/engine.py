@@ -13,6 +13,7 @@ from . import __version__, kb, plan, runner
 from .config import Settings
 from .diagnose import from_results
 from .model import HostInfo, Report
+from .probes import clock
 from .probes.privilege import is_elevated
 from .redact import redact_obj, register_secret
 
@@ -35,6 +36,11 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
     started = time.monotonic()
     the_plan = plan.build(settings)
     results = runner.run(the_plan.checks, settings.timeout, settings.deadline, settings, progress)
+    clock_row = clock.result(results, settings, settings.timeout)
+    if clock_row is not None:
+        results.append(clock_row)
+        if progress is not None:
+            progress(clock_row, len(results), len(results))
     diagnoses = from_results(results, knowledge)
     shown = settings.public()
     shown["proxy_effective"] = the_plan.proxy.public()

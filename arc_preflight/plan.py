@@ -11,12 +11,24 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 from . import catalog
 from .config import Settings
 from .model import Check
-from .probes import dns, himds, https, privilege, proxy, service, tcp, tls
+from .probes import (
+    agent,
+    dns,
+    himds,
+    https,
+    imds,
+    privilege,
+    proxy,
+    proxysources,
+    service,
+    tcp,
+    tls,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,17 @@ def build(settings: Settings) -> Plan:
     if enabled("himds"):
         checks.append(Check("himds", "himds", settings.himds_url,
                             functools.partial(himds.probe, settings.himds_url, installed)))
+    if enabled("agent"):
+        checks.append(Check("agent", "agent", settings.agent_dir,
+                            functools.partial(agent.probe, settings.agent_dir, settings.azcmagent)))
+        checks.append(Check("agent:certificate", "agent", settings.agent_dir,
+                            functools.partial(agent.certificate_probe, settings.agent_dir)))
+    if enabled("imds"):
+        checks.append(Check("imds", "imds", settings.imds_url,
+                            functools.partial(imds.probe, settings.imds_url)))
+    if enabled("proxy"):
+        checks.append(Check("proxy:config", "proxy", "proxy settings",
+                            functools.partial(proxysources.probe, proxy_plan, installed)))
 
     proxy_id: Optional[str] = None
     if proxy_plan.url and enabled("proxy"):
@@ -60,6 +83,24 @@ def build(settings: Settings) -> Plan:
                             meta={"source": proxy_plan.source}))
 
     dns_ids: Dict[str, str] = {}
+
+    def direct_chain(host: str, port: int, endpoint: catalog.Endpoint, required: bool,
+                     meta: Mapping[str, object]) -> Optional[str]:
+        """DNS then TCP straight to the endpoint; returns the TCP check id (None if disabled)."""
+        dns_id = dns_ids.get(host)
+        if dns_id is None and enabled("dns"):
+            dns_id = dns_ids[host] = f"dns:{host}"
+            checks.append(Check(dns_id, "dns", host,
+                                functools.partial(dns.probe, host, endpoint.private_link),
+                                required=required, meta=meta))
+        if not dns_id or not enabled("tcp"):
+            return None
+        tcp_id = f"tcp:{host}:{port}"
+        checks.append(Check(tcp_id, "tcp", f"{host}:{port}",
+                            functools.partial(tcp.probe, host, port, dns_id),
+                            needs=(dns_id,), required=required, meta=meta))
+        return tcp_id
+
     for endpoint in endpoints:
         if not endpoint.probe:
             continue
@@ -72,22 +113,16 @@ def build(settings: Settings) -> Plan:
             route, why = "proxy", proxy_plan.source  # proxy check skipped with --skip proxy
         meta = {**meta, "route": route, "route_reason": why}
         via: Optional[str]
-        tcp_id: Optional[str] = None
         if route == "direct":
-            dns_id = dns_ids.get(host)
-            if dns_id is None and enabled("dns"):
-                dns_id = dns_ids[host] = f"dns:{host}"
-                checks.append(Check(dns_id, "dns", host, functools.partial(dns.probe, host),
-                                    required=required, meta=meta))
-            if not dns_id or not enabled("tcp"):
+            via = direct_chain(host, port, endpoint, required, meta)
+            if via is None:
                 continue  # later layers need the addresses and connection of the earlier ones
-            tcp_id = f"tcp:{host}:{port}"
-            checks.append(Check(tcp_id, "tcp", f"{host}:{port}",
-                                functools.partial(tcp.probe, host, port, dns_id),
-                                needs=(dns_id,), required=required, meta=meta))
-            via = tcp_id
         else:
             via = proxy_id
+            if settings.compare_direct:
+                # Informational: does the direct path work where the proxied one may not?
+                direct_chain(host, port, endpoint, False,
+                             {**meta, "route": "direct", "route_reason": "--compare-direct"})
         if endpoint.scheme == "https":
             tls_id = f"tls:{host}:{port}"
             if enabled("tls") and via is not None:

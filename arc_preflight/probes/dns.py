@@ -116,24 +116,76 @@ def resolve(
     return ipv4, ipv6, first_error or ("dns.error", "no addresses found"), facts
 
 
-def probe(host: str, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
+def private_addresses(addresses: Sequence[str], ranges: Sequence[str]) -> List[str]:
+    """The addresses that fall in ``ranges`` (the private ranges of this run)."""
+    import ipaddress
+
+    networks = [ipaddress.ip_network(r, strict=False) for r in ranges]
+    found = []
+    for address in addresses:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            continue
+        if any(ip.version == net.version and ip in net for net in networks):
+            found.append(address)
+    return found
+
+
+def private_link_verdict(
+    host: str, addresses: Sequence[str], private_link: bool, settings: Any
+) -> Optional[Tuple[Status, str, str]]:
+    """Judge the answer against Private Link: (status, code, text), or None when it is fine.
+
+    Only the HIS and guest-configuration names move to private endpoints; identity and ARM
+    names always stay public. Which applies is what the endpoint catalogue says.
+    """
+    private = private_addresses(addresses, settings.private_ranges)
+    if private_link and settings.private_link_scope:
+        if len(private) < len(addresses):
+            public = [a for a in addresses if a not in private]
+            return (Status.FAIL, "dns.expected_private",
+                    f"resolves to public {', '.join(public[:3])}; with --private-link-scope it "
+                    "must resolve to the private endpoint")
+        return None
+    if private_link and private:
+        return (Status.FAIL, "dns.unexpected_private",
+                f"resolves to private {', '.join(private[:3])} (a private endpoint) but no "
+                "--private-link-scope was given")
+    if not private_link and private:
+        return (Status.WARN, "dns.private_for_public",
+                f"resolves to private {', '.join(private[:3])}; {host} is only reachable "
+                "publicly (Private Link does not cover it)")
+    return None
+
+
+def probe(host: str, private_link: bool, ctx: ProbeContext,
+          deps: Mapping[str, Result]) -> Outcome:
     settings = ctx.settings
     budget = ctx.budget()
     servers = tuple(settings.dns_servers)
-    if not servers:
-        pinned = hosts_lookup(host)
-        if pinned:
-            return Outcome(
-                Status.PASS,
-                f"{', '.join(pinned)} (from the hosts file)",
-                facts={"addresses": pinned, "ipv4": [a for a in pinned if ":" not in a],
-                       "ipv6": [a for a in pinned if ":" in a], "source": "hosts file"},
-            )
-    ipv4, ipv6, error, facts = resolve(host, servers, budget)
-    facts.update({"ipv4": ipv4, "ipv6": ipv6, "addresses": ipv4 + ipv6, "source": "dns"})
-    if error:
-        code, text = error
-        return Outcome(Status.FAIL, text, code=code, facts=facts)
-    shown = ", ".join((ipv4 + ipv6)[:4])
-    more = len(ipv4) + len(ipv6) - 4
-    return Outcome(Status.PASS, shown + (f" (+{more} more)" if more > 0 else ""), facts=facts)
+    pinned = [] if servers else hosts_lookup(host)
+    if pinned:
+        ipv4 = [a for a in pinned if ":" not in a]
+        ipv6 = [a for a in pinned if ":" in a]
+        facts: Dict[str, Any] = {"source": "hosts file"}
+        suffix = " (from the hosts file)"
+    else:
+        ipv4, ipv6, error, facts = resolve(host, servers, budget)
+        facts["source"] = "dns"
+        suffix = ""
+        if error:
+            facts.update({"ipv4": ipv4, "ipv6": ipv6, "addresses": []})
+            code, text = error
+            return Outcome(Status.FAIL, text, code=code, facts=facts)
+    addresses = ipv4 + ipv6
+    facts.update({"ipv4": ipv4, "ipv6": ipv6, "addresses": addresses,
+                  "private": private_addresses(addresses, settings.private_ranges)})
+    verdict = private_link_verdict(host, addresses, private_link, settings)
+    if verdict is not None:
+        status, code, text = verdict
+        return Outcome(status, text + suffix, code=code, facts=facts)
+    shown = ", ".join(addresses[:4])
+    more = len(addresses) - 4
+    return Outcome(Status.PASS, shown + (f" (+{more} more)" if more > 0 else "") + suffix,
+                   facts=facts)

@@ -10,6 +10,7 @@ proxy variables this shell happens to have.
 from __future__ import annotations
 
 import ssl
+import time
 from typing import Any, Dict, Mapping, Optional
 
 from ..model import Outcome, ProbeContext, Result, Status
@@ -108,8 +109,10 @@ def probe(
         return Outcome(Status.FAIL, f"request failed: {exc}", code="https.error", facts=facts)
     finally:
         session.close()
+    local_epoch = time.time()  # when the answer (and its Date header) arrived, for the clock
     with response:
         facts.update({
+            "local_epoch": round(local_epoch, 3),
             "status_code": response.status_code,
             "date": response.headers.get("Date"),
             "server": response.headers.get("Server"),

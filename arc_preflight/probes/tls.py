@@ -8,10 +8,14 @@ that allows them, so it is reported as a protocol problem rather than a vague ha
 
 from __future__ import annotations
 
+import fnmatch
 import socket
 import ssl
+import sys
 import time
-from typing import Any, Dict, Mapping, Optional, Tuple
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from ..model import Outcome, ProbeContext, Result, Status
 from .netutil import classify_socket_error, connect
@@ -196,11 +200,34 @@ def probe(
         cipher = tls.cipher()
         facts.update({"version": version, "cipher": cipher[0] if cipher else None})
         facts.update(describe_verified(tls.getpeercert() or {}))
-    summary = f"{version}, {facts.get('cipher')}, issuer {facts.get('issuer', '?')}"
+    issuer = str(facts.get("issuer", "?"))
+    summary = f"{version}, {facts.get('cipher')}, issuer {issuer}"
     if version in _OLD:
         return Outcome(Status.WARN, f"negotiated {version}; TLS 1.2 or newer is expected",
                        code="tls.protocol_old", facts=facts)
+    if not issuer_expected(issuer, ctx.settings.expected_issuers):
+        facts["expected_issuer"] = False
+        return Outcome(Status.WARN, f"{summary}: not an issuer Microsoft uses (TLS inspection "
+                       "by a CA this machine trusts?)", code="tls.unexpected_issuer", facts=facts)
+    if facts.get("negative_serial"):
+        return Outcome(Status.WARN, f"{summary}; certificate has a negative serial number",
+                       code="tls.negative_serial", facts=facts)
     return Outcome(Status.PASS, summary, facts=facts)
+
+
+@lru_cache(maxsize=1)
+def _expected_issuers() -> Tuple[str, ...]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    path = Path(__file__).resolve().parents[1] / "data" / "issuers.toml"
+    return tuple(tomllib.loads(path.read_text(encoding="utf-8"))["expected"])
+
+
+def issuer_expected(issuer: str, extra: Sequence[str] = ()) -> bool:
+    """Is ``issuer`` one that Microsoft's endpoints use (or one the admin said to expect)?"""
+    return any(fnmatch.fnmatchcase(issuer, pattern) for pattern in (*_expected_issuers(), *extra))
 
 
 def _examine(

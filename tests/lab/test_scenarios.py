@@ -26,13 +26,14 @@ SCHEMA = json.loads(
 )
 LOCATION = "eastus"
 IDENTITY = ("login.microsoftonline.com", "login.windows.net")
+LAB_ISSUER = "arc-preflight lab CA"  # the lab CA stands in for Microsoft's issuers
 
 
 def agent_dir(lab: Lab) -> str:
     """A stand-in agent folder, so the CLI believes the agent is installed (HIMDS must answer)."""
     folder = Path(lab.workdir) / "agent"
     folder.mkdir(exist_ok=True)
-    (folder / "agentconfig.json").write_text(json.dumps({"resourcename": "web01"}))
+    (folder / "agentconfig.json").write_text(json.dumps({"cloud": "AzureCloud"}))
     folder.chmod(0o755)
     return str(folder)
 
@@ -52,15 +53,29 @@ fi
 """
 
 
-def fake_systemd(lab: Lab, **states: str) -> Dict[str, str]:
-    """Environment that puts the fake systemctl first on PATH, with the given unit states."""
+FAKE_AZCMAGENT = """#!/bin/sh
+# Stand-in for azcmagent: 'azcmagent show -j' prints $ARC_LAB_UNITS_DIR/show.json, or an agent
+# that is installed and not yet connected.
+if [ -f "$ARC_LAB_UNITS_DIR/show.json" ]; then cat "$ARC_LAB_UNITS_DIR/show.json"; exit 0; fi
+echo '{"status": "Disconnected", "agentVersion": "1.60.02925.1722"}'
+"""
+
+
+def fake_systemd(lab: Lab, show: Dict[str, Any] | None = None, **states: str) -> Dict[str, str]:
+    """Environment putting stand-in systemctl and azcmagent first on PATH.
+
+    ``states`` gives unit states for systemctl; ``show`` what ``azcmagent show -j`` prints.
+    """
     root = Path(lab.workdir)
     bindir, units = root / "fakebin", root / "units"
     bindir.mkdir(exist_ok=True)
     units.mkdir(exist_ok=True)
-    script = bindir / "systemctl"
-    script.write_text(FAKE_SYSTEMCTL)
-    script.chmod(0o755)
+    for name, text in (("systemctl", FAKE_SYSTEMCTL), ("azcmagent", FAKE_AZCMAGENT)):
+        script = bindir / name
+        script.write_text(text)
+        script.chmod(0o755)
+    if show is not None:
+        (units / "show.json").write_text(json.dumps(show))
     for unit, state in states.items():
         (units / unit).write_text(state)
     for path in (root, bindir, units):
@@ -72,10 +87,13 @@ def fake_systemd(lab: Lab, **states: str) -> Dict[str, str]:
 
 
 def run(lab: Lab, *extra: str, user: str | None = None, timeout: float = 2.0,
-        units: Dict[str, str] | None = None) -> CliResult:
+        units: Dict[str, str] | None = None, show: Dict[str, Any] | None = None,
+        env: Dict[str, str] | None = None, proxy: str | None = None) -> CliResult:
     argv = lab.check_argv("--location", LOCATION, "--himds-url", lab.himds_url,
-                          "--agent-dir", agent_dir(lab), *extra, timeout=timeout)
-    proc = lab.cli(*argv, user=user, env=fake_systemd(lab, **(units or {})), timeout=60)
+                          "--agent-dir", agent_dir(lab), "--expected-issuer", LAB_ISSUER,
+                          *extra, timeout=timeout, proxy=proxy)
+    environment = {**fake_systemd(lab, show, **(units or {})), **(env or {})}
+    proc = lab.cli(*argv, user=user, env=environment, timeout=60)
     try:
         data = json.loads(proc.stdout)
     except ValueError:
@@ -270,7 +288,8 @@ def test_table_output_in_lab(healthy_lab: Lab) -> None:
     healthy_lab.dns(nxdomain=list(IDENTITY))
     proc = healthy_lab.cli("check", "--ca-bundle", str(healthy_lab.ca_bundle), "--no-proxy",
                            "--timeout", "2", "--location", LOCATION, "--himds-url",
-                           healthy_lab.himds_url, "--agent-dir", agent_dir(healthy_lab))
+                           healthy_lab.himds_url, "--agent-dir", agent_dir(healthy_lab),
+                           env=fake_systemd(healthy_lab))
     assert proc.returncode == 2
     assert "login.microsoftonline.com:443" in proc.stdout
     assert "dns.nxdomain" in proc.stdout
@@ -302,8 +321,10 @@ def test_agent_not_installed_is_not_a_failure(lab: Lab, lab_hosts: List[str]) ->
     lab.serve_endpoints(lab_hosts)
     argv = lab.check_argv("--location", LOCATION, "--himds-url", lab.himds_url,
                           "--agent-dir", str(Path(lab.workdir) / "no-agent-here"))
-    proc = lab.cli(*argv, env=fake_systemd(lab, himdsd="not-found", gcad="not-found",
-                                           extd="not-found", arcproxyd="not-found"))
+    env = fake_systemd(lab, himdsd="not-found", gcad="not-found", extd="not-found",
+                       arcproxyd="not-found")
+    (Path(lab.workdir) / "fakebin" / "azcmagent").unlink()  # not installed: no azcmagent either
+    proc = lab.cli(*argv, "--expected-issuer", LAB_ISSUER, env=env)
     data = json.loads(proc.stdout)
     jsonschema.validate(data, SCHEMA)
     by_id = {c["id"]: c for c in data["checks"]}
