@@ -108,7 +108,8 @@ def check(
     expected_issuer: Annotated[Optional[List[str]], typer.Option(help="Also accept this certificate issuer (fnmatch pattern; repeatable).")] = None,  # noqa: E501
     private_range: Annotated[Optional[List[str]], typer.Option(help="Address range that counts as private for Private Link (repeatable; replaces the RFC 1918 defaults).")] = None,  # noqa: E501
     compare_direct: Annotated[bool, typer.Option("--compare-direct", help="Also try proxied endpoints direct, to see whether the proxy is the cause.")] = False,  # noqa: E501
-    only: Annotated[Optional[List[str]], typer.Option(help="Run only these probe kinds (repeatable): dns tcp tls https proxy service himds privilege clock imds agent.")] = None,  # noqa: E501
+    auth: Annotated[bool, typer.Option("--auth", help="Sign in as the service principal and check providers, permissions and the machine name with Resource Manager (contacts Azure).")] = False,  # noqa: E501
+    only: Annotated[Optional[List[str]], typer.Option(help="Run only these probe kinds (repeatable): dns tcp tls https proxy service himds privilege clock imds agent params auth.")] = None,  # noqa: E501
     skip: Annotated[Optional[List[str]], typer.Option(help="Skip these probe kinds (repeatable).")] = None,  # noqa: E501
     config: Annotated[Optional[str], typer.Option(help="TOML file holding any of these settings.")] = None,  # noqa: E501
 ) -> None:
@@ -130,7 +131,7 @@ def check(
         "ca_bundle": ca_bundle, "himds_url": himds_url, "agent_dir": agent_dir, "only": only,
         "skip": skip, "azcmagent": azcmagent, "imds_url": imds_url,
         "expected_issuers": expected_issuer, "private_ranges": private_range,
-        "compare_direct": compare_direct or None,
+        "compare_direct": compare_direct or None, "auth": auth or None,
     }
     if service_principal_secret:
         from .redact import register_secret

@@ -77,6 +77,8 @@ class Settings:
     expected_issuers: Tuple[str, ...] = ()
     private_ranges: Tuple[str, ...] = DEFAULT_PRIVATE_RANGES
     compare_direct: bool = False
+    identity_url: Optional[str] = None  # default: https://<the cloud's identity host>
+    arm_url: Optional[str] = None  # default: https://<the cloud's ARM host>
     clock_warn_s: float = 120.0
     clock_fail_s: float = 300.0
     agent_dir: str = field(default_factory=default_agent_dir)
@@ -277,10 +279,12 @@ def validate(settings: Settings) -> None:
             raise ConfigError(
                 f"--extensions {feature!r} unknown (expected all or {', '.join(catalog.FEATURES)})"
             )
-    try:
-        catalog.find_cloud(settings.cloud)
-    except catalog.CatalogError as exc:
-        raise ConfigError(f"--cloud: {exc}") from None
+    # An unknown --cloud or --location is not a usage error: it is what azcmagent connect would
+    # reject (AZCM0014, AZCM0020), so the check reports it as a finding.
+    for name in ("identity_url", "arm_url"):
+        value = getattr(settings, name)
+        if value:
+            _check_url(value, name.replace("_", "-"), ("https", "http"))
     if settings.format is not None and settings.format not in FORMATS:
         raise ConfigError(f"--format {settings.format!r} unknown (expected {', '.join(FORMATS)})")
 

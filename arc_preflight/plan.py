@@ -10,18 +10,22 @@ from __future__ import annotations
 
 import functools
 import os
+import socket
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Set, Tuple
+from urllib.parse import urlsplit
 
 from . import catalog
 from .config import Settings
-from .model import Check
+from .model import Check, Outcome, Status
 from .probes import (
     agent,
+    auth,
     dns,
     himds,
     https,
     imds,
+    params,
     privilege,
     proxy,
     proxysources,
@@ -45,9 +49,18 @@ def agent_installed(settings: Settings) -> bool:
 
 
 def build(settings: Settings) -> Plan:
-    cloud = catalog.find_cloud(settings.cloud)
     features = catalog.FEATURES if "all" in settings.extensions else settings.extensions
-    endpoints = tuple(catalog.endpoints(cloud, settings.location, features))
+    try:
+        cloud: Optional[catalog.Cloud] = catalog.find_cloud(settings.cloud)
+    except catalog.CatalogError:
+        cloud = None  # reported by the params:cloud check (AZCM0014); nothing else to probe
+    endpoints: Tuple[catalog.Endpoint, ...] = ()
+    if cloud is not None:
+        # An unknown region is reported by params:location; its names would only be NXDOMAIN.
+        location = settings.location
+        if location and catalog.check_region(cloud, location):
+            location = None
+        endpoints = tuple(catalog.endpoints(cloud, location, features))
     proxy_plan = proxy.resolve_proxy(settings)
     installed = agent_installed(settings)
     checks: List[Check] = []
@@ -74,6 +87,11 @@ def build(settings: Settings) -> Plan:
     if enabled("proxy"):
         checks.append(Check("proxy:config", "proxy", "proxy settings",
                             functools.partial(proxysources.probe, proxy_plan, installed)))
+
+    if enabled("params"):
+        for rule in params.applicable(settings):
+            checks.append(Check(f"params:{rule}", "params", rule.replace("_", "-"),
+                                functools.partial(params.probe, rule)))
 
     proxy_id: Optional[str] = None
     if proxy_plan.url and enabled("proxy"):
@@ -141,4 +159,62 @@ def build(settings: Settings) -> Plan:
                                 functools.partial(https.probe, host, port, endpoint.scheme,
                                                   endpoint.path, route, proxy_plan),
                                 needs=https_needs, required=required, meta=meta))
+    if enabled("auth"):
+        checks.extend(_auth_checks(settings, cloud, proxy_plan, {c.id for c in checks}))
     return Plan(tuple(checks), endpoints, proxy_plan, installed)
+
+
+AUTH_SCOPE = ("sign in to Microsoft Entra ID as the service principal, then ask Resource Manager "
+              "whether the resource providers are registered, whether the identity may write "
+              "Arc machines in the resource group, and whether the machine name is taken")
+
+
+def _auth_checks(settings: Settings, cloud: Optional[catalog.Cloud],
+                 proxy_plan: proxy.ProxyPlan, existing: Set[str]) -> List[Check]:
+    """The opt-in credential checks; a single explanatory row when they cannot or need not run."""
+    has_sp = bool(settings.service_principal_id and settings.service_principal_secret)
+    if not settings.auth:
+        if not has_sp:
+            return []
+        return [Check("auth", "auth", "credentials", functools.partial(
+            _skip, f"not requested: add --auth to {AUTH_SCOPE}"))]
+    needed = [name for name, value in (
+        ("--service-principal-id", settings.service_principal_id),
+        ("a secret", settings.service_principal_secret), ("--tenant-id", settings.tenant_id),
+        ("--subscription-id", settings.subscription_id),
+        ("--resource-group", settings.resource_group)) if not value]
+    if needed or cloud is None:
+        why = f"needs {', '.join(needed)}" if needed else "needs a valid --cloud"
+        return [Check("auth", "auth", "credentials", functools.partial(
+            _skip, f"--auth {why}; with them it would {AUTH_SCOPE}"))]
+    identity_url = settings.identity_url or f"https://{cloud.identity_host}"
+    arm_url = settings.arm_url or f"https://{cloud.arm_host}"
+    targets = auth.AuthTargets(
+        identity_url=identity_url, arm_url=arm_url, tenant_id=str(settings.tenant_id),
+        subscription_id=str(settings.subscription_id),
+        resource_group=str(settings.resource_group),
+        resource_name=settings.resource_name or socket.gethostname().split(".")[0],
+        client_id=str(settings.service_principal_id))
+    box = auth.TokenBox()
+    identity_host = urlsplit(identity_url).hostname or ""
+    arm_host = urlsplit(arm_url).hostname or ""
+    # A network failure on the way is reported once, by the endpoint check, not again here.
+    token_needs = tuple(i for i in (f"https:{identity_host}:443",) if i in existing)
+    arm_needs = tuple(i for i in (f"https:{arm_host}:443",) if i in existing)
+    token = Check("auth:sign-in", "auth", identity_host,
+                  functools.partial(auth.token_probe, targets, settings.service_principal_secret,
+                                    box, proxy_plan), needs=token_needs)
+    follow = (token.id, *arm_needs)
+    return [
+        token,
+        Check("auth:providers", "auth", arm_host,
+              functools.partial(auth.providers_probe, targets, box, proxy_plan), needs=follow),
+        Check("auth:permissions", "auth", arm_host,
+              functools.partial(auth.permissions_probe, targets, box, proxy_plan), needs=follow),
+        Check("auth:machine-name", "auth", arm_host,
+              functools.partial(auth.exists_probe, targets, box, proxy_plan), needs=follow),
+    ]
+
+
+def _skip(text: str, ctx: object, deps: object) -> Outcome:
+    return Outcome(Status.SKIP, text)

@@ -232,7 +232,6 @@ def test_no_arguments_is_not_an_internal_error(run_cli: Any) -> None:
     (["check", "--only", "ping"], "unknown probe kind 'ping'"),
     (["check", "--skip", "ping"], "unknown probe kind 'ping'"),
     (["check", "--extensions", "sqll"], "--extensions 'sqll'"),
-    (["check", "--cloud", "mars"], "--cloud"),
     (["check", "--format", "xml"], "--format 'xml'"),
     (["check", "--config", "/nonexistent/x.toml"], "does not exist"),
     (["check", "--ca-bundle", "/nonexistent/ca.pem"], "--ca-bundle"),

@@ -287,9 +287,9 @@ def test_known_extensions() -> None:
 
 
 @pytest.mark.parametrize("cloud", ["mars", "AzureGermanCloud", "azure cloud"])
-def test_unknown_cloud(cloud: str) -> None:
-    with pytest.raises(ConfigError, match="--cloud: unknown cloud"):
-        build({"cloud": cloud})
+def test_unknown_cloud_is_accepted_for_the_check_to_report(cloud: str) -> None:
+    # azcmagent connect would reject it (AZCM0014): a finding of the check, not a usage error.
+    assert build({"cloud": cloud}).cloud == cloud
 
 
 @pytest.mark.parametrize("cloud", ["AzureCloud", "azurecloud", "usgov", "China"])

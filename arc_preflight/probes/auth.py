@@ -1,0 +1,239 @@
+"""Opt-in credential checks (``--auth``): sign in as the service principal and ask ARM.
+
+This is the only part of the tool that talks to Microsoft Entra ID and Azure Resource Manager as
+an identity, so it runs only when asked. The client-credentials request is made with requests
+rather than msal: msal would first run instance discovery against the public cloud, which is one
+more host to allow and to stand in for, and the identity service's error codes (AADSTS...) are
+what the diagnosis needs anyway. The token lives in a :class:`TokenBox` shared by the checks of
+one run and never enters a result, a fact or a message.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+
+from ..model import Outcome, ProbeContext, Result, Status
+from ..redact import redact, register_secret
+
+PROVIDERS = ("Microsoft.HybridCompute", "Microsoft.GuestConfiguration",
+             "Microsoft.HybridConnectivity")
+NEEDED_ACTIONS = ("Microsoft.HybridCompute/machines/read", "Microsoft.HybridCompute/machines/write")
+API_PROVIDERS = "2021-04-01"
+API_PERMISSIONS = "2022-04-01"
+API_MACHINES = "2022-12-27"
+
+# AADSTS code -> (failure code, what it means). The one table for identity-service errors.
+AADSTS: Dict[int, Tuple[str, str]] = {
+    7000215: ("auth.invalid_secret", "the client secret is wrong (AADSTS7000215)"),
+    7000222: ("auth.expired_secret", "the client secret has expired (AADSTS7000222)"),
+    700016: ("auth.app_not_found", "no application with this id in the tenant (AADSTS700016)"),
+    90002: ("auth.tenant_not_found", "the tenant does not exist (AADSTS90002)"),
+    900023: ("auth.tenant_not_found", "the tenant id is not valid (AADSTS900023)"),
+    90072: ("auth.tenant_not_found", "the identity is not in this tenant (AADSTS90072)"),
+    700024: ("auth.clock", "the request is outside its valid time range: check the clock "
+                           "(AADSTS700024)"),
+    7000112: ("auth.app_disabled", "the application is disabled (AADSTS7000112)"),
+    50034: ("auth.app_not_found", "the account does not exist in this tenant (AADSTS50034)"),
+}
+
+
+@dataclass
+class TokenBox:
+    """Carries the ARM token from the sign-in check to the ARM checks of the same run."""
+
+    token: Optional[str] = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class AuthTargets:
+    identity_url: str  # https://login.microsoftonline.com
+    arm_url: str  # https://management.azure.com
+    tenant_id: str
+    subscription_id: str
+    resource_group: str
+    resource_name: str
+    client_id: str
+
+
+def _request(ctx: ProbeContext, method: str, url: str, plan: Any, **kwargs: Any) -> Any:
+    """One HTTPS request with the run's trust store and the agent's proxy for that host."""
+    import requests
+
+    from .https import _session as tls_session
+    from .trust import verified_context
+
+    session = tls_session(verified_context(ctx.settings.ca_bundle), None)
+    proxies: Dict[str, str] = {}
+    if plan is not None and plan.url:
+        from urllib.parse import urlsplit
+
+        route, _ = plan.route(urlsplit(url).hostname or "")
+        if route == "proxy":
+            proxies = {"https": plan.url}
+    budget = ctx.budget()
+    try:
+        return session.request(method, url, proxies=proxies, timeout=(budget, budget),
+                               allow_redirects=False, **kwargs)
+    except requests.exceptions.RequestException as exc:
+        raise AuthNetworkError(redact(f"{type(exc).__name__}: {exc}")) from None
+    finally:
+        session.close()
+
+
+class AuthNetworkError(Exception):
+    """The identity service or ARM could not be reached at all."""
+
+
+def _json(response: Any) -> Dict[str, Any]:
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def token_probe(targets: AuthTargets, secret: Optional[str], box: TokenBox, plan: Any,
+                ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
+    if not secret:
+        return Outcome(Status.SKIP, "no service-principal secret to sign in with")
+    register_secret(secret)
+    url = f"{targets.identity_url.rstrip('/')}/{targets.tenant_id}/oauth2/v2.0/token"
+    form = {"grant_type": "client_credentials", "client_id": targets.client_id,
+            "client_secret": secret, "scope": f"{targets.arm_url.rstrip('/')}/.default"}
+    facts: Dict[str, Any] = {"url": url}
+    try:
+        response = _request(ctx, "POST", url, plan, data=form)
+    except AuthNetworkError as exc:
+        return Outcome(Status.FAIL, f"identity service unreachable: {exc}",
+                       code="auth.network", facts=facts)
+    body = _json(response)
+    facts["status_code"] = response.status_code
+    if response.status_code == 200 and body.get("access_token"):
+        token = str(body["access_token"])
+        register_secret(token)
+        with box.lock:
+            box.token = token
+        return Outcome(Status.PASS, "signed in as the service principal", facts=facts)
+    codes = [int(c) for c in body.get("error_codes", []) if str(c).isdigit()]
+    facts["error"] = body.get("error")
+    facts["error_codes"] = codes
+    description = redact(str(body.get("error_description", "")).split("\n")[0])[:300]
+    for number in codes:
+        if number in AADSTS:
+            code, text = AADSTS[number]
+            return Outcome(Status.FAIL, text, code=code, facts=facts)
+    return Outcome(Status.FAIL, f"sign-in refused (HTTP {response.status_code}): "
+                   f"{description or body.get('error') or 'no detail'}",
+                   code="auth.failed", facts=facts)
+
+
+def _arm(ctx: ProbeContext, box: TokenBox, targets: AuthTargets, plan: Any,
+         path: str, api: str) -> Tuple[int, Dict[str, Any]]:
+    with box.lock:
+        token = box.token
+    if not token:
+        raise AuthNetworkError("no token")
+    url = f"{targets.arm_url.rstrip('/')}{path}?api-version={api}"
+    response = _request(ctx, "GET", url, plan, headers={"Authorization": f"Bearer {token}"})
+    return response.status_code, _json(response)
+
+
+def _arm_error(status: int, body: Mapping[str, Any], what: str) -> Outcome:
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    code = str(error.get("code", "")) if error else ""
+    message = redact(str(error.get("message", "")))[:300] if error else ""
+    table = {
+        "AuthorizationFailed": ("auth.forbidden", Status.FAIL),
+        "SubscriptionNotFound": ("auth.subscription_not_found", Status.FAIL),
+        "InvalidSubscriptionId": ("auth.subscription_not_found", Status.FAIL),
+        "ResourceGroupNotFound": ("auth.resource_group_not_found", Status.FAIL),
+        "InvalidAuthenticationToken": ("auth.failed", Status.FAIL),
+        "ExpiredAuthenticationToken": ("auth.failed", Status.FAIL),
+    }
+    failure, status_ = table.get(code, ("auth.arm_error", Status.FAIL))
+    return Outcome(status_, f"{what}: HTTP {status} {code} {message}".strip(), code=failure,
+                   facts={"status_code": status, "arm_code": code})
+
+
+def providers_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: ProbeContext,
+                    deps: Mapping[str, Result]) -> Outcome:
+    states: Dict[str, str] = {}
+    for namespace in PROVIDERS:
+        try:
+            status, body = _arm(ctx, box, targets, plan,
+                                f"/subscriptions/{targets.subscription_id}/providers/{namespace}",
+                                API_PROVIDERS)
+        except AuthNetworkError as exc:
+            return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}",
+                           code="auth.network")
+        if status != 200:
+            return _arm_error(status, body, f"reading provider {namespace}")
+        states[namespace] = str(body.get("registrationState", "Unknown"))
+    missing = [ns for ns, state in states.items() if state != "Registered"]
+    facts = {"providers": states}
+    if missing:
+        listed = ", ".join(f"{ns} ({states[ns]})" for ns in missing)
+        return Outcome(Status.FAIL, f"not registered on the subscription: {listed}",
+                       code="auth.provider_not_registered", facts={**facts, "missing": missing})
+    return Outcome(Status.PASS, "Microsoft.HybridCompute, GuestConfiguration and "
+                   "HybridConnectivity are registered", facts=facts)
+
+
+def allowed(action: str, permissions: Sequence[Mapping[str, Any]]) -> bool:
+    """ARM's rule: some permission's actions match and none of its notActions do."""
+    lowered = action.lower()
+    for permission in permissions:
+        actions = [str(a).lower() for a in permission.get("actions", [])]
+        excluded = [str(a).lower() for a in permission.get("notActions", [])]
+        if any(fnmatch.fnmatchcase(lowered, a) for a in actions) and not any(
+                fnmatch.fnmatchcase(lowered, a) for a in excluded):
+            return True
+    return False
+
+
+def permissions_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: ProbeContext,
+                      deps: Mapping[str, Result]) -> Outcome:
+    path = (f"/subscriptions/{targets.subscription_id}/resourceGroups/{targets.resource_group}"
+            "/providers/Microsoft.Authorization/permissions")
+    try:
+        status, body = _arm(ctx, box, targets, plan, path, API_PERMISSIONS)
+    except AuthNetworkError as exc:
+        return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}",
+                       code="auth.network")
+    if status != 200:
+        return _arm_error(status, body, f"reading permissions on {targets.resource_group}")
+    permissions = [p for p in body.get("value", []) if isinstance(p, dict)]
+    missing = [a for a in NEEDED_ACTIONS if not allowed(a, permissions)]
+    if missing:
+        return Outcome(Status.FAIL, f"the identity lacks {', '.join(missing)} on resource group "
+                       f"{targets.resource_group}", code="auth.missing_permission",
+                       facts={"missing": missing})
+    return Outcome(Status.PASS, f"may read and write Arc machines in {targets.resource_group}")
+
+
+def exists_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: ProbeContext,
+                 deps: Mapping[str, Result]) -> Outcome:
+    path = (f"/subscriptions/{targets.subscription_id}/resourceGroups/{targets.resource_group}"
+            f"/providers/Microsoft.HybridCompute/machines/{targets.resource_name}")
+    try:
+        status, body = _arm(ctx, box, targets, plan, path, API_MACHINES)
+    except AuthNetworkError as exc:
+        return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}",
+                       code="auth.network")
+    if status == 404:
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        if error and error.get("code") == "ResourceGroupNotFound":
+            return _arm_error(status, body, "looking up the machine")
+        return Outcome(Status.PASS, f"no machine named {targets.resource_name} yet")
+    if status == 200:
+        properties = body.get("properties", {}) if isinstance(body.get("properties"), dict) else {}
+        return Outcome(Status.FAIL, f"a machine named {targets.resource_name} already exists in "
+                       f"{targets.resource_group} (status {properties.get('status', '?')})",
+                       code="auth.resource_exists",
+                       facts={"status": properties.get("status"), "id": body.get("id")})
+    return _arm_error(status, body, "looking up the machine")
