@@ -93,7 +93,7 @@ def check(
     service_principal_secret: Annotated[Optional[str], typer.Option(help="Its secret (better: ARC_PREFLIGHT_SP_SECRET or --service-principal-secret-file). Never shown.", show_default=False)] = None,  # noqa: E501
     service_principal_secret_file: Annotated[Optional[str], typer.Option(help="Read the secret from this file.")] = None,  # noqa: E501
     extensions: Annotated[Optional[List[str]], typer.Option("--extensions", "-e", help="Also probe optional endpoints: all, sql, wac, esu, license, telemetry.")] = None,  # noqa: E501
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="table or json.")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="table, json, prometheus, nagios, junit or markdown.")] = None,  # noqa: E501
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,  # noqa: E501
     timeout: Annotated[Optional[float], typer.Option(help="Seconds per probe (default 5).")] = None,
     deadline: Annotated[Optional[float], typer.Option(help="Seconds for the whole run (default 30).")] = None,  # noqa: E501
@@ -108,6 +108,11 @@ def check(
     expected_issuer: Annotated[Optional[List[str]], typer.Option(help="Also accept this certificate issuer (fnmatch pattern; repeatable).")] = None,  # noqa: E501
     private_range: Annotated[Optional[List[str]], typer.Option(help="Address range that counts as private for Private Link (repeatable; replaces the RFC 1918 defaults).")] = None,  # noqa: E501
     compare_direct: Annotated[bool, typer.Option("--compare-direct", help="Also try proxied endpoints direct, to see whether the proxy is the cause.")] = False,  # noqa: E501
+    state: Annotated[Optional[str], typer.Option(help="Keep the last result in this file and report what changed since.")] = None,  # noqa: E501
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something failed, warned or changed (for cron).")] = False,  # noqa: E501
+    fail_on: Annotated[Optional[str], typer.Option(help="What makes a non-zero exit: warn (default) or fail.")] = None,  # noqa: E501
+    profile: Annotated[Optional[str], typer.Option(help="preflight (default: before connecting) or health (a connected agent on a timer).")] = None,  # noqa: E501
+    syslog: Annotated[bool, typer.Option("--syslog", help="Log each changed check to journald/syslog (Windows: the event log); needs --state.")] = False,  # noqa: E501
     auth: Annotated[bool, typer.Option("--auth", help="Sign in as the service principal and check providers, permissions and the machine name with Resource Manager (contacts Azure).")] = False,  # noqa: E501
     only: Annotated[Optional[List[str]], typer.Option(help="Run only these probe kinds (repeatable): dns tcp tls https proxy service himds privilege clock imds agent params auth.")] = None,  # noqa: E501
     skip: Annotated[Optional[List[str]], typer.Option(help="Skip these probe kinds (repeatable).")] = None,  # noqa: E501
@@ -131,7 +136,8 @@ def check(
         "ca_bundle": ca_bundle, "himds_url": himds_url, "agent_dir": agent_dir, "only": only,
         "skip": skip, "azcmagent": azcmagent, "imds_url": imds_url,
         "expected_issuers": expected_issuer, "private_ranges": private_range,
-        "compare_direct": compare_direct or None, "auth": auth or None,
+        "compare_direct": compare_direct or None, "auth": auth or None, "state": state,
+        "quiet": quiet or None, "fail_on": fail_on, "profile": profile, "syslog": syslog or None,
     }
     if service_principal_secret:
         from .redact import register_secret
@@ -141,6 +147,8 @@ def check(
         flags["service_principal_secret"] = config_mod.read_secret_file(
             service_principal_secret_file)
     settings = config_mod.build(flags, config)
+    if settings.syslog and not settings.state:
+        raise UserError("--syslog logs changes between runs: it needs --state FILE")
 
     from . import engine, render
     from .probes.proxy import ProxyConfigError
@@ -161,12 +169,27 @@ def check(
             report = engine.run_check(settings, progress)
     except ProxyConfigError as exc:
         raise UserError(str(exc)) from None
+    from .redact import redact
+
+    for notice in report.notices:
+        sys.stderr.write(f"arc-preflight: warning: {redact(notice)}\n")
     fmt_name = settings.format or "table"
     color = fmt_name == "table" and not settings.output and sys.stdout.isatty() and \
         "NO_COLOR" not in os.environ
-    text = render.get(fmt_name)(report, color=color)
-    _write(text, settings.output)
+    quiet_now = settings.quiet and report.status.value == "pass" and not report.changes
+    if not (quiet_now and not settings.output):
+        text = render.get(fmt_name)(report, color=color, width=_width())
+        _write(text, settings.output)
     raise typer.Exit(report.exit_code)
+
+
+def _width() -> int:
+    """The terminal's width for the table (at least 80), or a fixed 110 for files and pipes."""
+    import shutil
+
+    if sys.stdout.isatty():
+        return max(80, shutil.get_terminal_size((110, 24)).columns)
+    return 110
 
 
 @app.command()

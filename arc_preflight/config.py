@@ -23,7 +23,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-FORMATS = ("table", "json")
+FORMATS = ("table", "json", "prometheus", "nagios", "junit", "markdown")
+PROFILES = ("preflight", "health")
 SECRET_ENV = "ARC_PREFLIGHT_SP_SECRET"
 DEFAULT_HIMDS_URL = "http://localhost:40342/metadata/instance?api-version=2020-06-01"
 DEFAULT_IMDS_URL = "http://169.254.169.254/metadata/instance?api-version=2021-02-01"
@@ -77,6 +78,12 @@ class Settings:
     expected_issuers: Tuple[str, ...] = ()
     private_ranges: Tuple[str, ...] = DEFAULT_PRIVATE_RANGES
     compare_direct: bool = False
+    state: Optional[str] = None
+    quiet: bool = False
+    fail_on: str = "warn"
+    profile: str = "preflight"
+    syslog: bool = False
+    journal_socket: str = "/run/systemd/journal/socket"
     identity_url: Optional[str] = None  # default: https://<the cloud's identity host>
     arm_url: Optional[str] = None  # default: https://<the cloud's ARM host>
     clock_warn_s: float = 120.0
@@ -115,7 +122,7 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TUPLE_FIELDS = {"extensions", "dns_servers", "services", "only", "skip", "expected_issuers",
                  "private_ranges"}
 _FLOAT_FIELDS = {"timeout", "deadline", "clock_warn_s", "clock_fail_s"}
-_BOOL_FIELDS = {"no_proxy", "auth", "compare_direct"}
+_BOOL_FIELDS = {"no_proxy", "auth", "compare_direct", "quiet", "syslog"}
 _ALIASES = {"dns_server": "dns_servers", "extension": "extensions",
             "expected_issuer": "expected_issuers", "private_range": "private_ranges"}
 
@@ -285,6 +292,11 @@ def validate(settings: Settings) -> None:
         value = getattr(settings, name)
         if value:
             _check_url(value, name.replace("_", "-"), ("https", "http"))
+    if settings.fail_on not in ("warn", "fail"):
+        raise ConfigError(f"--fail-on {settings.fail_on!r} unknown (expected warn or fail)")
+    if settings.profile not in PROFILES:
+        raise ConfigError(f"--profile {settings.profile!r} unknown (expected "
+                          f"{' or '.join(PROFILES)})")
     if settings.format is not None and settings.format not in FORMATS:
         raise ConfigError(f"--format {settings.format!r} unknown (expected {', '.join(FORMATS)})")
 

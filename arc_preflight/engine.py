@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import platform
 import socket
 import sys
 import time
-from typing import Optional
+from typing import List, Optional, Sequence
 
-from . import __version__, kb, plan, runner
+from . import __version__, kb, plan, runner, state
 from .config import Settings
 from .diagnose import from_results
-from .model import HostInfo, Report
+from .model import Change, HostInfo, Report, Result
 from .probes import clock
 from .probes.privilege import is_elevated
 from .redact import redact_obj, register_secret
@@ -46,15 +47,45 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
     shown["proxy_effective"] = the_plan.proxy.public()
     shown["agent_installed"] = the_plan.agent_installed
     shown["dns_servers"] = list(settings.dns_servers) or "system"
-    return Report(
+    started_at = started_wall.strftime("%Y-%m-%dT%H:%M:%SZ")
+    notices: List[str] = []
+    changes: List[Change] = []
+    if settings.state:
+        changes = _track_state(settings.state, results, started_at, notices)
+    report = Report(
         tool_version=__version__,
         host=host_info(),
-        started_at=started_wall.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        started_at=started_at,
         duration_s=round(time.monotonic() - started, 3),
         settings=redact_obj(shown),
         checks=tuple(results),
         diagnoses=tuple(diagnoses),
+        changes=tuple(changes),
+        profile=settings.profile,
+        fail_on=settings.fail_on,
+        notices=tuple(notices),
     )
+    if settings.syslog:
+        from . import syslog_out
+
+        problem = syslog_out.emit(report.changes, report, settings.journal_socket)
+        if problem:
+            report = dataclasses.replace(report, notices=(*report.notices, problem))
+    return report
+
+
+def _track_state(path: str, results: Sequence[Result], now: str, notices: List[str]
+                 ) -> List[Change]:
+    """Compare with the previous run and store this one; problems become notices, not errors."""
+    loaded = state.load(path)
+    if loaded.warning:
+        notices.append(loaded.warning)
+    changes, new_state = state.compare(loaded.checks, results, now)
+    try:
+        state.save(path, new_state, __version__)
+    except OSError as exc:
+        notices.append(f"state file {path} not written: {exc.strerror or exc}")
+    return changes
 
 
 def python_ok() -> bool:

@@ -128,6 +128,7 @@ FAILURE_CODES: Tuple[str, ...] = (
     "agent.error",
     "agent.cert_expiring",
     "agent.cert_expired",
+    "agent.heartbeat_old",
     "params.tags",
     "params.cloud",
     "params.region",
@@ -272,6 +273,17 @@ class HostInfo:
 
 
 @dataclass(frozen=True)
+class Change:
+    """How one check moved since the previous run recorded in ``--state``."""
+
+    id: str
+    kind: str  # new_failure | recovered | flapping | changed | new_check | gone
+    before: Optional[str]
+    after: Optional[str]
+    since: Optional[str] = None  # when the check entered its current status
+
+
+@dataclass(frozen=True)
 class Report:
     """The whole run; every renderer is a pure function of this."""
 
@@ -282,6 +294,10 @@ class Report:
     settings: Mapping[str, Any]
     checks: Tuple[Result, ...]
     diagnoses: Tuple[Diagnosis, ...]
+    changes: Tuple[Change, ...] = ()
+    profile: str = "preflight"
+    fail_on: str = "warn"  # "fail": warnings alone exit 0
+    notices: Tuple[str, ...] = ()  # problems of the tool itself (state file, system log)
 
     @property
     def status(self) -> Status:
@@ -298,6 +314,8 @@ class Report:
 
     @property
     def exit_code(self) -> int:
+        if self.status == Status.WARN and self.fail_on == "fail":
+            return 0
         return {Status.PASS: 0, Status.WARN: 1}.get(self.status, 2)
 
 

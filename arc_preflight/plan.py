@@ -78,7 +78,8 @@ def build(settings: Settings) -> Plan:
                             functools.partial(himds.probe, settings.himds_url, installed)))
     if enabled("agent"):
         checks.append(Check("agent", "agent", settings.agent_dir,
-                            functools.partial(agent.probe, settings.agent_dir, settings.azcmagent)))
+                            functools.partial(agent.probe, settings.agent_dir, settings.azcmagent,
+                                              settings.profile)))
         checks.append(Check("agent:certificate", "agent", settings.agent_dir,
                             functools.partial(agent.certificate_probe, settings.agent_dir)))
     if enabled("imds"):
@@ -122,8 +123,9 @@ def build(settings: Settings) -> Plan:
     for endpoint in endpoints:
         if not endpoint.probe:
             continue
-        required = endpoint.when in ("always", "connect") or (
-            endpoint.when == "install" and not installed)
+        required = endpoint.when == "always" or (
+            endpoint.when == "connect" and settings.profile != "health") or (
+            endpoint.when == "install" and not installed and settings.profile != "health")
         meta = {"purpose": endpoint.purpose, "when": endpoint.when, "url": endpoint.url}
         host, port = endpoint.host, endpoint.port
         route, why = proxy_plan.route(host)

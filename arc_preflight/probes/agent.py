@@ -68,7 +68,30 @@ def show(binary: str, timeout: float) -> Dict[str, Any]:
     return data
 
 
-def probe(settings_dir: str, binary_setting: Optional[str], ctx: ProbeContext,
+def heartbeat_age(value: Any, now: Optional[_dt.datetime] = None) -> Optional[float]:
+    """Seconds since the agent's last heartbeat, from the timestamp ``azcmagent show`` prints."""
+    if not value:
+        return None
+    text = str(value).strip().replace("Z", "+00:00")
+    if "." in text:  # Go prints up to nine fractional digits; Python reads at most six
+        head, _, tail = text.partition(".")
+        digits = "".join(ch for ch in tail if ch.isdigit())
+        zone = tail[len(digits):]
+        text = f"{head}.{digits[:6]}{zone}"
+    try:
+        when = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.timezone.utc)
+    return ((now or _dt.datetime.now(_dt.timezone.utc)) - when).total_seconds()
+
+
+HEARTBEAT_WARN_S = 15 * 60  # a heartbeat is due every 5 minutes; Azure flags 15-30 minutes
+HEARTBEAT_FAIL_S = 60 * 60
+
+
+def probe(settings_dir: str, binary_setting: Optional[str], profile: str, ctx: ProbeContext,
           deps: Mapping[str, Result]) -> Outcome:
     binary = find_azcmagent(binary_setting)
     config = read_agentconfig(settings_dir)
@@ -107,6 +130,8 @@ def probe(settings_dir: str, binary_setting: Optional[str], ctx: ProbeContext,
         return Outcome(Status.WARN, f"{where}: agent reports {error_code}"
                        + (f" ({error_text})" if error_text else ""), code="agent.error",
                        facts=facts)
+    if profile == "health":
+        return _health(where, lowered, heartbeat, facts)
     if lowered == "connected":
         return Outcome(Status.WARN, f"{where}: already connected; azcmagent connect would fail "
                        "with AZCM0067 until it is disconnected", code="agent.connected",
@@ -118,6 +143,26 @@ def probe(settings_dir: str, binary_setting: Optional[str], ctx: ProbeContext,
         return Outcome(Status.WARN, f"{where}: connected once but heartbeats stopped",
                        code="agent.disconnected", facts=facts)
     return Outcome(Status.PASS, where, facts=facts)
+
+
+def _health(where: str, status: str, heartbeat: Any, facts: Dict[str, Any]) -> Outcome:
+    """On a connected server, Connected is the healthy state and the heartbeat must be fresh."""
+    if status != "connected":
+        return Outcome(Status.FAIL, f"{where}: the agent should be connected",
+                       code="agent.disconnected", facts=facts)
+    age = heartbeat_age(heartbeat)
+    if age is None:
+        return Outcome(Status.PASS, f"{where} (last heartbeat not reported)", facts=facts)
+    facts["heartbeat_age_s"] = int(age)
+    minutes = age / 60
+    if age > HEARTBEAT_FAIL_S:
+        return Outcome(Status.FAIL, f"{where}, but the last heartbeat was {minutes:.0f} minutes "
+                       "ago", code="agent.heartbeat_old", facts=facts)
+    if age > HEARTBEAT_WARN_S:
+        return Outcome(Status.WARN, f"{where}, but the last heartbeat was {minutes:.0f} minutes "
+                       "ago (one is due every 5)", code="agent.heartbeat_old", facts=facts)
+    return Outcome(Status.PASS, f"{where}, last heartbeat {minutes:.0f} minutes ago",
+                   facts=facts)
 
 
 def certificate_files(agent_dir: str) -> List[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Callable, Dict
 
 from ..model import Report
@@ -9,14 +10,20 @@ from ..model import Report
 
 def get(name: str) -> Callable[..., str]:
     """The renderer for a format name; imported lazily so unused formats cost nothing."""
-    if name == "json":
-        from .json_fmt import render
-    elif name == "table":
-        from .table import render
-    else:
+    if name not in FORMATS:
         raise ValueError(f"unknown format {name!r}")
+    module = importlib.import_module(f".{_MODULES.get(name, name)}", __name__)
+    render: Callable[..., str] = module.render
     return render
 
 
-FORMATS: Dict[str, str] = {"table": "a table for people", "json": "arc-preflight/1 JSON"}
+FORMATS: Dict[str, str] = {
+    "table": "a table for people",
+    "json": "arc-preflight/1 JSON",
+    "prometheus": "node_exporter textfile collector",
+    "nagios": "monitoring-plugin status line with performance data",
+    "junit": "JUnit XML, a testcase per check",
+    "markdown": "for tickets and chat",
+}
+_MODULES = {"json": "json_fmt"}
 __all__ = ["FORMATS", "Report", "get"]

@@ -65,6 +65,10 @@ def report_dict(report: Report) -> Dict[str, Any]:
         "settings": redact_obj(dict(report.settings)),
         "checks": checks,
         "diagnoses": [diagnosis_dict(d) for d in report.diagnoses],
+        "profile": report.profile,
+        "notices": [redact(n) for n in report.notices],
+        "changes": [{"id": c.id, "kind": c.kind, "before": c.before, "after": c.after,
+                     "since": c.since} for c in report.changes],
     }
 
 

@@ -1,0 +1,55 @@
+"""JUnit XML: a testcase per check, so a pipeline shows a failing endpoint like a failing test."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Dict
+from xml.etree import ElementTree as ET
+
+from ..model import Diagnosis, Report, Status
+from ..redact import redact
+
+
+def render(report: Report, **_: Any) -> str:
+    counts = Counter(r.status for r in report.checks)
+    suite = ET.Element("testsuite", {
+        "name": "arc-preflight",
+        "tests": str(len(report.checks)),
+        "failures": str(counts[Status.FAIL] + counts[Status.WARN]),
+        "errors": str(counts[Status.ERROR]),
+        "skipped": str(counts[Status.SKIP]),
+        "time": f"{report.duration_s:.3f}",
+        "timestamp": report.started_at,
+        "hostname": report.host.hostname,
+    })
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("tool_version", report.tool_version), ("status", report.status.value),
+                        ("profile", report.profile)):
+        ET.SubElement(properties, "property", {"name": name, "value": value})
+    causes: Dict[str, Diagnosis] = {}
+    for diag in report.diagnoses:
+        for item in diag.evidence:  # evidence reads "<check id>: <summary>"
+            causes.setdefault(item.split(": ", 1)[0], diag)
+    for result in report.checks:
+        case = ET.SubElement(suite, "testcase", {
+            "classname": f"arc_preflight.{result.probe}", "name": result.id,
+            "time": f"{result.duration_ms / 1000:.3f}"})
+        message = redact(result.summary)
+        found = causes.get(result.id)
+        detail = message
+        if found is not None:
+            detail += f"\n\n{found.title} [{found.category}]\n" + "\n".join(
+                f"- {step}" for step in found.remedy)
+        if result.status in (Status.FAIL, Status.WARN):
+            node = ET.SubElement(case, "failure", {
+                "message": message, "type": result.code or result.status.value})
+            node.text = redact(detail)
+        elif result.status == Status.ERROR:
+            node = ET.SubElement(case, "error", {"message": message,
+                                                 "type": result.code or "error"})
+            node.text = redact(detail)
+        elif result.status == Status.SKIP:
+            ET.SubElement(case, "skipped", {"message": message})
+    ET.indent(suite)
+    body = ET.tostring(suite, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
