@@ -20,6 +20,17 @@ _GENERIC = Cause(
 )
 
 
+def _agent_reported(result: Result, kb: KnowledgeBase) -> Cause | None:
+    """When the agent itself reports an AZCM code, its documented cause is the diagnosis."""
+    code = str(result.facts.get("error_code") or "").upper()
+    if result.probe != "agent" or not code:
+        return None
+    if code.isdigit():
+        code = f"AZCM{int(code):04d}"
+    found = kb.by_azcm(code)
+    return max(found, key=lambda c: c.priority) if found else None
+
+
 def from_results(results: Sequence[Result], kb: KnowledgeBase) -> List[Diagnosis]:
     grouped: Dict[str, Tuple[Cause, List[Result]]] = {}
     for result in results:
@@ -27,7 +38,8 @@ def from_results(results: Sequence[Result], kb: KnowledgeBase) -> List[Diagnosis
             continue
         codes = [result.code, *result.facts.get("extra_codes", ())]
         for code in codes:
-            cause = kb.for_failure(str(code), result.target) or _GENERIC
+            cause = _agent_reported(result, kb) or kb.for_failure(str(code), result.target) \
+                or _GENERIC
             evidence = grouped.setdefault(cause.id, (cause, []))[1]
             if result not in evidence:
                 evidence.append(result)

@@ -155,6 +155,7 @@ FAILURE_CODES: Tuple[str, ...] = (
     "auth.provider_not_registered",
     "auth.missing_permission",
     "auth.resource_exists",
+    "auth.providers_unreadable",
     "https.timeout",
     "https.reset",
     "https.error",

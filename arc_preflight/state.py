@@ -60,7 +60,10 @@ def compare(previous: Dict[str, Dict[str, Any]], results: Sequence[Result],
         seen.add(result.id)
         status = result.status.value
         old = previous.get(result.id)
-        history = [str(s) for s in (old or {}).get("history", [])][-(HISTORY - 1):]
+        raw_history = (old or {}).get("history")
+        # A hand-edited or damaged history is dropped rather than trusted.
+        history = [str(s) for s in raw_history][-(HISTORY - 1):] \
+            if isinstance(raw_history, list) else []
         history.append(status)
         before = str(old["status"]) if old and "status" in old else None
         since = str(old.get("since")) if old and before == status and old.get("since") else now
@@ -70,7 +73,7 @@ def compare(previous: Dict[str, Dict[str, Any]], results: Sequence[Result],
             if previous and status in _BAD:
                 changes.append(Change(result.id, "new_check", None, status, since))
             continue
-        if _flips(history) >= FLAP_CHANGES:
+        if before != status and _flips(history) >= FLAP_CHANGES:
             changes.append(Change(result.id, "flapping", before, status, since))
         elif before not in _BAD and status in _BAD:
             changes.append(Change(result.id, "new_failure", before, status, since))

@@ -14,7 +14,7 @@ import fnmatch
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..model import Outcome, ProbeContext, Result, Status
 from ..redact import redact, register_secret
@@ -43,9 +43,10 @@ AADSTS: Dict[int, Tuple[str, str]] = {
 
 @dataclass
 class TokenBox:
-    """Carries the ARM token from the sign-in check to the ARM checks of the same run."""
+    """Carries the ARM token (and the resolved subscription id) between the checks of one run."""
 
     token: Optional[str] = None
+    subscription_id: Optional[str] = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -119,7 +120,8 @@ def token_probe(targets: AuthTargets, secret: Optional[str], box: TokenBox, plan
         with box.lock:
             box.token = token
         return Outcome(Status.PASS, "signed in as the service principal", facts=facts)
-    codes = [int(c) for c in body.get("error_codes", []) if str(c).isdigit()]
+    raw_codes = body.get("error_codes")
+    codes = [int(c) for c in raw_codes if str(c).isdigit()] if isinstance(raw_codes, list) else []
     facts["error"] = body.get("error")
     facts["error_codes"] = codes
     description = redact(str(body.get("error_description", "")).split("\n")[0])[:300]
@@ -138,9 +140,44 @@ def _arm(ctx: ProbeContext, box: TokenBox, targets: AuthTargets, plan: Any,
         token = box.token
     if not token:
         raise AuthNetworkError("no token")
-    url = f"{targets.arm_url.rstrip('/')}{path}?api-version={api}"
+    if path.startswith("http"):
+        url = path  # a nextLink ARM gave us, api-version included
+    else:
+        url = f"{targets.arm_url.rstrip('/')}{path}?api-version={api}"
     response = _request(ctx, "GET", url, plan, headers={"Authorization": f"Bearer {token}"})
     return response.status_code, _json(response)
+
+
+class SubscriptionLookupError(Exception):
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.summary)
+        self.outcome = outcome
+
+
+def subscription_id(ctx: ProbeContext, box: TokenBox, targets: AuthTargets, plan: Any) -> str:
+    """The subscription's GUID: as given, or looked up by display name as the agent does."""
+    from .params import GUID
+
+    if GUID.match(targets.subscription_id):
+        return targets.subscription_id
+    with box.lock:
+        if box.subscription_id:
+            return box.subscription_id
+    status, body = _arm(ctx, box, targets, plan, "/subscriptions", "2020-01-01")
+    if status != 200:
+        raise SubscriptionLookupError(_arm_error(status, body, "listing subscriptions"))
+    wanted = targets.subscription_id.lower()
+    matches = [str(s.get("subscriptionId")) for s in body.get("value", [])
+               if isinstance(s, dict) and str(s.get("displayName", "")).lower() == wanted]
+    if len(matches) != 1:
+        what = "no subscription" if not matches else f"{len(matches)} subscriptions"
+        raise SubscriptionLookupError(Outcome(
+            Status.FAIL, f"{what} named {targets.subscription_id!r} visible to this identity "
+            "(the agent fails with AZCM0068): pass the subscription id",
+            code="auth.subscription_not_found"))
+    with box.lock:
+        box.subscription_id = matches[0]
+    return matches[0]
 
 
 def _arm_error(status: int, body: Mapping[str, Any], what: str) -> Outcome:
@@ -153,6 +190,7 @@ def _arm_error(status: int, body: Mapping[str, Any], what: str) -> Outcome:
         "InvalidSubscriptionId": ("auth.subscription_not_found", Status.FAIL),
         "ResourceGroupNotFound": ("auth.resource_group_not_found", Status.FAIL),
         "InvalidAuthenticationToken": ("auth.failed", Status.FAIL),
+        "InvalidAuthenticationTokenTenant": ("auth.tenant_not_found", Status.FAIL),
         "ExpiredAuthenticationToken": ("auth.failed", Status.FAIL),
     }
     failure, status_ = table.get(code, ("auth.arm_error", Status.FAIL))
@@ -163,14 +201,24 @@ def _arm_error(status: int, body: Mapping[str, Any], what: str) -> Outcome:
 def providers_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: ProbeContext,
                     deps: Mapping[str, Result]) -> Outcome:
     states: Dict[str, str] = {}
+    try:
+        sub_id = subscription_id(ctx, box, targets, plan)
+    except SubscriptionLookupError as exc:
+        return exc.outcome
+    except AuthNetworkError as exc:
+        return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}",
+                       code="auth.network")
     for namespace in PROVIDERS:
         try:
             status, body = _arm(ctx, box, targets, plan,
-                                f"/subscriptions/{targets.subscription_id}/providers/{namespace}",
-                                API_PROVIDERS)
+                                f"/subscriptions/{sub_id}/providers/{namespace}", API_PROVIDERS)
         except AuthNetworkError as exc:
             return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}",
                            code="auth.network")
+        if status == 403:
+            # The onboarding role is scoped to machines; it may not read subscription providers.
+            return Outcome(Status.WARN, f"this identity may not read provider {namespace}; "
+                           "registration not verified", code="auth.providers_unreadable")
         if status != 200:
             return _arm_error(status, body, f"reading provider {namespace}")
         states[namespace] = str(body.get("registrationState", "Unknown"))
@@ -198,16 +246,27 @@ def allowed(action: str, permissions: Sequence[Mapping[str, Any]]) -> bool:
 
 def permissions_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: ProbeContext,
                       deps: Mapping[str, Result]) -> Outcome:
-    path = (f"/subscriptions/{targets.subscription_id}/resourceGroups/{targets.resource_group}"
-            "/providers/Microsoft.Authorization/permissions")
+    permissions: List[Mapping[str, Any]] = []
     try:
-        status, body = _arm(ctx, box, targets, plan, path, API_PERMISSIONS)
+        sub_id = subscription_id(ctx, box, targets, plan)
+        path: Optional[str] = (f"/subscriptions/{sub_id}/resourceGroups/"
+                               f"{targets.resource_group}/providers/Microsoft.Authorization/"
+                               "permissions")
+        pages = 0
+        while path and pages < 20:  # ARM pages long answers through nextLink
+            status, body = _arm(ctx, box, targets, plan, path, API_PERMISSIONS)
+            if status != 200:
+                return _arm_error(status, body,
+                                  f"reading permissions on {targets.resource_group}")
+            permissions.extend(p for p in body.get("value", []) if isinstance(p, dict))
+            link = body.get("nextLink")
+            path = str(link) if isinstance(link, str) and link.startswith("https://") else None
+            pages += 1
+    except SubscriptionLookupError as exc:
+        return exc.outcome
     except AuthNetworkError as exc:
         return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}",
                        code="auth.network")
-    if status != 200:
-        return _arm_error(status, body, f"reading permissions on {targets.resource_group}")
-    permissions = [p for p in body.get("value", []) if isinstance(p, dict)]
     missing = [a for a in NEEDED_ACTIONS if not allowed(a, permissions)]
     if missing:
         return Outcome(Status.FAIL, f"the identity lacks {', '.join(missing)} on resource group "
@@ -218,18 +277,26 @@ def permissions_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: Probe
 
 def exists_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: ProbeContext,
                  deps: Mapping[str, Result]) -> Outcome:
-    path = (f"/subscriptions/{targets.subscription_id}/resourceGroups/{targets.resource_group}"
-            f"/providers/Microsoft.HybridCompute/machines/{targets.resource_name}")
+    from .params import check_resource_name
+
+    if check_resource_name(targets.resource_name):
+        return Outcome(Status.SKIP, f"{targets.resource_name!r} is not a valid resource name "
+                       "(see the parameter checks); not looked up")
     try:
+        sub_id = subscription_id(ctx, box, targets, plan)
+        path = (f"/subscriptions/{sub_id}/resourceGroups/{targets.resource_group}"
+                f"/providers/Microsoft.HybridCompute/machines/{targets.resource_name}")
         status, body = _arm(ctx, box, targets, plan, path, API_MACHINES)
+    except SubscriptionLookupError as exc:
+        return exc.outcome
     except AuthNetworkError as exc:
         return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}",
                        code="auth.network")
     if status == 404:
         error = body.get("error") if isinstance(body.get("error"), dict) else {}
-        if error and error.get("code") == "ResourceGroupNotFound":
-            return _arm_error(status, body, "looking up the machine")
-        return Outcome(Status.PASS, f"no machine named {targets.resource_name} yet")
+        if not error or error.get("code") in ("ResourceNotFound", "NotFound"):
+            return Outcome(Status.PASS, f"no machine named {targets.resource_name} yet")
+        return _arm_error(status, body, "looking up the machine")
     if status == 200:
         properties = body.get("properties", {}) if isinstance(body.get("properties"), dict) else {}
         return Outcome(Status.FAIL, f"a machine named {targets.resource_name} already exists in "

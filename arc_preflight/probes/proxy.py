@@ -121,10 +121,24 @@ def resolve_proxy(settings: Any, environ: Optional[Mapping[str, str]] = None) ->
     agent_url = local.get("proxy.url")
     if isinstance(agent_url, str) and agent_url.strip():
         return _plan(agent_url.strip(), "agent proxy.url", bypass, ())
+    service = service_proxy()
+    if service is not None:
+        # Next in the agent's order: HTTPS_PROXY in its services' environment.
+        return _plan(service[1], service[0], bypass, ())
     for name in ("HTTPS_PROXY", "https_proxy"):
         if env.get(name):
             return _plan(env[name], f"environment {name}", bypass, no_proxy)
     return ProxyPlan(None, "no proxy configured")
+
+
+def service_proxy() -> Optional[Tuple[str, str]]:
+    """(source, url) of a proxy the agent's services get from their environment, if any."""
+    from . import proxysources
+
+    for found in proxysources.agent_environment_sources(timeout=2.0):
+        if found.url:
+            return found.name, found.url
+    return None
 
 
 def _plan(url: str, source: str, bypass: Tuple[str, ...], no_proxy: Tuple[str, ...]) -> ProxyPlan:

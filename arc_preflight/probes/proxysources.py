@@ -133,6 +133,16 @@ def windows_machine_env() -> Optional[ProxySource]:  # pragma: no cover - Window
     return ProxySource("machine environment HTTPS_PROXY", str(value), "registry") if value else None
 
 
+def agent_environment_sources(timeout: float) -> List[ProxySource]:
+    """Proxies the agent's services inherit from their environment, most specific first."""
+    if sys.platform.startswith("win"):  # pragma: no cover
+        found = [windows_machine_env()]
+    else:
+        found = [service_environment("himdsd", timeout), running_process_environment(),
+                 systemd_dropin()]
+    return [source for source in found if source is not None]
+
+
 def gather(settings: Any, environ: Mapping[str, str], timeout: float) -> List[ProxySource]:
     local = read_localconfig(settings.agent_dir)
     sources: List[ProxySource] = []
@@ -141,15 +151,11 @@ def gather(settings: Any, environ: Mapping[str, str], timeout: float) -> List[Pr
     shell = next((environ[v] for v in _PROXY_VARS if environ.get(v)), None)
     if shell:
         sources.append(ProxySource("this shell's HTTPS_PROXY", shell))
+    sources.extend(agent_environment_sources(timeout))
     if sys.platform.startswith("win"):  # pragma: no cover
-        for found in (windows_machine_env(), winhttp_proxy(timeout)):
-            if found:
-                sources.append(found)
-    else:
-        for found in (service_environment("himdsd", timeout), running_process_environment(),
-                      systemd_dropin()):
-            if found:
-                sources.append(found)
+        winhttp = winhttp_proxy(timeout)
+        if winhttp:
+            sources.append(winhttp)
     for source in sources:
         password = urlsplit(_norm_keep_case(source.url)).password
         if password:
@@ -195,12 +201,12 @@ def probe(plan: ProxyPlan, installed: bool, ctx: ProbeContext,
         listed = "; ".join(f"{s.name}: {redact_url(s.url or '')}" for s in agent_side)
         problems.append(f"agent proxy settings disagree ({listed}); proxy.url wins")
         codes.append("proxy.conflict")
-    if any(urlsplit(_norm(s.url)).password is not None or "@" in (s.url or "")
-           for s in sources if s.url):
+    urls = [s.url for s in sources if s.url] + ([plan.url] if plan.url else [])
+    if any(urlsplit(_norm(url)).password is not None or "@" in url for url in urls):
         problems.append("a proxy URL carries credentials: the agent does not support "
                         "authenticated proxies, and extensions fail with them")
         codes.append("proxy.credentials_in_url")
-    if str(local.get("connection.type", "")).lower() == "gateway" and plan.bypass_categories:
+    if str(local.get("connection.type", "")).lower() == "gateway" and local.get("proxy.bypass"):
         problems.append("proxy.bypass is set but the Arc gateway ignores bypass lists")
         codes.append("proxy.bypass_with_gateway")
     if problems:

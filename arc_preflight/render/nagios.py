@@ -24,9 +24,15 @@ def render(report: Report, **_: Any) -> str:
         text = f"{first.title} ({first.category})"
         if len(report.diagnoses) > 1:
             text += f" and {len(report.diagnoses) - 1} more cause(s)"
+    elif failed or counts[Status.WARN]:
+        text = (f"{failed} failed, {counts[Status.WARN]} warning(s), {counts[Status.PASS]} "
+                "passed")
     else:
         text = f"all {counts[Status.PASS]} checks passed"
-    perf = (f"checks={len(report.checks)} failed={failed};;1 warnings={counts[Status.WARN]};1 "
+    # Plugin ranges: a bare "0" alerts on any value above zero.
+    warn_range = "" if report.fail_on == "fail" else "0"
+    perf = (f"checks={len(report.checks)} failed={failed};;0 "
+            f"warnings={counts[Status.WARN]};{warn_range} "
             f"skipped={counts[Status.SKIP]} duration={report.duration_s:.2f}s;;;0 "
             f"changes={len(report.changes)}")
     lines: List[str] = [f"ARC-PREFLIGHT {state} - {redact(text)} | {perf}"]

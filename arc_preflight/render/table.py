@@ -22,7 +22,8 @@ _STYLE = {
 }
 
 
-_HOST_KINDS = ("privilege", "service", "himds", "proxy")
+_HOST_KINDS = ("privilege", "service", "himds", "agent", "imds", "clock", "proxy")
+_CONNECT_KINDS = ("params", "auth")
 _LAYERS = ("dns", "tcp", "tls", "https")
 
 
@@ -106,14 +107,17 @@ def render(report: Report, color: bool = False, width: int = 110, **_: Any) -> s
                        f"{settings.get('location') or 'not given'}, proxy {proxy_url} "
                        f"({proxy.get('source', '')})"))
 
-    host_rows = [r for r in report.checks if r.probe in _HOST_KINDS]
-    if host_rows:
-        table = Table(title="This host", title_justify="left", show_header=True,
+    for title, kinds in (("This host", _HOST_KINDS),
+                         ("Connect parameters and credentials", _CONNECT_KINDS)):
+        rows = [r for r in report.checks if r.probe in kinds]
+        if not rows:
+            continue
+        table = Table(title=title, title_justify="left", show_header=True,
                       header_style="bold", pad_edge=False)
         table.add_column("status", no_wrap=True)
         table.add_column("check", overflow="fold")
         table.add_column("result", overflow="fold")
-        for result in host_rows:
+        for result in rows:
             table.add_row(_badge(result.status), Text(result.id), _summary(result))
         console.print(table)
 

@@ -45,7 +45,8 @@ Firewall (iptables INPUT chain inside the namespace: the far side of lo)
     ``lab.iptables(*args)``, ``lab.flush_firewall()``.
 Proxy (squid on 127.0.0.1:3128, own conf/log/pid dirs, runs as user ``proxy``)
     ``lab.proxy(*, deny=(), auth=None, port=3128) -> Proxy`` (``.url``, ``.url_with_auth``,
-    ``.access_log()``).
+    ``.access_log()``). ``check_argv(proxy=PROXY_FROM_ENVIRONMENT)`` passes no proxy flag, so
+    the CLI takes the proxy from the agent's localconfig.json or ``HTTPS_PROXY``.
 Running things inside
     ``lab.run(argv, *, user=None, env=None, timeout=60, input=None, cwd=None)``
     -> ``CompletedProcess[str]``; ``user="nobody"`` runs with uid/gid 65534 through setpriv.
@@ -92,6 +93,9 @@ LAB_DNS_IP = "127.0.0.53"
 DEFAULT_ENDPOINT_IP = "127.0.1.1"
 HIMDS_PORT = 40342
 PROXY_PORT = 3128
+# ``check_argv(proxy=PROXY_FROM_ENVIRONMENT)`` adds neither --proxy nor --no-proxy, so the CLI
+# picks the proxy itself (agent proxy.url, then HTTPS_PROXY), as it would on a real machine.
+PROXY_FROM_ENVIRONMENT = "<environment>"
 AZURE_IMDS_IP = "169.254.169.254"
 UNROUTABLE_IP = "203.0.113.10"
 NOBODY_UID = 65534
@@ -941,10 +945,16 @@ class Lab:
     def check_argv(self, *extra: str, timeout: float = 2.0, proxy: Optional[str] = None,
                    dns_server: bool = False) -> List[str]:
         """``check`` arguments with the lab's CA bundle and JSON output; ``proxy=None`` adds
-        ``--no-proxy`` so the run never depends on the environment."""
+        ``--no-proxy`` so the run never depends on the environment, and
+        ``proxy=PROXY_FROM_ENVIRONMENT`` adds no proxy flag at all (environment-proxy tests)."""
         argv = ["check", "--ca-bundle", str(self.ca_bundle), "--format", "json",
                 "--timeout", f"{timeout:g}"]
-        argv += ["--proxy", proxy] if proxy else ["--no-proxy"]
+        if proxy == PROXY_FROM_ENVIRONMENT:
+            pass  # no flag: the CLI resolves the proxy from localconfig.json / the environment
+        elif proxy:
+            argv += ["--proxy", proxy]
+        else:
+            argv += ["--no-proxy"]
         if dns_server:
             argv += ["--dns-server", LAB_DNS_IP]
         return [*argv, *extra]
