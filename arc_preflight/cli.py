@@ -80,43 +80,43 @@ def _progress_ui() -> Any:
 
 @app.command()
 def check(
-    cloud: Annotated[Optional[str], typer.Option(help="AzureCloud, AzureUSGovernment or AzureChinaCloud.")] = None,  # noqa: E501
-    location: Annotated[Optional[str], typer.Option("--location", "-l", help="Azure region, e.g. eastus.")] = None,  # noqa: E501
-    tenant_id: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,
-    subscription_id: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,  # noqa: E501
-    resource_group: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,
-    resource_name: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,
-    tags: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,
-    correlation_id: Annotated[Optional[str], typer.Option(help="As for azcmagent connect.")] = None,
-    private_link_scope: Annotated[Optional[str], typer.Option(help="Arc private link scope resource id.")] = None,  # noqa: E501
-    service_principal_id: Annotated[Optional[str], typer.Option(help="Application id of the onboarding service principal.")] = None,  # noqa: E501
-    service_principal_secret: Annotated[Optional[str], typer.Option(help="Its secret (better: ARC_PREFLIGHT_SP_SECRET or --service-principal-secret-file). Never shown.", show_default=False)] = None,  # noqa: E501
-    service_principal_secret_file: Annotated[Optional[str], typer.Option(help="Read the secret from this file.")] = None,  # noqa: E501
-    extensions: Annotated[Optional[List[str]], typer.Option("--extensions", "-e", help="Also probe optional endpoints: all, sql, wac, esu, license, telemetry.")] = None,  # noqa: E501
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="table, json, prometheus, nagios, junit or markdown.")] = None,  # noqa: E501
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the report here instead of stdout.")] = None,  # noqa: E501
-    timeout: Annotated[Optional[float], typer.Option(help="Seconds per probe (default 5).")] = None,
-    deadline: Annotated[Optional[float], typer.Option(help="Seconds for the whole run (default 30).")] = None,  # noqa: E501
-    proxy: Annotated[Optional[str], typer.Option(help="Probe through this proxy (http://host:port), overriding the agent's.")] = None,  # noqa: E501
-    no_proxy: Annotated[bool, typer.Option("--no-proxy", help="Probe direct, ignoring every proxy setting.")] = False,  # noqa: E501
-    dns_server: Annotated[Optional[List[str]], typer.Option(help="Ask this DNS server (repeatable) instead of the system's.")] = None,  # noqa: E501
-    ca_bundle: Annotated[Optional[str], typer.Option(help="PEM file of trusted CAs, replacing the OS trust store.")] = None,  # noqa: E501
-    himds_url: Annotated[Optional[str], typer.Option(help="The agent's local metadata endpoint.")] = None,  # noqa: E501
-    agent_dir: Annotated[Optional[str], typer.Option(help="Folder of the agent's localconfig.json and agentconfig.json.")] = None,  # noqa: E501
-    azcmagent: Annotated[Optional[str], typer.Option(help="Path of the azcmagent program (default: PATH, then the agent's install folder).")] = None,  # noqa: E501
-    imds_url: Annotated[Optional[str], typer.Option(help="Azure instance metadata URL used to detect an Azure VM.")] = None,  # noqa: E501
-    expected_issuer: Annotated[Optional[List[str]], typer.Option(help="Also accept this certificate issuer (fnmatch pattern; repeatable).")] = None,  # noqa: E501
-    private_range: Annotated[Optional[List[str]], typer.Option(help="Address range that counts as private for Private Link (repeatable; replaces the RFC 1918 defaults).")] = None,  # noqa: E501
-    compare_direct: Annotated[bool, typer.Option("--compare-direct", help="Also try proxied endpoints direct, to see whether the proxy is the cause.")] = False,  # noqa: E501
-    state: Annotated[Optional[str], typer.Option(help="Keep the last result in this file and report what changed since.")] = None,  # noqa: E501
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something failed, warned or changed (for cron).")] = False,  # noqa: E501
-    fail_on: Annotated[Optional[str], typer.Option(help="What makes a non-zero exit: warn (default) or fail.")] = None,  # noqa: E501
-    profile: Annotated[Optional[str], typer.Option(help="preflight (default: before connecting) or health (a connected agent on a timer).")] = None,  # noqa: E501
-    syslog: Annotated[bool, typer.Option("--syslog", help="Log each changed check to journald/syslog (Windows: the event log); needs --state.")] = False,  # noqa: E501
-    auth: Annotated[bool, typer.Option("--auth", help="Sign in as the service principal and check providers, permissions and the machine name with Resource Manager (contacts Azure).")] = False,  # noqa: E501
-    only: Annotated[Optional[List[str]], typer.Option(help="Run only these probe kinds (repeatable): dns tcp tls https proxy service himds privilege clock imds agent params auth.")] = None,  # noqa: E501
-    skip: Annotated[Optional[List[str]], typer.Option(help="Skip these probe kinds (repeatable).")] = None,  # noqa: E501
-    config: Annotated[Optional[str], typer.Option(help="TOML file holding any of these settings.")] = None,  # noqa: E501
+    cloud: Annotated[Optional[str], typer.Option(metavar="CLOUD", help="AzureCloud, AzureUSGovernment or AzureChinaCloud.")] = None,
+    location: Annotated[Optional[str], typer.Option("--location", "-l", metavar="REGION", help="Azure region, e.g. eastus.")] = None,
+    tenant_id: Annotated[Optional[str], typer.Option(metavar="GUID", help="As for azcmagent connect.")] = None,
+    subscription_id: Annotated[Optional[str], typer.Option(metavar="GUID|NAME", help="As for azcmagent connect.")] = None,
+    resource_group: Annotated[Optional[str], typer.Option(metavar="NAME", help="As for azcmagent connect.")] = None,
+    resource_name: Annotated[Optional[str], typer.Option(metavar="NAME", help="As for azcmagent connect.")] = None,
+    tags: Annotated[Optional[str], typer.Option(metavar="'K=V,...'", help="As for azcmagent connect.")] = None,
+    correlation_id: Annotated[Optional[str], typer.Option(metavar="GUID", help="As for azcmagent connect.")] = None,
+    private_link_scope: Annotated[Optional[str], typer.Option(metavar="RESOURCE-ID", help="Arc private link scope resource id.")] = None,
+    service_principal_id: Annotated[Optional[str], typer.Option(metavar="APP-ID", help="Application id of the onboarding service principal.")] = None,
+    service_principal_secret: Annotated[Optional[str], typer.Option(metavar="SECRET", help="Its secret (better: ARC_PREFLIGHT_SP_SECRET or --service-principal-secret-file). Never shown.", show_default=False)] = None,
+    service_principal_secret_file: Annotated[Optional[str], typer.Option(metavar="PATH", help="Read the secret from this file.")] = None,
+    extensions: Annotated[Optional[List[str]], typer.Option("--extensions", "-e", metavar="FEATURE", help="Also probe optional endpoints: all, sql, wac, esu, license, telemetry.")] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", metavar="FORMAT", help="table, json, prometheus, nagios, junit or markdown.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="PATH", help="Write the report here instead of stdout.")] = None,
+    timeout: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Seconds per probe (default 5).")] = None,
+    deadline: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Seconds for the whole run (default 30).")] = None,
+    proxy: Annotated[Optional[str], typer.Option(metavar="URL", help="Probe through this proxy (http://host:port), overriding the agent's.")] = None,
+    no_proxy: Annotated[bool, typer.Option("--no-proxy", help="Probe direct, ignoring every proxy setting.")] = False,
+    dns_server: Annotated[Optional[List[str]], typer.Option(metavar="IP", help="Ask this DNS server (repeatable) instead of the system's.")] = None,
+    ca_bundle: Annotated[Optional[str], typer.Option(metavar="PEM", help="PEM file of trusted CAs, replacing the OS trust store.")] = None,
+    himds_url: Annotated[Optional[str], typer.Option(metavar="URL", help="The agent's local metadata endpoint.")] = None,
+    agent_dir: Annotated[Optional[str], typer.Option(metavar="DIR", help="Folder of the agent's localconfig.json and agentconfig.json.")] = None,
+    azcmagent: Annotated[Optional[str], typer.Option(metavar="PATH", help="Path of the azcmagent program (default: PATH, then the agent's install folder).")] = None,
+    imds_url: Annotated[Optional[str], typer.Option(metavar="URL", help="Azure instance metadata URL used to detect an Azure VM.")] = None,
+    expected_issuer: Annotated[Optional[List[str]], typer.Option(metavar="PATTERN", help="Also accept this certificate issuer (fnmatch pattern; repeatable).")] = None,
+    private_range: Annotated[Optional[List[str]], typer.Option(metavar="CIDR", help="Address range that counts as private for Private Link (repeatable; replaces the RFC 1918 defaults).")] = None,
+    compare_direct: Annotated[bool, typer.Option("--compare-direct", help="Also try proxied endpoints direct, to see whether the proxy is the cause.")] = False,
+    state: Annotated[Optional[str], typer.Option(metavar="PATH", help="Keep the last result in this file and report what changed since.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something failed, warned or changed (for cron).")] = False,
+    fail_on: Annotated[Optional[str], typer.Option(metavar="warn|fail", help="What makes a non-zero exit: warn (default) or fail.")] = None,
+    profile: Annotated[Optional[str], typer.Option(metavar="preflight|health", help="preflight (default: before connecting) or health (a connected agent on a timer).")] = None,
+    syslog: Annotated[bool, typer.Option("--syslog", help="Log each changed check to journald/syslog (Windows: the event log); needs --state.")] = False,
+    auth: Annotated[bool, typer.Option("--auth", help="Sign in as the service principal and check providers, permissions and the machine name with Resource Manager (contacts Azure).")] = False,
+    only: Annotated[Optional[List[str]], typer.Option(metavar="KIND", help="Run only these probe kinds (repeatable): dns tcp tls https proxy service himds privilege clock imds agent params auth.")] = None,
+    skip: Annotated[Optional[List[str]], typer.Option(metavar="KIND", help="Skip these probe kinds (repeatable).")] = None,
+    config: Annotated[Optional[str], typer.Option(metavar="PATH", help="TOML file holding any of these settings.")] = None,
 ) -> None:
     """Probe everything the agent needs to connect and explain each failure.
 
@@ -194,12 +194,12 @@ def _width() -> int:
 
 @app.command()
 def endpoints(
-    cloud: Annotated[str, typer.Option(help="AzureCloud, AzureUSGovernment or AzureChinaCloud.")] = "AzureCloud",  # noqa: E501
-    location: Annotated[Optional[str], typer.Option("--location", "-l", help="Azure region, e.g. eastus.")] = None,  # noqa: E501
-    extensions: Annotated[Optional[List[str]], typer.Option("--extensions", "-e", help="Optional features: all, sql, wac, esu, license, telemetry.")] = None,  # noqa: E501
-    private_link_scope: Annotated[Optional[str], typer.Option(help="Mark the names that must resolve privately.")] = None,  # noqa: E501
-    fmt: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,  # noqa: E501
+    cloud: Annotated[str, typer.Option(metavar="CLOUD", help="AzureCloud, AzureUSGovernment or AzureChinaCloud.")] = "AzureCloud",
+    location: Annotated[Optional[str], typer.Option("--location", "-l", metavar="REGION", help="Azure region, e.g. eastus.")] = None,
+    extensions: Annotated[Optional[List[str]], typer.Option("--extensions", "-e", metavar="FEATURE", help="Optional features: all, sql, wac, esu, license, telemetry.")] = None,
+    private_link_scope: Annotated[Optional[str], typer.Option(metavar="RESOURCE-ID", help="Mark the names that must resolve privately.")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="table, csv or json.")] = "table",
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="PATH", help="Write here instead of stdout.")] = None,
 ) -> None:
     """List the host names and ports the agent needs, for a firewall request."""
     from . import catalog
