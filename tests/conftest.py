@@ -12,7 +12,8 @@ untouched by the block.
 from __future__ import annotations
 
 import socket
-from typing import Any, Iterator
+import sys
+from typing import Any, Iterator, NamedTuple
 
 import pytest
 
@@ -101,3 +102,38 @@ def mini_kb() -> Any:
     from arc_preflight import kb
 
     return kb.parse(MINI_CAUSES)
+
+
+class Run(NamedTuple):
+    """A finished CLI run: exit code, stdout, stderr."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+            mini_kb: Any) -> Any:
+    """``cli.main`` in-process with SystemExit caught, a clean environment and the small inline
+    knowledge base.
+
+    ``cli._exit`` calls ``os._exit`` when other threads are alive (probes abandoned by other
+    tests), which would end pytest itself, so exits go through SystemExit here.
+    """
+    from arc_preflight import cli, kb
+
+    for name in ("ARC_PREFLIGHT_SP_SECRET", "HTTPS_PROXY", "https_proxy", "NO_PROXY",
+                 "no_proxy", "ARC_PREFLIGHT_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cli, "_exit", lambda code: sys.exit(code))
+    monkeypatch.setattr(kb, "load", lambda: mini_kb)
+
+    def run(*argv: str) -> Run:
+        with pytest.raises(SystemExit) as info:
+            cli.main(list(argv))
+        captured = capsys.readouterr()
+        code = info.value.code
+        return Run(code if isinstance(code, int) else 0, captured.out, captured.err)
+
+    return run

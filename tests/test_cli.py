@@ -13,47 +13,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple
+from typing import Any, Dict, List
 
 import pytest
+from conftest import Run
 
 from arc_preflight import cli, kb
 
 SCHEMA_FILE = Path(kb.__file__).resolve().parent / "data" / "report.schema.json"
 HAVE_CAUSES = kb.DATA_FILE.exists()
 PASSWORD = "S3cretPassw0rd"
-
-
-class Run(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("ARC_PREFLIGHT_SP_SECRET", "HTTPS_PROXY", "https_proxy", "NO_PROXY",
-                 "no_proxy", "ARC_PREFLIGHT_DEBUG"):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-            clean_env: None, mini_kb: Any) -> Any:
-    """cli.main in-process; SystemExit caught. The knowledge base is a small inline one."""
-    # cli._exit uses os._exit when other threads are alive (other tests' abandoned probes):
-    # that would end pytest itself, so exit through SystemExit here.
-    monkeypatch.setattr(cli, "_exit", lambda code: sys.exit(code))
-    monkeypatch.setattr(kb, "load", lambda: mini_kb)
-
-    def run(*argv: str) -> Run:
-        with pytest.raises(SystemExit) as info:
-            cli.main(list(argv))
-        captured = capsys.readouterr()
-        code = info.value.code
-        return Run(code if isinstance(code, int) else 0, captured.out, captured.err)
-
-    return run
 
 
 def subprocess_env() -> Dict[str, str]:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import math
 import re
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
-from arc_preflight import cli, kb, render
+from arc_preflight import render
 from arc_preflight.model import Change, Diagnosis, HostInfo, Report, Result, Status
 from arc_preflight.probes import privilege
 from arc_preflight.redact import register_secret
@@ -360,30 +359,6 @@ def test_registered_secret_in_no_format(fmt: str) -> None:
 
 # --------------------------------------------------------------------------------------------
 # through the CLI (no network)
-
-
-class Run(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-            mini_kb: Any) -> Any:
-    for name in ("ARC_PREFLIGHT_SP_SECRET", "HTTPS_PROXY", "https_proxy", "ARC_PREFLIGHT_DEBUG"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(cli, "_exit", lambda code: sys.exit(code))
-    monkeypatch.setattr(kb, "load", lambda: mini_kb)
-
-    def run(*argv: str) -> Run:
-        with pytest.raises(SystemExit) as info:
-            cli.main(list(argv))
-        captured = capsys.readouterr()
-        code = info.value.code
-        return Run(code if isinstance(code, int) else 0, captured.out, captured.err)
-
-    return run
 
 
 @pytest.fixture

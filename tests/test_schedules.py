@@ -17,12 +17,12 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import pytest
+from conftest import Run
 
-from arc_preflight import cli, kb, syslog_out
-from arc_preflight.probes import privilege
+from arc_preflight import syslog_out
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
@@ -66,31 +66,6 @@ def unit_entries(path: Path) -> Dict[str, Dict[str, List[str]]]:
 
 # --------------------------------------------------------------------------------------------
 # running a schedule's arguments through the CLI
-
-
-class Run(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-            mini_kb: Any) -> Any:
-    for name in ("ARC_PREFLIGHT_SP_SECRET", "HTTPS_PROXY", "https_proxy", "ARC_PREFLIGHT_DEBUG"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(cli, "_exit", lambda code: sys.exit(code))
-    monkeypatch.setattr(kb, "load", lambda: mini_kb)
-    monkeypatch.setattr(privilege, "is_elevated", lambda: True)
-
-    def run(*argv: str) -> Run:
-        with pytest.raises(SystemExit) as info:
-            cli.main(list(argv))
-        captured = capsys.readouterr()
-        code = info.value.code
-        return Run(code if isinstance(code, int) else 0, captured.out, captured.err)
-
-    return run
 
 
 @pytest.fixture

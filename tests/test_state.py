@@ -13,9 +13,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import pytest
+from conftest import Run
 
 from arc_preflight import cli, kb, state
 from arc_preflight.model import Change, Result, Status
@@ -277,31 +278,6 @@ def test_load_drops_entries_that_are_not_objects(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------------------------
 # through the CLI (no network: --only privilege)
-
-
-class Run(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-            mini_kb: Any) -> Any:
-    for name in ("ARC_PREFLIGHT_SP_SECRET", "HTTPS_PROXY", "https_proxy", "ARC_PREFLIGHT_DEBUG"):
-        monkeypatch.delenv(name, raising=False)
-    # cli._exit may call os._exit when stray threads are alive; exit through SystemExit instead.
-    monkeypatch.setattr(cli, "_exit", lambda code: sys.exit(code))
-    monkeypatch.setattr(kb, "load", lambda: mini_kb)
-
-    def run(*argv: str) -> Run:
-        with pytest.raises(SystemExit) as info:
-            cli.main(list(argv))
-        captured = capsys.readouterr()
-        code = info.value.code
-        return Run(code if isinstance(code, int) else 0, captured.out, captured.err)
-
-    return run
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from typing import Any, Dict, Iterator, List, NamedTuple, Tuple
 
 import pytest
 
-from arc_preflight import cli, kb, syslog_out
+from arc_preflight import syslog_out
 from arc_preflight.model import Change, HostInfo, Report, Result, Status
 from arc_preflight.probes import privilege
 from arc_preflight.redact import register_secret
@@ -244,30 +244,6 @@ def test_fallback_syslog_failure_is_a_warning(tmp_path: Path,
 
 # --------------------------------------------------------------------------------------------
 # end to end through the CLI (no network: --only privilege)
-
-
-class Run(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-            mini_kb: Any) -> Any:
-    for name in ("ARC_PREFLIGHT_SP_SECRET", "HTTPS_PROXY", "https_proxy", "ARC_PREFLIGHT_DEBUG"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(cli, "_exit", lambda code: sys.exit(code))
-    monkeypatch.setattr(kb, "load", lambda: mini_kb)
-
-    def run(*argv: str) -> Run:
-        with pytest.raises(SystemExit) as info:
-            cli.main(list(argv))
-        captured = capsys.readouterr()
-        code = info.value.code
-        return Run(code if isinstance(code, int) else 0, captured.out, captured.err)
-
-    return run
 
 
 def test_cli_syslog_sends_one_entry_per_change(run_cli: Any, journal: Journal, tmp_path: Path,
