@@ -137,3 +137,20 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         return Run(code if isinstance(code, int) else 0, captured.out, captured.err)
 
     return run
+
+
+def run_subprocess(*argv: str) -> Run:
+    """The real entry point, ``python -m arc_preflight``, without proxy or secret variables."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("ARC_PREFLIGHT_SP_SECRET", "HTTPS_PROXY", "https_proxy",
+                        "ARC_PREFLIGHT_DEBUG")}
+    env["NO_COLOR"] = "1"
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1]) + os.pathsep + env.get(
+        "PYTHONPATH", "")
+    proc = subprocess.run([sys.executable, "-m", "arc_preflight", *argv], capture_output=True,
+                          text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    return Run(proc.returncode, proc.stdout, proc.stderr)

@@ -9,37 +9,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, List
 
 import pytest
-from conftest import Run
+from conftest import Run, run_subprocess
 
-from arc_preflight import cli, kb
+from arc_preflight import kb
 
 SCHEMA_FILE = Path(kb.__file__).resolve().parent / "data" / "report.schema.json"
 HAVE_CAUSES = kb.DATA_FILE.exists()
 PASSWORD = "S3cretPassw0rd"
-
-
-def subprocess_env() -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ARC_PREFLIGHT_SP_SECRET", "HTTPS_PROXY", "https_proxy",
-                        "ARC_PREFLIGHT_DEBUG")}
-    env["NO_COLOR"] = "1"
-    root = str(Path(cli.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def run_subprocess(*argv: str) -> Run:
-    proc = subprocess.run([sys.executable, "-m", "arc_preflight", *argv],
-                          capture_output=True, text=True, timeout=120, env=subprocess_env(),
-                          stdin=subprocess.DEVNULL)
-    return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
 @pytest.fixture(scope="module")

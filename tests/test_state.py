@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 import pytest
-from conftest import Run
+from conftest import run_subprocess
 
-from arc_preflight import cli, kb, state
+from arc_preflight import kb, state
 from arc_preflight.model import Change, Result, Status
 from arc_preflight.probes import privilege
 
@@ -433,18 +431,6 @@ def test_cli_state_path_is_a_directory(run_cli: Any, tmp_path: Path, elevated: A
 
 # --------------------------------------------------------------------------------------------
 # subprocess: the real entry point
-
-
-def run_subprocess(*argv: str) -> Run:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("ARC_PREFLIGHT_SP_SECRET", "HTTPS_PROXY", "https_proxy",
-                        "ARC_PREFLIGHT_DEBUG")}
-    env["NO_COLOR"] = "1"
-    root = str(Path(cli.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-m", "arc_preflight", *argv], capture_output=True,
-                          text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
-    return Run(proc.returncode, proc.stdout, proc.stderr)
 
 
 def test_subprocess_state_twice(tmp_path: Path) -> None:
