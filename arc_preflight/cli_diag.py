@@ -24,7 +24,7 @@ the lines dated at or after a time. Rotated logs (azcmagent.log.1, .2.gz...) are
 unless given as PATH.
 
 Exit codes: 0 no failure cause found, 1 warnings only, 2 failure causes found, 3 the input
-could not be read.
+could not be read (or reading stopped early and nothing was found before).
 """
 
 _EXPLAIN_HELP = """Explain an agent error code, a knowledge-base entry or pasted error text.
@@ -53,7 +53,24 @@ def _check_format(fmt: str) -> None:
 def _json(data: object) -> str:
     import json
 
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(data, indent=2) + "\n"  # ASCII: safe on any console code page
+
+
+def _emit(text: str, output: Optional[str]) -> None:
+    """Write through cli._write; on stdout, characters its encoding lacks become '?' (a log
+    line in another script must not crash a Windows console redirected to a file)."""
+    from .cli import _write
+
+    if not output or output == "-":
+        encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+        try:
+            text.encode(encoding)
+        except (UnicodeEncodeError, LookupError):
+            try:
+                text = text.encode(encoding, "replace").decode(encoding)
+            except LookupError:
+                text = text.encode("ascii", "replace").decode("ascii")
+    _write(text, output)
 
 
 def register(app: typer.Typer) -> None:
@@ -62,22 +79,25 @@ def register(app: typer.Typer) -> None:
     @app.command(help=_DIAGNOSE_HELP)
     def diagnose(
         path: Annotated[Optional[str], typer.Argument(
+            metavar="PATH|-",
             help="Log file, or - for stdin (default: the agent's azcmagent.log).",
             show_default=False)] = None,
         all_lines: Annotated[bool, typer.Option(
             "--all", help="Read every line, not only the latest connect attempt.")] = False,
         since: Annotated[Optional[str], typer.Option(
-            help="Only lines dated at or after this time: 2h, 30m, 1d, 2026-03-04, "
+            metavar="TIME", help="Only lines dated at or after this time: 2h, 30m, 1d, 2026-03-04, "
                  "'2026-03-04 10:00' or RFC 3339.")] = None,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+        fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                         help="table or json.")] = "table",
         output: Annotated[Optional[str], typer.Option(
-            "--output", "-o", help="Write the result here instead of stdout.")] = None,
+            "--output", "-o", metavar="FILE",
+            help="Write the result here instead of stdout.")] = None,
     ) -> None:
         from . import __version__
         from . import kb as kb_mod
-        from .cli import UserError, _write
+        from .cli import UserError
         from .logdiag import diagnose_path, parse_since, report_json
-        from .logscan import LogReadError, default_log_path
+        from .logscan import LogReadError, default_log_path, rotated_siblings
 
         _check_format(fmt)
         since_at = None
@@ -96,29 +116,42 @@ def register(app: typer.Typer) -> None:
             report = diagnose_path(target, kb_mod.load(), all_lines=all_lines, since=since_at)
         except LogReadError as exc:
             raise UserError(str(exc)) from None
+        if path is None:
+            older = rotated_siblings(target)
+            if older:
+                import dataclasses
+
+                names = ", ".join(os.path.basename(p) for p in older[:3])
+                more = f" and {len(older) - 3} more" if len(older) > 3 else ""
+                note = (f"older rotated logs were not read ({names}{more}); give one as PATH "
+                        "to read it")
+                report = dataclasses.replace(report, notes=(*report.notes, note))
         if fmt == "json":
             text = _json(report_json(report, __version__))
         else:
             from .render.diag_table import render_report
 
             text = render_report(report, color=_color(fmt, output))
-        _write(text, output)
+        _emit(text, output)
         raise typer.Exit(report.exit_code)
 
     @app.command(help=_EXPLAIN_HELP)
     def explain(
         query: Annotated[Optional[List[str]], typer.Argument(
+            metavar="QUERY",
             help="AZCM code, exit code, cause id, probe code or error text.",
             show_default=False)] = None,
         list_all: Annotated[bool, typer.Option(
             "--list", help="List every knowledge-base entry.")] = False,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+        fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                         help="table or json.")] = "table",
         output: Annotated[Optional[str], typer.Option(
-            "--output", "-o", help="Write the result here instead of stdout.")] = None,
+            "--output", "-o", metavar="FILE",
+            help="Write the result here instead of stdout.")] = None,
     ) -> None:
         from . import __version__
         from . import kb as kb_mod
-        from .cli import UserError, _write
+        from .cli import UserError
 
         _check_format(fmt)
         knowledge = kb_mod.load()
@@ -129,11 +162,11 @@ def register(app: typer.Typer) -> None:
             if fmt == "json":
                 from .logdiag import list_json
 
-                _write(_json(list_json(knowledge, __version__)), output)
+                _emit(_json(list_json(knowledge, __version__)), output)
             else:
                 from .render.diag_table import render_list
 
-                _write(render_list(knowledge, color=color), output)
+                _emit(render_list(knowledge, color=color), output)
             return
         if not query:
             raise UserError("give an AZCM code, exit code, cause id or error text, or --list")
@@ -152,8 +185,8 @@ def register(app: typer.Typer) -> None:
             raise UserError(f"no knowledge-base entry matches {shown!r} "
                             "(arc-preflight explain --list shows them all)")
         if fmt == "json":
-            _write(_json(explain_json(result, __version__)), output)
+            _emit(_json(explain_json(result, __version__)), output)
         else:
             from .render.diag_table import render_explain
 
-            _write(render_explain(result, knowledge, sys.platform, color=color), output)
+            _emit(render_explain(result, knowledge, sys.platform, color=color), output)

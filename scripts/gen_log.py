@@ -158,7 +158,7 @@ def generate(out: IO[bytes], size: int, seed: int, error_rate: float, attempt_ev
     out.write(b"".join(batch))
     clock += dt.timedelta(seconds=5)
     final = [CONNECT, ONBOARD, *FINAL_FAILURE]
-    out.write(b"".join(_encode(line, clock, clock, console) for line in final))
+    out.write(b"".join(_encode(line, clock, start, console) for line in final))
     return lines + len(final)
 
 
@@ -205,11 +205,16 @@ def main(argv: List[str]) -> int:
         sys.stderr.write(f"wrote {lines} lines to {args.output}\n")
     else:
         sink = sys.stdout.buffer
-        if args.gzip:
-            with gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=1, mtime=0) as gz:
-                generate(gz, size, args.seed, args.error_rate, every, console)
-        else:
-            generate(sink, size, args.seed, args.error_rate, every, console)
+        try:
+            if args.gzip:
+                with gzip.GzipFile(fileobj=sink, mode="wb", compresslevel=1, mtime=0) as gz:
+                    generate(gz, size, args.seed, args.error_rate, every, console)
+            else:
+                generate(sink, size, args.seed, args.error_rate, every, console)
+            sink.flush()
+        except BrokenPipeError:  # e.g. piped into head
+            sys.stderr.close()
+            return 0
     return 0
 
 

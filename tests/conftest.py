@@ -142,6 +142,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 def run_subprocess(*argv: str) -> Run:
     """The real entry point, ``python -m arc_preflight``, without proxy or secret variables."""
     import os
+    import shutil
     import subprocess
     from pathlib import Path
 
@@ -151,6 +152,11 @@ def run_subprocess(*argv: str) -> Run:
     env["NO_COLOR"] = "1"
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1]) + os.pathsep + env.get(
         "PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-m", "arc_preflight", *argv], capture_output=True,
-                          text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    # Belt and braces: where possible the child gets a network namespace of its own with no
+    # interface up, so even a bug that probes cannot send a packet.
+    prefix = ["unshare", "-n"] if hasattr(os, "geteuid") and os.geteuid() == 0 and \
+        shutil.which("unshare") else []
+    proc = subprocess.run([*prefix, sys.executable, "-m", "arc_preflight", *argv],
+                          capture_output=True, text=True, timeout=120, env=env,
+                          stdin=subprocess.DEVNULL)
     return Run(proc.returncode, proc.stdout, proc.stderr)
