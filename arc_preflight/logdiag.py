@@ -1,0 +1,652 @@
+"""Events from an agent log -> diagnoses: each cause once, the most decisive first, with evidence.
+
+How a line becomes a cause:
+
+* **Message patterns first.** A line's causes come from the knowledge base's message patterns
+  (through :class:`logscan.Matcher`, equal to ``KnowledgeBase.match_text``). Several may match
+  one line; the most decisive is kept, plus any other whose match covers *different* text (a line
+  listing several failed endpoints) or the very same text with a different category (the seed's
+  "no such host" row: DNS, or the profile-cleanup policy). Umbrella entries (priority below
+  :data:`UMBRELLA`) are dropped when a specific cause is on the line.
+* **AZCM codes second.** A line with an ``AZCMnnnn`` code but no known message (or only an
+  umbrella message such as ``AZCM0026: Network Error``) says *that* the command failed, not why.
+  It is held back until the whole scope is read; then it joins, as evidence, the diagnosis whose
+  cause lists its code (AZCM0041 next to ``AADSTS7000215``), else the failing diagnosis seen last
+  before it (AZCM0042 after an ARM ``Forbidden``), and its code is added to that diagnosis's
+  ``azcm`` list. With no such diagnosis, the code's own entries become diagnoses: its umbrella
+  entry if it has one, else every entry for the code (AZCM0147 means either an Azure VM or a
+  missing ``--desiredversion``; AZCM0041 a bad secret or an unknown app or tenant).
+* **Unknown errors last.** Error, fatal and panic lines that match nothing (and codes the
+  knowledge base does not know) become one ``unknown`` diagnosis, severity warn.
+
+A cause seen only on lines the agent logged below error level (trace, debug, info, warning) is
+demoted to a warning: the agent itself did not treat it as a failure (a retried timeout).
+
+Scope: by default only the latest connect attempt (see ``logscan.BOUNDARY_PATTERNS``): from the
+last line that starts one to the end of the input; two start markers at most 20 lines apart with
+nothing found between them (the echoed command line, then "Onboarding Machine") are one attempt.
+If no attempt start is found, the whole input is one attempt. ``--all`` reads everything.
+``--since`` reads everything dated at or after a time, whatever the attempts (undated lines take
+the date of the dated line before them; lines before any dated line count). Memory is bounded:
+at most :data:`MAX_EVIDENCE` lines are kept per cause, whatever the size of the input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from .kb import KnowledgeBase, remedy_for
+from .logscan import (
+    ERROR_LEVELS,
+    Event,
+    LogReadError,
+    ScanStats,
+    clean,
+    matcher_for,
+    open_log,
+    scan_stream,
+)
+from .model import Cause, Diagnosis
+from .redact import redact
+
+UMBRELLA = 40  # causes below this priority are umbrella entries (see data/causes.toml header)
+MAX_EVIDENCE = 5
+EXCERPT = 200
+TROUBLESHOOT = "https://learn.microsoft.com/azure/azure-arc/servers/troubleshoot-agent-onboard"
+
+UNKNOWN = Cause(
+    id="unrecognised_errors",
+    category="unknown",
+    severity="warn",
+    title="Errors the knowledge base does not recognise",
+    explanation=(
+        "The agent logged errors that match no known cause. They may be harmless, or a cause "
+        "this tool does not know yet; the evidence lines are the best lead."
+    ),
+    remedy=(
+        "Read the evidence lines and the lines around them in the log.",
+        "Run arc-preflight check with the same flags as azcmagent connect: its live probes "
+        "confirm or rule out the network, proxy, TLS and identity causes.",
+        "If the cause is still unclear, collect the agent's logs with azcmagent logs and open a "
+        "support request.",
+    ),
+    docs=(TROUBLESHOOT,),
+)
+
+_WINDOWS_HINTS = re.compile(r"connectex:|wsarecv|wsasend|getaddrinfow|[A-Za-z]:\\|\.exe\b|"
+                            r"ProgramData", re.IGNORECASE)
+_LINUX_HINTS = re.compile(r"/var/opt/azcmagent|/opt/azcmagent|systemctl|himdsd|"
+                          r"install_linux_azcmagent", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-line cause selection
+# ---------------------------------------------------------------------------------------------
+
+
+def line_causes(event: Event) -> List[Tuple[Cause, int, int]]:
+    """The causes a line stands for: the most decisive, and others about different text."""
+    kept: List[Tuple[Cause, int, int]] = []
+    for cause, start, end in event.causes:  # most decisive first
+        if cause.priority < UMBRELLA and any(k.priority >= UMBRELLA for k, _, _ in kept):
+            continue
+        overlapping = [(k, s, e) for k, s, e in kept if start < e and s < end]
+        if overlapping and not all((s, e) == (start, end) and k.category != cause.category
+                                   for k, s, e in overlapping):
+            continue
+        kept.append((cause, start, end))
+    return kept
+
+
+def excerpt(text: str, start: int = 0, end: int = 0, width: int = EXCERPT) -> str:
+    """A redacted, printable piece of ``text`` of at most ``width`` characters around a match.
+
+    The whole line is redacted before it is cut, so a secret can never be half-shown. The
+    match is kept whole if it fits, else its end (where Go puts the innermost error).
+    """
+    red = redact(text)
+    lo, hi = 0, 0
+    if end > start:
+        piece = redact(text[start:end])
+        found = red.find(piece) if piece else -1
+        if found >= 0:
+            lo, hi = found, found + len(piece)
+    red = clean(red)
+    if len(red) <= width:
+        return red.strip()
+    room = width - 6
+    # Centre the match if it fits, else show its end.
+    begin = lo - (room - (hi - lo)) // 2 if hi - lo <= room else hi - room
+    begin = max(0, min(begin, len(red) - room))
+    cut = red[begin:begin + room]
+    return ("..." if begin else "") + cut + ("..." if begin + len(cut) < len(red) else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Aggregation (bounded memory)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Evidence:
+    lines: List[int] = field(default_factory=list)
+    texts: List[str] = field(default_factory=list)
+    count: int = 0
+    first: int = 0
+    last: int = 0
+    codes: Dict[str, None] = field(default_factory=dict)
+    strong: bool = False  # seen on a line at error level or above, or without a level
+    windows: bool = False
+    linux: bool = False
+
+    def add(self, event: Event, start: int, end: int, codes: Iterable[str] = ()) -> None:
+        self.count += 1
+        if not self.first:
+            self.first = event.line_no
+        self.last = event.line_no
+        for code in codes:
+            self.codes[code] = None
+        if event.level is None or event.level in ERROR_LEVELS:
+            self.strong = True
+        if len(self.lines) < MAX_EVIDENCE:
+            self.lines.append(event.line_no)
+            self.texts.append(excerpt(event.text, start, end))
+            self.windows = self.windows or bool(_WINDOWS_HINTS.search(event.text))
+            self.linux = self.linux or bool(_LINUX_HINTS.search(event.text))
+
+    def merge(self, other: _Evidence) -> None:
+        self.count += other.count
+        self.first = min(self.first, other.first) if self.first else other.first
+        self.last = max(self.last, other.last)
+        self.codes.update(other.codes)
+        self.strong = self.strong or other.strong
+        self.windows = self.windows or other.windows
+        self.linux = self.linux or other.linux
+        pairs = sorted(set(zip(self.lines, self.texts)) | set(zip(other.lines, other.texts)))
+        self.lines = [n for n, _ in pairs[:MAX_EVIDENCE]]
+        self.texts = [t for _, t in pairs[:MAX_EVIDENCE]]
+
+
+class _Scope:
+    """Everything learnt from one stretch of the log."""
+
+    def __init__(self, kb: KnowledgeBase, start_line: int = 1) -> None:
+        self.kb = kb
+        self.start_line = start_line
+        self.end_line = start_line
+        self.by_cause: Dict[str, Tuple[Cause, _Evidence]] = {}
+        self.by_code: Dict[str, _Evidence] = {}
+        self.unknown = _Evidence()
+        self.events = 0
+
+    def add(self, event: Event) -> None:
+        self.events += 1
+        self.end_line = event.line_no
+        kept = line_causes(event)
+        if kept:
+            for cause, start, end in kept:
+                entry = self.by_cause.setdefault(cause.id, (cause, _Evidence()))
+                entry[1].add(event, start, end, event.azcm)
+            return
+        unknown_codes = []
+        for code in event.azcm:
+            if code == "AZCM0000":  # success
+                continue
+            if self.kb.by_azcm(code):
+                start = event.text.upper().find(code)
+                self.by_code.setdefault(code, _Evidence()).add(event, start, start + len(code),
+                                                                (code,))
+            else:
+                unknown_codes.append(code)
+        if unknown_codes or (not self.by_code_line(event) and event.is_error):
+            start = event.text.upper().find(unknown_codes[0]) if unknown_codes else 0
+            self.unknown.add(event, max(start, 0), max(start, 0) + 9, unknown_codes)
+
+    def by_code_line(self, event: Event) -> bool:
+        """Whether the line carries an AZCM code the knowledge base knows."""
+        return any(code != "AZCM0000" and self.kb.by_azcm(code) for code in event.azcm)
+
+    def resolve(self) -> List[Tuple[Cause, _Evidence]]:
+        """Causes with their evidence; AZCM-only and umbrella lines attached where they belong.
+
+        A line that only carries an AZCM code, or only an umbrella message (``AZCM0026: Network
+        Error``), says *that* the command failed; a specific cause found in the same scope says
+        *why*. Such lines join the diagnosis whose cause lists their code, else the failing
+        diagnosis seen last before them, else the most decisive one.
+        """
+        found: Dict[str, Tuple[Cause, _Evidence]] = {}
+        pending: List[Tuple[str, List[Cause], _Evidence]] = []
+        for key, (cause, evidence) in self.by_cause.items():
+            if cause.priority < UMBRELLA:
+                pending.append(("", [cause], evidence))
+            else:
+                found[key] = (cause, _copy(evidence))
+        for code, evidence in self.by_code.items():
+            pending.append((code, self.kb.by_azcm(code), evidence))
+        specific = list(found.values())
+        failing = [item for item in specific if _severity(*item) == "fail"]
+        for code, candidates, evidence in pending:
+            codes = [code] if code else list(evidence.codes)
+            related = [item for item in specific if set(codes) & set(item[0].azcm)]
+            target: Optional[Tuple[Cause, _Evidence]] = None
+            if related:
+                target = _nearest(related, evidence)
+            elif failing:
+                target = _nearest(failing, evidence)
+            if target is not None:
+                target[1].merge(evidence)
+                continue
+            umbrellas = [c for c in candidates if c.priority < UMBRELLA]
+            chosen = [min(umbrellas, key=lambda c: c.priority)] if umbrellas else candidates
+            for cause in chosen:
+                entry = found.setdefault(cause.id, (cause, _Evidence()))
+                entry[1].merge(evidence)
+        return sorted(found.values(), key=_rank)
+
+
+def _nearest(items: List[Tuple[Cause, _Evidence]], evidence: _Evidence
+             ) -> Tuple[Cause, _Evidence]:
+    """The item seen last at or before the evidence's first line, else the most decisive."""
+    line = evidence.first
+
+    def seen_before(item: Tuple[Cause, _Evidence]) -> int:
+        known = [n for n in (*item[1].lines, item[1].first, item[1].last) if n <= line]
+        return max(known) if known else 0
+
+    before = [item for item in items if seen_before(item)]
+    if before:
+        return max(before, key=lambda item: (seen_before(item), -_rank(item)[1]))
+    return min(items, key=_rank)
+
+
+def _copy(evidence: _Evidence) -> _Evidence:
+    clone = _Evidence()
+    clone.merge(evidence)
+    return clone
+
+
+def _rank(item: Tuple[Cause, _Evidence]) -> Tuple[int, int, int]:
+    cause, evidence = item
+    return (0 if _severity(cause, evidence) == "fail" else 1, -cause.priority, evidence.first)
+
+
+def _severity(cause: Cause, evidence: _Evidence) -> str:
+    return cause.severity if evidence.strong else "warn"
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LogDiagnosis:
+    """A diagnosis found in a log, with how often its evidence occurred."""
+
+    diagnosis: Diagnosis
+    occurrences: int
+    first_line: int
+    last_line: int
+
+
+@dataclass(frozen=True)
+class LogReport:
+    source: str  # file name, or "stdin"
+    path: str  # what was read, as given
+    lines_read: int
+    scope: str  # "latest_attempt", "whole_input", "all", "since"
+    scope_text: str  # the same, for people
+    start_line: int
+    end_line: int
+    attempts: int
+    since: Optional[dt.datetime]
+    diagnoses: Tuple[LogDiagnosis, ...]
+    warnings: Tuple[str, ...] = ()
+    notes: Tuple[str, ...] = ()
+    bytes_read: int = 0
+    compressed: bool = False
+
+    @property
+    def status(self) -> str:
+        """fail, warn, pass; or unknown when reading stopped early and nothing was found (the
+        unread rest might have held the cause)."""
+        if any(d.diagnosis.severity == "fail" for d in self.diagnoses):
+            return "fail"
+        if self.warnings and not self.diagnoses:
+            return "unknown"
+        return "warn" if self.diagnoses else "pass"
+
+    @property
+    def exit_code(self) -> int:
+        return {"pass": 0, "warn": 1, "fail": 2}.get(self.status, 3)
+
+
+def _platform_for(evidence: _Evidence, platform: str) -> str:
+    if evidence.windows and not evidence.linux:
+        return "win32"
+    if evidence.linux and not evidence.windows:
+        return "linux"
+    return platform
+
+
+def _diagnosis(cause: Cause, evidence: _Evidence, source: str, platform: str) -> LogDiagnosis:
+    codes = tuple(dict.fromkeys([*evidence.codes, *cause.azcm]))
+    texts = tuple(f"{source}:{n}: {t}" for n, t in zip(evidence.lines, evidence.texts))
+    remedy = remedy_for(cause, _platform_for(evidence, platform)) if cause is not UNKNOWN \
+        else cause.remedy
+    diag = Diagnosis(
+        cause_id=cause.id, category=cause.category, severity=_severity(cause, evidence),
+        title=cause.title, explanation=cause.explanation, remedy=remedy, docs=cause.docs,
+        azcm=codes, evidence=texts, source=source, lines=tuple(evidence.lines),
+    )
+    return LogDiagnosis(diagnosis=diag, occurrences=evidence.count,
+                        first_line=evidence.first, last_line=evidence.last)
+
+
+def _finish(scope: _Scope, source: str, platform: str) -> Tuple[LogDiagnosis, ...]:
+    out = [_diagnosis(cause, ev, source, platform) for cause, ev in scope.resolve()]
+    if scope.unknown.count:
+        unknown = scope.unknown
+        out.append(_diagnosis(UNKNOWN, unknown, source, platform))
+    return tuple(out)
+
+
+def diagnose_events(events: Iterable[Event], kb: KnowledgeBase, source: str, *,
+                    all_lines: bool = False, since: Optional[dt.datetime] = None,
+                    platform: str = sys.platform) -> Tuple[Tuple[LogDiagnosis, ...], str, int,
+                                                           int, int]:
+    """Aggregate events into diagnoses.
+
+    Returns (diagnoses, scope kind, first line, last line, number of connect attempts seen).
+    """
+    whole = _Scope(kb)
+    current: Optional[_Scope] = None  # the connect attempt being read
+    latest: Optional[_Scope] = None  # the last finished connect attempt
+    attempts = 0
+    last_time: Optional[dt.datetime] = None
+    for event in events:
+        if since is not None:
+            stamp = event.timestamp or last_time
+            if event.timestamp is not None:
+                last_time = event.timestamp
+            if stamp is not None and stamp < since:
+                continue
+        if event.boundary:
+            if current is None or current.events or event.line_no - current.start_line > 20:
+
+                if current is not None:
+                    latest = current
+                current = _Scope(kb, event.line_no)
+                attempts += 1
+            # Two start markers close together with nothing between (the command line, then
+            # "Onboarding Machine") are one attempt.
+            continue
+        whole.add(event)
+        if current is not None:
+            current.add(event)
+    if current is not None:
+        latest = current
+    if since is not None:
+        return _finish(whole, source, platform), "since", 1, 0, attempts
+    if all_lines or latest is None:
+        return _finish(whole, source, platform), ("all" if all_lines else "whole_input"), \
+            1, 0, attempts
+    return _finish(latest, source, platform), "latest_attempt", latest.start_line, 0, attempts
+
+
+def _scope_text(kind: str, start: int, end: int, attempts: int,
+                since: Optional[dt.datetime]) -> str:
+    if kind == "latest_attempt":
+        which = f"the last of {attempts} connect attempts" if attempts > 1 else \
+            "the only connect attempt"
+        return f"lines {start:,}-{end:,}, {which} (--all for everything)"
+    if kind == "since":
+        return f"lines dated at or after {since.isoformat() if since else '?'}"
+    if kind == "all":
+        return "all lines"
+    return "all lines (no connect attempt start found)"
+
+
+def diagnose_stream(stream: Any, kb: KnowledgeBase, source: str, path: str = "", *,
+                    all_lines: bool = False, since: Optional[dt.datetime] = None,
+                    platform: str = sys.platform, stats: Optional[ScanStats] = None,
+                    compressed: bool = False) -> LogReport:
+    """Read a binary stream to the end and diagnose it."""
+    if stats is None:
+        stats = ScanStats()
+    matcher = matcher_for(kb)
+    events = scan_stream(stream, matcher, stats)
+    diagnoses, kind, start, _end, attempts = diagnose_events(
+        events, kb, source, all_lines=all_lines, since=since, platform=platform)
+    end = stats.lines
+    if kind != "latest_attempt":
+        start = 1 if stats.lines else 0
+    notes: List[str] = []
+    if stats.looks_binary():
+        notes.append(f"{source} does not look like text (binary or another encoding); "
+                     "is it the agent's log?")
+    if stats.truncated_lines:
+        notes.append(f"{stats.truncated_lines:,} line(s) longer than 64 KiB were matched on "
+                     "their first 64 KiB only")
+    if not stats.bytes_read:
+        notes.append(f"{source} is empty")
+    return LogReport(
+        source=source, path=path or source, lines_read=stats.lines, scope=kind,
+        scope_text=_scope_text(kind, start, end, attempts, since), start_line=start,
+        end_line=end, attempts=attempts, since=since, diagnoses=diagnoses,
+        warnings=tuple(stats.warnings), notes=tuple(notes), bytes_read=stats.bytes_read,
+        compressed=compressed,
+    )
+
+
+def diagnose_path(path: str, kb: KnowledgeBase, *, all_lines: bool = False,
+                  since: Optional[dt.datetime] = None, stdin: Any = None,
+                  platform: str = sys.platform) -> LogReport:
+    """Open and diagnose a log file (``-`` for standard input).
+
+    Raises :class:`logscan.LogReadError` when the input cannot be read at all.
+    """
+    stats = ScanStats()
+    opened = open_log(path, stats, stdin)
+    try:
+        report = diagnose_stream(opened.stream, kb, opened.name, path, all_lines=all_lines,
+                                 since=since, platform=platform, stats=stats,
+                                 compressed=opened.compressed)
+    except OSError as exc:
+        raise LogReadError(f"cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        opened.close()
+    if report.warnings and not report.bytes_read:
+        raise LogReadError(report.warnings[0])
+    return report
+
+
+def diagnose_text(text: str, kb: KnowledgeBase, source: str = "text",
+                  platform: str = sys.platform) -> LogReport:
+    """Diagnose pasted text as if it were a log (every line, no attempt narrowing)."""
+    data = text.encode("utf-8", "replace")
+    return diagnose_stream(io.BytesIO(data), kb, source, source, all_lines=True,
+                           platform=platform)
+
+
+# ---------------------------------------------------------------------------------------------
+# --since
+# ---------------------------------------------------------------------------------------------
+
+_RELATIVE = re.compile(r"^\s*(\d{1,7})\s*(s|sec|m|min|h|hr|d|day|days|w|wk)?\s*(?:ago)?\s*$",
+                       re.IGNORECASE)
+_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400,
+          "day": 86400, "days": 86400, "w": 604800, "wk": 604800}
+_ABSOLUTE = re.compile(
+    r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$", re.IGNORECASE)
+
+
+def parse_since(value: str, now: Optional[dt.datetime] = None) -> dt.datetime:
+    """``2h``, ``30m``, ``1d``, ``2026-03-04``, ``2026-03-04 10:00[:00]`` or RFC 3339.
+
+    A time without an offset is local time. Raises ValueError with a readable message.
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    m = _RELATIVE.match(value)
+    if m and m.group(2):
+        return now - dt.timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2).lower()])
+    m = _ABSOLUTE.match(value)
+    if not m:
+        raise ValueError(f"--since {value!r}: expected e.g. 2h, 30m, 1d, 2026-03-04, "
+                         "'2026-03-04 10:00' or 2026-03-04T10:00:00Z")
+    year, month, day, hour, minute, second, frac, zone = m.groups()
+    try:
+        stamp = dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                            int(second or 0), int((frac or "0")[:6].ljust(6, "0")))
+    except ValueError as exc:
+        raise ValueError(f"--since {value!r}: {exc}") from None
+    if not zone:
+        return stamp.astimezone()
+    if zone.upper() == "Z":
+        return stamp.replace(tzinfo=dt.timezone.utc)
+    digits = zone[1:].replace(":", "")
+    offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return stamp.replace(tzinfo=dt.timezone(offset if zone[0] == "+" else -offset))
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON
+# ---------------------------------------------------------------------------------------------
+
+
+def diagnosis_json(item: LogDiagnosis) -> Dict[str, Any]:
+    from .render.json_fmt import diagnosis_dict
+
+    data = diagnosis_dict(item.diagnosis)
+    data["occurrences"] = item.occurrences
+    data["first_line"] = item.first_line
+    data["last_line"] = item.last_line
+    return data
+
+
+def report_json(report: LogReport, tool_version: str) -> Dict[str, Any]:
+    """The ``diagnose --format json`` document (see ``data/diagnose.schema.json``)."""
+    from .render.json_fmt import SCHEMA
+
+    return {
+        "schema": SCHEMA,
+        "tool_version": tool_version,
+        "source": report.source,
+        "path": redact(report.path),
+        "lines_read": report.lines_read,
+        "scope": {
+            "kind": report.scope,
+            "description": report.scope_text,
+            "start_line": report.start_line,
+            "end_line": report.end_line,
+            "attempts": report.attempts,
+            "since": report.since.isoformat() if report.since else None,
+        },
+        "status": report.status,
+        "exit_code": report.exit_code,
+        "warnings": [redact(w) for w in report.warnings],
+        "notes": [redact(n) for n in report.notes],
+        "diagnoses": [diagnosis_json(d) for d in report.diagnoses],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# explain
+# ---------------------------------------------------------------------------------------------
+
+_CODE_QUERY = re.compile(r"^\s*(?:azcm)?(\d{1,4})\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    query: str
+    matched_by: str  # "azcm", "cause_id", "probe_code", "text", "success"
+    causes: Tuple[Cause, ...]
+    code: Optional[str] = None
+    text_report: Optional[LogReport] = None
+
+
+def explain(query: str, kb: KnowledgeBase, platform: str = sys.platform) -> Explanation:
+    """Look a query up: an AZCM code or agent exit code, a cause id, a probe failure code, or
+    error text (classified as ``diagnose`` would). ``causes`` is empty when nothing matches."""
+    from .model import FAILURE_CODES
+
+    text = query.strip()
+    m = _CODE_QUERY.match(text)
+    if m and (text[:4].upper() == "AZCM" or len(m.group(1)) <= 3 or text.isdigit()):
+        code = f"AZCM{int(m.group(1)):04d}"
+        if code == "AZCM0000":
+            return Explanation(query, "success", (), code)
+        entries = tuple(kb.by_azcm(code))
+        if entries:
+            return Explanation(query, "azcm", entries, code)
+    cause = kb.get(text.lower())
+    if cause is not None:
+        return Explanation(query, "cause_id", (cause,))
+    if text.lower() in FAILURE_CODES:
+        found = kb.for_failure(text.lower())
+        return Explanation(query, "probe_code", (found,) if found else ())
+    report = diagnose_text(text, kb, platform=platform)
+    by_id = {c.id: c for c in kb.causes}
+    causes = tuple(by_id[d.diagnosis.cause_id] for d in report.diagnoses
+                   if d.diagnosis.cause_id in by_id)
+    return Explanation(query, "text", causes, None, report)
+
+
+def cause_json(cause: Cause, platform: str = sys.platform) -> Dict[str, Any]:
+    return {
+        "cause_id": cause.id,
+        "category": cause.category,
+        "severity": cause.severity,
+        "title": cause.title,
+        "explanation": cause.explanation,
+        "remedy": list(remedy_for(cause, platform)),
+        "remedy_linux": list(cause.remedy_linux),
+        "remedy_windows": list(cause.remedy_windows),
+        "docs": list(cause.docs),
+        "azcm": list(cause.azcm),
+        "probe_codes": list(cause.probe_codes),
+        "priority": cause.priority,
+        "notes": cause.notes,
+    }
+
+
+def explain_json(result: Explanation, tool_version: str,
+                 platform: str = sys.platform) -> Dict[str, Any]:
+    from .render.json_fmt import SCHEMA
+
+    data: Dict[str, Any] = {
+        "schema": SCHEMA,
+        "tool_version": tool_version,
+        "query": excerpt(result.query, width=300),
+        "matched_by": result.matched_by,
+        "code": result.code,
+        "causes": [cause_json(c, platform) for c in result.causes],
+    }
+    if result.text_report is not None:
+        data["diagnoses"] = [diagnosis_json(d) for d in result.text_report.diagnoses
+                             if d.diagnosis.category != "unknown"]
+    return data
+
+
+def list_json(kb: KnowledgeBase, tool_version: str,
+              platform: str = sys.platform) -> Dict[str, Any]:
+    from .render.json_fmt import SCHEMA
+
+    return {"schema": SCHEMA, "tool_version": tool_version,
+            "causes": [cause_json(c, platform) for c in kb.causes]}
+
+
+def evidence_lines(diag: Diagnosis) -> Sequence[Tuple[int, str]]:
+    """(line number, excerpt) pairs of a log diagnosis, the ``source:N:`` prefix removed."""
+    out = []
+    for number, text in zip(diag.lines, diag.evidence):
+        prefix = f"{diag.source}:{number}: "
+        out.append((number, text[len(prefix):] if text.startswith(prefix) else text))
+    return out
