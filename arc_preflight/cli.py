@@ -51,7 +51,20 @@ def _root(
 
 
 def _write(text: str, output: Optional[str]) -> None:
+    """Write a report to stdout, or atomically to a file.
+
+    On stdout, characters its encoding lacks become '?': a host name or log line in another
+    script must not crash a Windows console redirected with a legacy code page.
+    """
     if not output or output == "-":
+        encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+        try:
+            text.encode(encoding)
+        except (UnicodeEncodeError, LookupError):
+            try:
+                text = text.encode(encoding, "replace").decode(encoding)
+            except LookupError:
+                text = text.encode("ascii", "replace").decode("ascii")
         sys.stdout.write(text)
         sys.stdout.flush()
         return

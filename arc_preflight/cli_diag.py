@@ -57,19 +57,9 @@ def _json(data: object) -> str:
 
 
 def _emit(text: str, output: Optional[str]) -> None:
-    """Write through cli._write; on stdout, characters its encoding lacks become '?' (a log
-    line in another script must not crash a Windows console redirected to a file)."""
+    """Write through cli._write (stdout encoding-safe, files atomic)."""
     from .cli import _write
 
-    if not output or output == "-":
-        encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-        try:
-            text.encode(encoding)
-        except (UnicodeEncodeError, LookupError):
-            try:
-                text = text.encode(encoding, "replace").decode(encoding)
-            except LookupError:
-                text = text.encode("ascii", "replace").decode("ascii")
     _write(text, output)
 
 
