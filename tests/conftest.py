@@ -112,24 +112,29 @@ class Run(NamedTuple):
     err: str
 
 
-@pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-            mini_kb: Any) -> Any:
-    """``cli.main`` in-process with SystemExit caught, a clean environment and the small inline
-    knowledge base.
+def _runner(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+            knowledge: Any) -> Any:
+    """``cli.main`` in-process with SystemExit caught and a clean environment.
 
     ``cli._exit`` calls ``os._exit`` when other threads are alive (probes abandoned by other
-    tests), which would end pytest itself, so exits go through SystemExit here.
+    tests), which would end pytest itself, so exits go through SystemExit here. ``stdin`` (text
+    or bytes) feeds commands that read ``-``.
     """
+    import io
+
     from arc_preflight import cli, kb
 
     for name in ("ARC_PREFLIGHT_SP_SECRET", "HTTPS_PROXY", "https_proxy", "NO_PROXY",
                  "no_proxy", "ARC_PREFLIGHT_DEBUG"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setattr(cli, "_exit", lambda code: sys.exit(code))
-    monkeypatch.setattr(kb, "load", lambda: mini_kb)
+    if knowledge is not None:
+        monkeypatch.setattr(kb, "load", lambda: knowledge)
 
-    def run(*argv: str) -> Run:
+    def run(*argv: str, stdin: Any = b"") -> Run:
+        data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
         with pytest.raises(SystemExit) as info:
             cli.main(list(argv))
         captured = capsys.readouterr()
@@ -137,6 +142,20 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
         return Run(code if isinstance(code, int) else 0, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+            mini_kb: Any) -> Any:
+    """The CLI in-process with the small inline knowledge base (see ``_runner``)."""
+    return _runner(monkeypatch, capsys, mini_kb)
+
+
+@pytest.fixture
+def run_cli_real_kb(monkeypatch: pytest.MonkeyPatch,
+                    capsys: pytest.CaptureFixture[str]) -> Any:
+    """The CLI in-process with the packaged knowledge base (see ``_runner``)."""
+    return _runner(monkeypatch, capsys, None)
 
 
 def run_subprocess(*argv: str) -> Run:

@@ -12,12 +12,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, NamedTuple
+from typing import Any, Dict, List
 
 import pytest
+from conftest import Run
 
-from arc_preflight import cli, logdiag, logscan
 from arc_preflight import kb as kbmod
+from arc_preflight import logdiag, logscan
 
 DATA = Path(kbmod.__file__).resolve().parent / "data"
 SECRET = "Zx8Q~sEcReTvAlUe0123456789abcdefgh"
@@ -26,27 +27,9 @@ SAS = "sig=AbCdEfGhIjKlMnOpQrStUvWxYz0123456789%2B%2F%3D"
 PROXY_PASSWORD = "pr0xyPassw0rd"
 
 
-class Run(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
-def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    monkeypatch.setattr(cli, "_exit", lambda code: sys.exit(code))
-    monkeypatch.delenv("ARC_PREFLIGHT_DEBUG", raising=False)
-    monkeypatch.setenv("NO_COLOR", "1")
-
-    def invoke(*argv: str, stdin: bytes = b"") -> Run:
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin)))
-        with pytest.raises(SystemExit) as info:
-            cli.main(list(argv))
-        captured = capsys.readouterr()
-        code = info.value.code
-        return Run(code if isinstance(code, int) else 0, captured.out, captured.err)
-
-    return invoke
+def run(run_cli_real_kb: Any) -> Any:
+    return run_cli_real_kb
 
 
 @pytest.fixture(scope="module")

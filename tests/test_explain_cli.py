@@ -5,41 +5,21 @@ No network; the knowledge base is the packaged one.
 
 from __future__ import annotations
 
-import io
 import json
-import sys
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
+from conftest import Run
 
-from arc_preflight import cli
 from arc_preflight import kb as kbmod
 
 KB = kbmod.load()
 SECRET = "Zx8Q~sEcReTvAlUe0123456789abcdefgh"
 
 
-class Run(NamedTuple):
-    code: int
-    out: str
-    err: str
-
-
 @pytest.fixture
-def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    monkeypatch.setattr(cli, "_exit", lambda code: sys.exit(code))
-    monkeypatch.delenv("ARC_PREFLIGHT_DEBUG", raising=False)
-    monkeypatch.setenv("NO_COLOR", "1")
-
-    def invoke(*argv: str, stdin: str = "") -> Run:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        with pytest.raises(SystemExit) as info:
-            cli.main(list(argv))
-        captured = capsys.readouterr()
-        code = info.value.code
-        return Run(code if isinstance(code, int) else 0, captured.out, captured.err)
-
-    return invoke
+def run(run_cli_real_kb: Any) -> Any:
+    return run_cli_real_kb
 
 
 def ids(result: Run) -> list:
