@@ -158,7 +158,23 @@ def run_cli_real_kb(monkeypatch: pytest.MonkeyPatch,
     return _runner(monkeypatch, capsys, None)
 
 
-def run_subprocess(*argv: str) -> Run:
+def without_dac_prefix() -> list:
+    """A command prefix that makes root obey file permissions, or [] when not root.
+
+    Root reads any file, so "unreadable file" tests would prove nothing; dropping the two DAC
+    capabilities from the bounding set gives a root process that is refused like anyone else.
+    """
+    import os
+    import shutil
+
+    if not (hasattr(os, "geteuid") and os.geteuid() == 0):
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("root without setpriv cannot be made to obey file modes")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+def run_subprocess(*argv: str, prefix: Any = ()) -> Run:
     """The real entry point, ``python -m arc_preflight``, without proxy or secret variables."""
     import os
     import shutil
@@ -173,9 +189,9 @@ def run_subprocess(*argv: str) -> Run:
         "PYTHONPATH", "")
     # Belt and braces: where possible the child gets a network namespace of its own with no
     # interface up, so even a bug that probes cannot send a packet.
-    prefix = ["unshare", "-n"] if hasattr(os, "geteuid") and os.geteuid() == 0 and \
+    isolate = ["unshare", "-n"] if hasattr(os, "geteuid") and os.geteuid() == 0 and \
         shutil.which("unshare") else []
-    proc = subprocess.run([*prefix, sys.executable, "-m", "arc_preflight", *argv],
+    proc = subprocess.run([*isolate, *prefix, sys.executable, "-m", "arc_preflight", *argv],
                           capture_output=True, text=True, timeout=120, env=env,
                           stdin=subprocess.DEVNULL)
     return Run(proc.returncode, proc.stdout, proc.stderr)

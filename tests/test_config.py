@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Dict
 
 import pytest
+from conftest import run_subprocess, without_dac_prefix
 
 from arc_preflight import config
 from arc_preflight.config import ConfigError, Settings
@@ -179,13 +180,18 @@ def test_missing_config_file(tmp_path: Path) -> None:
     assert missing in str(info.value)
 
 
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
-                    reason="root reads files whatever their mode")
 def test_unreadable_config_file(write_toml) -> None:
     path = write_toml('location = "eastus"\n')
     os.chmod(path, 0)
-    with pytest.raises(ConfigError, match="not readable"):
-        build({}, path)
+    prefix = without_dac_prefix()
+    if not prefix:
+        with pytest.raises(ConfigError, match="not readable"):
+            build({}, path)
+        return
+    result = run_subprocess("check", "--only", "privilege", "--config", path, prefix=prefix)
+    assert result.code == 3
+    assert result.err.startswith("arc-preflight: error: config file")
+    assert "not readable" in result.err and "Traceback" not in result.err
 
 
 @pytest.mark.parametrize("text, match", [

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from conftest import Run
+from conftest import Run, run_subprocess, without_dac_prefix
 
 from arc_preflight import kb as kbmod
 from arc_preflight import logdiag, logscan
@@ -300,11 +300,16 @@ def test_missing_default_log(run: Any, tmp_path: Path, monkeypatch: pytest.Monke
     assert_one_line_error(run("diagnose"), "no agent log at")
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root reads all")
 def test_unreadable_file(run: Any, tmp_path: Path) -> None:
     path = write_log(tmp_path / "locked.log", [X509])
     path.chmod(0)
-    assert_one_line_error(run("diagnose", str(path)), "permission denied")
+    prefix = without_dac_prefix()
+    if not prefix:
+        assert_one_line_error(run("diagnose", str(path)), "permission denied")
+        return
+    result = run_subprocess("diagnose", str(path), prefix=prefix)
+    assert result.code == 3
+    assert result.err.count("\n") == 1 and "permission denied" in result.err
 
 
 def test_bad_format(run: Any, two_attempts: Path) -> None:
