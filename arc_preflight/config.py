@@ -74,6 +74,7 @@ class Settings:
     ca_bundle: Optional[str] = None
     himds_url: str = DEFAULT_HIMDS_URL
     imds_url: str = DEFAULT_IMDS_URL
+    arc_proxy_url: str = "http://localhost:40343"  # the agent's local Arc proxy (gateway mode)
     azcmagent: Optional[str] = None
     expected_issuers: Tuple[str, ...] = ()
     private_ranges: Tuple[str, ...] = DEFAULT_PRIVATE_RANGES
@@ -267,6 +268,7 @@ def validate(settings: Settings) -> None:
         raise ConfigError("--proxy and --no-proxy cannot be used together")
     _check_url(settings.himds_url, "--himds-url", ("http", "https"))
     _check_url(settings.imds_url, "--imds-url", ("http", "https"))
+    _check_url(settings.arc_proxy_url, "arc_proxy_url", ("http",))
     for network in settings.private_ranges:
         try:
             ipaddress.ip_network(network, strict=False)

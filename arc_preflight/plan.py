@@ -129,8 +129,6 @@ def build(settings: Settings) -> Plan:
         meta = {"purpose": endpoint.purpose, "when": endpoint.when, "url": endpoint.url}
         host, port = endpoint.host, endpoint.port
         route, why = proxy_plan.route(host)
-        if route == "proxy" and proxy_id is None and proxy_plan.url:
-            route, why = "proxy", proxy_plan.source  # proxy check skipped with --skip proxy
         meta = {**meta, "route": route, "route_reason": why}
         via: Optional[str]
         if route == "direct":

@@ -74,7 +74,7 @@ def _request(ctx: ProbeContext, method: str, url: str, plan: Any, **kwargs: Any)
         from urllib.parse import urlsplit
 
         route, _ = plan.route(urlsplit(url).hostname or "")
-        if route == "proxy":
+        if route != "direct":
             proxies = {"https": plan.url}
     budget = ctx.budget()
     try:

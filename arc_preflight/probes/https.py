@@ -87,7 +87,7 @@ def probe(
     headers = {"User-Agent": "arc-preflight", "Host": netloc}
     proxies: Dict[str, str] = {}
     pinned: Optional[str] = None
-    if route == "proxy" and plan is not None and plan.url:
+    if route != "direct" and plan is not None and plan.url:
         proxies = {"https": plan.url, "http": plan.url}
         url = f"{scheme}://{netloc}{path}"
     else:

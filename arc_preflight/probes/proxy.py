@@ -52,6 +52,7 @@ class ProxyPlan:
     bypass_categories: Tuple[str, ...] = ()
     no_proxy: Tuple[str, ...] = ()
     notes: Tuple[str, ...] = field(default_factory=tuple)
+    gateway: bool = False  # the agent's local Arc proxy, forwarding to an Arc gateway
 
     @property
     def host(self) -> str:
@@ -69,9 +70,11 @@ class ProxyPlan:
         return f"proxy:{self.host}:{self.port}"
 
     def route(self, host: str) -> Tuple[str, str]:
-        """('proxy'|'direct', why) for one endpoint host."""
+        """('direct'|'proxy'|'gateway', why) for one endpoint host."""
         if not self.url:
             return "direct", self.source
+        if self.gateway:
+            return "gateway", self.source  # the gateway honours no bypass list
         lowered = host.lower()
         for category in self.bypass_categories:
             for pattern in BYPASS_CATEGORIES.get(category, ()):
@@ -87,6 +90,7 @@ class ProxyPlan:
         return {
             "url": redact_url(self.url) if self.url else None,
             "source": self.source,
+            "gateway": self.gateway,
             "bypass": list(self.bypass_categories),
             "no_proxy": list(self.no_proxy),
         }
@@ -118,6 +122,11 @@ def resolve_proxy(settings: Any, environ: Optional[Mapping[str, str]] = None) ->
     bypass = tuple(str(b) for b in bypass)
     if settings.proxy:
         return _plan(settings.proxy, "--proxy", bypass, no_proxy)
+    if str(local.get("connection.type", "")).lower() == "gateway":
+        # Agents 1.51+ send everything through their local Arc proxy, which forwards to the Arc
+        # gateway (through proxy.url, the "upstream proxy", when one is set).
+        return ProxyPlan(settings.arc_proxy_url, "Arc gateway (connection.type gateway) via the "
+                         "local Arc proxy", bypass, (), gateway=True)
     agent_url = local.get("proxy.url")
     if isinstance(agent_url, str) and agent_url.strip():
         return _plan(agent_url.strip(), "agent proxy.url", bypass, ())

@@ -109,7 +109,7 @@ def _open(
     host: str, port: int, route: str, plan: Optional[ProxyPlan], via: str,
     deps: Mapping[str, Result], timeout: float,
 ) -> socket.socket:
-    if route == "proxy" and plan is not None:
+    if route != "direct" and plan is not None:
         return tunnel(plan, host, port, timeout, deps[via].facts.get("address"))
     return connect(str(deps[via].facts["address"]), port, timeout)
 

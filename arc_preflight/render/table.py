@@ -76,8 +76,8 @@ def _endpoint_summary(layers: Dict[str, Result]) -> Any:
             text = redact(result.summary)
             if kind == "https" and "tls" in layers:
                 text = redact(layers["tls"].summary) + "; " + text
-            if via == "proxy":
-                text += " (via proxy)"
+            if via in ("proxy", "gateway"):
+                text += f" (via {via})"
             return _summary_text(text)
     first = next(iter(layers.values()))
     return _summary(first)

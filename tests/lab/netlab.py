@@ -868,8 +868,8 @@ class Lab:
         conf += ["http_access deny CONNECT !SSL_ports", "http_access allow all"]
         (directory / "squid.conf").write_text("\n".join(conf) + "\n")
         _sh(["chown", "-R", f"{user}:", str(directory)])
-        server = self._spawn(
-            "squid", [SQUID, "-N", "-f", str(directory / "squid.conf")],
+        server = self._spawn(  # keyed by port: several proxies may run side by side
+            f"squid-{port}", [SQUID, "-N", "-f", str(directory / "squid.conf")],
             ready=lambda: self.wait_tcp("127.0.0.1", port, timeout=10), timeout=20,
             ip="127.0.0.1", port=port)
         self._proxy = Proxy(server=server, port=port, auth=auth, deny=deny, directory=directory)

@@ -385,11 +385,42 @@ def test_shell_proxy_conflicts_with_agent_proxy(healthy_lab: Lab) -> None:
     assert result.returncode == 1
 
 
+def test_gateway_routes_everything_through_the_local_arc_proxy(healthy_lab: Lab) -> None:
+    """connection.type gateway: every endpoint goes through localhost:40343 (squid stands in
+    for the agent's Arc proxy), whatever proxy.url says, and rows say 'gateway'."""
+    arc_proxy = healthy_lab.proxy(port=40343)
+    upstream = healthy_lab.proxy(port=3128)
+    localconfig(healthy_lab, {"proxy.url": upstream.url, "connection.type": "gateway"})
+    result = run(healthy_lab, proxy=PROXY_FROM_ENVIRONMENT)
+    by_id = checks(result)
+    effective = result.data["settings"]["proxy_effective"]
+    assert effective["gateway"] is True and "40343" in effective["url"]
+    assert "proxy:localhost:40343" in by_id
+    tls = [c for c in result.data["checks"] if c["probe"] == "tls"]
+    assert tls and all(c["facts"]["route"] == "gateway" and c["status"] == "pass" for c in tls)
+    assert not [c for c in result.data["checks"] if c["probe"] in ("dns", "tcp")]
+    assert ARM in arc_proxy.access_log() and ARM not in upstream.access_log()
+    assert result.returncode == 0, result.data["diagnoses"]
+
+
+def test_gateway_with_local_arc_proxy_down(healthy_lab: Lab) -> None:
+    localconfig(healthy_lab, {"connection.type": "gateway"})
+    result = run(healthy_lab, proxy=PROXY_FROM_ENVIRONMENT)
+    proxy_check = checks(result)["proxy:localhost:40343"]
+    assert proxy_check["code"] == "proxy.unreachable"
+    assert cause(result, "proxy_unreachable")["category"] == "proxy_misconfigured"
+    tls = [c for c in result.data["checks"] if c["probe"] == "tls"]
+    assert tls and all(c["blocked_by"] == "proxy:localhost:40343" for c in tls)
+    assert result.returncode == 2
+
+
 def test_bypass_with_gateway(healthy_lab: Lab) -> None:
+    healthy_lab.proxy(port=40343)  # the agent's local Arc proxy
     proxy = healthy_lab.proxy()
     localconfig(healthy_lab, {"proxy.url": proxy.url, "proxy.bypass": ["AAD"],
                               "connection.type": "gateway"})
     result = run(healthy_lab, proxy=PROXY_FROM_ENVIRONMENT)
+    assert checks(result)["tls:login.microsoftonline.com:443"]["facts"]["route"] == "gateway"
     config = checks(result)["proxy:config"]
     assert config["status"] == "warn" and config["code"] == "proxy.bypass_with_gateway"
     assert config["facts"]["connection_type"] == "gateway"
