@@ -6,7 +6,6 @@ file, broken config) leaves through :func:`main` as one line on stderr and exit 
 traceback is shown only with ``ARC_PREFLIGHT_DEBUG=1``.
 """
 
-import contextlib
 import os
 import sys
 from typing import Annotated, Any, Dict, List, Optional
@@ -68,15 +67,12 @@ def _write(text: str, output: Optional[str]) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    tmp = f"{output}.tmp-{os.getpid()}"
+    from .fileio import write_text
+
     try:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, output)
+        write_text(output, text)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise UserError(f"cannot write --output {output}: {exc.strerror}") from None
+        raise UserError(f"cannot write --output {output}: {exc.strerror or exc}") from None
 
 
 def _progress_ui() -> Any:

@@ -495,7 +495,10 @@ def parse_since(value: str, now: Optional[dt.datetime] = None) -> dt.datetime:
     now = now or dt.datetime.now(dt.timezone.utc)
     m = _RELATIVE.match(value)
     if m and m.group(2):
-        return now - dt.timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2).lower()])
+        try:
+            return now - dt.timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2).lower()])
+        except (OverflowError, ValueError):
+            raise ValueError(f"--since {value!r} reaches back before year 1") from None
     m = _ABSOLUTE.match(value)
     if not m:
         raise ValueError(f"--since {value!r}: expected e.g. 2h, 30m, 1d, 2026-03-04, "
@@ -511,7 +514,10 @@ def parse_since(value: str, now: Optional[dt.datetime] = None) -> dt.datetime:
     if zone.upper() == "Z":
         return stamp.replace(tzinfo=dt.timezone.utc)
     digits = zone[1:].replace(":", "")
-    offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"--since {value!r}: the UTC offset {zone} is out of range")
+    offset = dt.timedelta(hours=hours, minutes=minutes)
     return stamp.replace(tzinfo=dt.timezone(offset if zone[0] == "+" else -offset))
 
 

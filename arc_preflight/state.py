@@ -8,11 +8,8 @@ another schema version is set aside with a warning: the run starts afresh, it ne
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -92,15 +89,6 @@ def save(path: str, checks: Dict[str, Dict[str, Any]], tool_version: str) -> Non
     doc = {"schema": SCHEMA, "tool_version": tool_version,
            "written_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
            "checks": checks}
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".arc-preflight-state-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(doc, handle, indent=1, sort_keys=True)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    from .fileio import write_text
+
+    write_text(path, json.dumps(doc, indent=1, sort_keys=True))

@@ -463,3 +463,32 @@ def test_subprocess_gone_when_failing_check_disappears(tmp_path: Path) -> None:
     changes = json.loads(run.out)["changes"]
     assert {"id": "dns:example.invalid", "kind": "gone", "before": "fail", "after": None,
             "since": None} in changes
+
+
+def test_output_to_a_device_or_symlink_keeps_it(tmp_path: Path) -> None:
+    """Writing to /dev/null (or a link) must never replace it with a regular file."""
+    import stat as stat_mod
+
+    from arc_preflight.fileio import write_text
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("no FIFOs here")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    import threading
+
+    received: List[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    write_text(str(fifo), "report\n")
+    reader.join(5)
+    assert stat_mod.S_ISFIFO(os.stat(fifo).st_mode)
+    assert received == [b"report\n"]
+    target = tmp_path / "real.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    write_text(str(link), "{}\n")
+    assert link.is_symlink() and target.read_text() == "{}\n"
+    write_text(str(link), "[]\n")
+    assert link.is_symlink() and target.read_text() == "[]\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".arc-preflight")] == []
