@@ -233,11 +233,18 @@ def build(
 
 
 def _check_url(value: str, what: str, schemes: Tuple[str, ...]) -> None:
+    from .redact import redact_url, register_secret, userinfo_password
+
+    password = userinfo_password(value)
+    if password:
+        register_secret(password)
     try:
         parts = urlsplit(value)
         port = parts.port
     except ValueError as exc:
-        raise ConfigError(f"{what} {value!r} is not a valid URL: {exc}") from None
+        # The parser's message quotes pieces of the URL, which may be pieces of a password.
+        detail = "" if password else f": {exc}"
+        raise ConfigError(f"{what} {redact_url(value)!r} is not a valid URL{detail}") from None
     if parts.scheme not in schemes or not parts.hostname:
         wanted = " or ".join(f"{s}://host:port" for s in schemes)
         raise ConfigError(f"{what} must look like {wanted}")

@@ -16,8 +16,9 @@ from urllib.parse import urlsplit, urlunsplit
 MASK = "[REDACTED]"
 
 _PATTERNS: List[re.Pattern[str]] = [
-    # scheme://user:password@host -> keep the user, hide the password
-    re.compile(r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s/]+(?=@)"),
+    # scheme://user:password@host -> keep the user, hide the password. The password may hold
+    # '/', '?' or '#' (unencoded, as admins type them), so it runs to the '@', not to a '/'.
+    re.compile(r"(?P<keep>\b[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^@\s]+(?=@)"),
     # client_secret=..., password=..., client_assertion=..., sig=... in queries, forms and logs
     re.compile(
         r"(?P<keep>\b(?:client_secret|clientsecret|password|passwd|pwd|client_assertion|sig|"
@@ -57,11 +58,23 @@ def redact(text: str) -> str:
     return text
 
 
+def userinfo_password(url: str) -> str:
+    """The password part of ``scheme://user:password@host`` as typed, even when it holds
+    characters that make the URL unparsable; '' when there is none."""
+    # Greedy up to the last '@': a password may itself hold '@' (urlsplit splits there too).
+    match = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:(\S+)@", url.strip())
+    return match.group(1) if match else ""
+
+
 def redact_url(url: str) -> str:
     """A URL with any password removed; used for proxy URLs shown in settings and messages."""
+    typed = userinfo_password(url)
     try:
         parts = urlsplit(url)
-        if parts.password is None:
+        if parts.password is None or (typed and parts.password != typed):
+            # Unparsable as typed ('/', '?' or '#' in the password): mask by shape instead.
+            if typed:
+                register_secret(typed)
             return redact(url)
         host = parts.hostname or ""
         if ":" in host:

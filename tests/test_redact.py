@@ -180,3 +180,29 @@ def test_redact_obj_scalars() -> None:
     assert redact_obj(42) == 42
     assert redact_obj(None) is None
     assert redact_obj("password=x1") == f"password={MASK}"
+
+
+@pytest.mark.parametrize("url, password", [
+    ("http://bob:S3cr/et99@proxy.local:3128", "S3cr/et99"),
+    ("http://bob:S3cr#et99@proxy.local:3128", "S3cr#et99"),
+    ("http://bob:S3cr?et99@proxy.local:3128", "S3cr?et99"),
+    ("http://bob:p@ss@proxy.local:3128", "p@ss"),
+])
+def test_unparsable_passwords_in_urls_are_masked(url: str, password: str) -> None:
+    """Passwords as admins type them, with characters that end a URL's authority early."""
+    from arc_preflight.redact import userinfo_password
+
+    assert userinfo_password(url) == password
+    for shown in (redact_url(url), redact(f"proxy {url} refused")):
+        assert password not in shown and password.split("/")[0] not in shown
+        assert "proxy.local:3128" in shown
+
+
+@pytest.mark.parametrize("url", ["http://bob:S3cr/et99@proxy.local:3128",
+                                 "http://bob:S3cr#et99@proxy.local:99999"])
+def test_bad_proxy_flag_error_hides_the_password(url: str) -> None:
+    from arc_preflight.config import ConfigError, build
+
+    with pytest.raises(ConfigError) as info:
+        build({"proxy": url})
+    assert "S3cr" not in str(info.value)

@@ -151,8 +151,13 @@ def service_proxy() -> Optional[Tuple[str, str]]:
 
 
 def _plan(url: str, source: str, bypass: Tuple[str, ...], no_proxy: Tuple[str, ...]) -> ProxyPlan:
+    from ..redact import userinfo_password
+
     if "://" not in url:
         url = "http://" + url  # the agent accepts host:port and assumes HTTP
+    typed = userinfo_password(url)
+    if typed:
+        register_secret(typed)
     parts = urlsplit(url)
     try:
         parts.port  # noqa: B018 - raises on a bad port
