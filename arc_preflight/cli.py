@@ -123,7 +123,7 @@ def check(
     profile: Annotated[Optional[str], typer.Option(metavar="preflight|health", help="preflight (default: before connecting) or health (a connected agent on a timer).")] = None,
     syslog: Annotated[bool, typer.Option("--syslog", help="Log each changed check to journald/syslog (Windows: the event log); needs --state.")] = False,
     auth: Annotated[bool, typer.Option("--auth", help="Sign in as the service principal and check providers, permissions and the machine name with Resource Manager (contacts Azure).")] = False,
-    only: Annotated[Optional[List[str]], typer.Option(metavar="KIND", help="Run only these probe kinds (repeatable): dns tcp tls https proxy service himds privilege clock imds agent params auth.")] = None,
+    only: Annotated[Optional[List[str]], typer.Option(metavar="KIND", help="Run only these probe kinds (repeatable): dns tcp tls https proxy service himds privilege clock imds agent params auth. The layers an endpoint check needs (dns, tcp) always run.")] = None,
     skip: Annotated[Optional[List[str]], typer.Option(metavar="KIND", help="Skip these probe kinds (repeatable).")] = None,
     config: Annotated[Optional[str], typer.Option(metavar="PATH", help="TOML file holding any of these settings.")] = None,
 ) -> None:

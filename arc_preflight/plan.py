@@ -102,17 +102,21 @@ def build(settings: Settings) -> Plan:
                             meta={"source": proxy_plan.source}))
 
     dns_ids: Dict[str, str] = {}
+    # A layer needs the layers below it: --only https still resolves and connects first, so a
+    # selection can never drop the endpoint checks silently and report a clean pass.
+    want_tcp = any(enabled(kind) for kind in ("tcp", "tls", "https"))
+    want_dns = enabled("dns") or want_tcp
 
     def direct_chain(host: str, port: int, endpoint: catalog.Endpoint, required: bool,
                      meta: Mapping[str, object]) -> Optional[str]:
         """DNS then TCP straight to the endpoint; returns the TCP check id (None if disabled)."""
         dns_id = dns_ids.get(host)
-        if dns_id is None and enabled("dns"):
+        if dns_id is None and want_dns:
             dns_id = dns_ids[host] = f"dns:{host}"
             checks.append(Check(dns_id, "dns", host,
                                 functools.partial(dns.probe, host, endpoint.private_link),
                                 required=required, meta=meta))
-        if not dns_id or not enabled("tcp"):
+        if not dns_id or not want_tcp:
             return None
         tcp_id = f"tcp:{host}:{port}"
         checks.append(Check(tcp_id, "tcp", f"{host}:{port}",

@@ -89,7 +89,10 @@ def resolve(
 
     started = time.monotonic()
     facts: Dict[str, Any] = {}
-    resolver = make_resolver(servers, budget)
+    try:
+        resolver = make_resolver(servers, budget)
+    except dns.exception.DNSException as exc:  # no resolv.conf, or no nameserver in it
+        return [], [], _classify(exc), facts
     facts["nameservers"] = [str(ns) for ns in resolver.nameservers]
     ipv4: List[str] = []
     ipv6: List[str] = []
