@@ -492,3 +492,21 @@ def test_output_to_a_device_or_symlink_keeps_it(tmp_path: Path) -> None:
     write_text(str(link), "[]\n")
     assert link.is_symlink() and target.read_text() == "[]\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".arc-preflight")] == []
+
+
+@pytest.mark.parametrize("stamp, seconds", [
+    ("2026-01-01T09:58:00.1234567+00:00", 120 - 0.123456),
+    ("2026-01-01T09:58:00.5Z", 119.5),
+    ("2026-01-01T09:58:00Z", 120.0),
+    ("2026-01-01T10:00:00.5+02:00", 7199.5),
+    ("2026-01-01T09:58:00", 120.0),
+])
+def test_heartbeat_age_reads_go_timestamps(stamp: str, seconds: float) -> None:
+    """Go's RFC 3339 with nanoseconds and offsets, on every Python we support (3.9 included)."""
+    import datetime as dt
+
+    from arc_preflight.probes.agent import heartbeat_age
+
+    now = dt.datetime(2026, 1, 1, 10, 0, 0, tzinfo=dt.timezone.utc)
+    age = heartbeat_age(stamp, now)
+    assert age is not None and abs(age - seconds) < 0.01

@@ -72,12 +72,19 @@ def heartbeat_age(value: Any, now: Optional[_dt.datetime] = None) -> Optional[fl
     """Seconds since the agent's last heartbeat, from the timestamp ``azcmagent show`` prints."""
     if not value:
         return None
-    text = str(value).strip().replace("Z", "+00:00")
-    if "." in text:  # Go prints up to nine fractional digits; Python reads at most six
+    text = str(value).strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"  # Python 3.9's fromisoformat does not read 'Z'
+    if "." in text:
+        # Go prints up to nine fractional digits; Python 3.9 reads exactly three or six.
         head, _, tail = text.partition(".")
-        digits = "".join(ch for ch in tail if ch.isdigit())
+        digits = ""
+        for ch in tail:
+            if not ch.isdigit():
+                break
+            digits += ch
         zone = tail[len(digits):]
-        text = f"{head}.{digits[:6]}{zone}"
+        text = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
     try:
         when = _dt.datetime.fromisoformat(text)
     except ValueError:
