@@ -74,7 +74,9 @@ def build(settings: Settings) -> Plan:
                                 functools.partial(service.probe, name, installed),
                                 required=name in service.REQUIRED))
     if enabled("himds"):
-        checks.append(Check("himds", "himds", settings.himds_url,
+        # The target names the service, so a refused port and a stopped himdsd unit are
+        # recognised as one cause; the URL itself is in the check's facts.
+        checks.append(Check("himds", "himds", "himds",
                             functools.partial(himds.probe, settings.himds_url, installed)))
     if enabled("agent"):
         checks.append(Check("agent", "agent", settings.agent_dir,
