@@ -20,6 +20,7 @@ class Status(str, enum.Enum):
     WARN = "warn"
     FAIL = "fail"
     ERROR = "error"
+    UNKNOWN = "unknown"  # a run's verdict only: it could not judge (the tool's own trouble)
 
 
 SEVERITY: Dict[Status, int] = {
@@ -28,6 +29,7 @@ SEVERITY: Dict[Status, int] = {
     Status.WARN: 1,
     Status.FAIL: 2,
     Status.ERROR: 2,
+    Status.UNKNOWN: 3,
 }
 
 PROBE_KINDS: Tuple[str, ...] = (
@@ -167,6 +169,7 @@ FAILURE_CODES: Tuple[str, ...] = (
     "himds.bad_response",
     "probe.hung",
     "probe.crashed",
+    "probe.deadline",
 )
 
 
@@ -302,22 +305,27 @@ class Report:
 
     @property
     def status(self) -> Status:
-        worst = Status.PASS
-        for item in self.checks:
-            if SEVERITY[item.status] > SEVERITY[worst]:
-                worst = Status.WARN if item.status == Status.WARN else Status.FAIL
-        for diag in self.diagnoses:
-            if diag.severity == "fail":
-                worst = Status.FAIL
-            elif diag.severity == "warn" and worst == Status.PASS:
-                worst = Status.WARN
-        return worst
+        """fail when something was found broken; unknown when the only trouble is the tool's own
+        (a probe that hung, crashed or was cut off by the deadline); else warn or pass."""
+        statuses = [item.status for item in self.checks]
+        own = [item for item in self.checks if item.status == Status.ERROR
+               and (item.code or "").startswith("probe.")]
+        if Status.FAIL in statuses or len(own) < statuses.count(Status.ERROR):
+            return Status.FAIL
+        if any(d.severity == "fail" and d.category != "unknown" for d in self.diagnoses):
+            return Status.FAIL
+        if own:
+            return Status.UNKNOWN
+        if Status.WARN in statuses or self.diagnoses:
+            return Status.WARN
+        return Status.PASS
 
     @property
     def exit_code(self) -> int:
-        if self.status == Status.WARN and self.fail_on == "fail":
+        status = self.status
+        if status == Status.WARN and self.fail_on == "fail":
             return 0
-        return {Status.PASS: 0, Status.WARN: 1}.get(self.status, 2)
+        return {Status.PASS: 0, Status.WARN: 1, Status.UNKNOWN: 3}.get(status, 2)
 
 
 def worst_status(statuses: List[Status]) -> Status:

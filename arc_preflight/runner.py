@@ -18,6 +18,7 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 from .model import Check, Outcome, ProbeContext, Result, Status
 
 GRACE = 0.5  # seconds a probe may overrun its own timeout before the runner gives up on it
+MIN_START = 0.25  # a check is not started with less time than this left before the deadline
 ProgressFn = Callable[[Result, int, int], None]
 
 
@@ -70,6 +71,7 @@ def run(
     usable: Set[str] = set()
     running: Dict[str, float] = {}  # id -> monotonic time when the runner gives up on it
     begun: Dict[str, float] = {}
+    cut: Set[str] = set()  # checks that started with less time than their timeout
     done_queue: queue.Queue[Tuple[str, Outcome, float]] = queue.Queue()
     ctx = ProbeContext(timeout=timeout, settings=settings, deadline_at=deadline_at)
     total = len(checks)
@@ -81,6 +83,16 @@ def run(
 
     def start(check_id: str) -> None:
         check = by_id[check_id]
+        left = deadline_at - time.monotonic()
+        if left < MIN_START:
+            # Starting now would only produce a "timeout" that says nothing about the network.
+            record(_finish(check, Outcome(
+                Status.ERROR, "not run: the run's deadline was reached (see --deadline)",
+                code="probe.deadline"), 0.0))
+            settle(check_id)
+            return
+        if left < timeout:
+            cut.add(check_id)
         deps = {need: results[need] for need in check.needs}
         cap = min(time.monotonic() + timeout, deadline_at) + GRACE
         running[check_id] = cap
@@ -130,12 +142,18 @@ def run(
                     why = "the run's deadline" if at_deadline else f"its {timeout:g}s timeout"
                     record(_finish(by_id[check_id], Outcome(
                         Status.ERROR, f"probe did not finish within {why}; abandoned",
-                        code="probe.hung"), now - begun[check_id]))
+                        code="probe.deadline" if at_deadline else "probe.hung"),
+                        now - begun[check_id]))
                     settle(check_id)
             continue
         if check_id not in running:
             continue  # already given up on; a late answer changes nothing
         del running[check_id]
+        if check_id in cut and (outcome.code or "").endswith(".timeout"):
+            # It ran out of the run's time, not its own: no verdict on the network.
+            outcome = Outcome(Status.ERROR, f"stopped by the run's deadline after {seconds:.1f} s "
+                              f"(less than its {timeout:g}s timeout); not judged",
+                              code="probe.deadline", facts=outcome.facts)
         if outcome.status in (Status.PASS, Status.WARN):
             usable.add(check_id)
         record(_finish(by_id[check_id], outcome, seconds))

@@ -275,7 +275,7 @@ def test_deadline_caps_every_probe(release: threading.Event) -> None:
     assert elapsed < deadline + runner.GRACE + 1.5, "the run deadline must win over the timeout"
     for result in results:
         assert result.status == Status.ERROR
-        assert result.code == "probe.hung"
+        assert result.code == "probe.deadline"  # the run's limit, not the probe's: not judged
         assert "deadline" in result.summary
 
 
@@ -395,3 +395,58 @@ def test_late_answer_from_abandoned_probe_changes_nothing() -> None:
 
 def test_empty_plan_returns_empty_list() -> None:
     assert run([]) == []
+
+
+def test_timeout_caused_by_the_deadline_is_not_a_network_verdict() -> None:
+    """A check that starts with less time than its timeout and then times out was cut off by
+    the run's deadline; reporting it as a firewall drop would blame the network."""
+
+    def slow(ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
+        time.sleep(0.5)
+        return Outcome(Status.PASS, "ok")
+
+    def times_out(ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
+        time.sleep(ctx.budget())
+        return Outcome(Status.FAIL, "timed out", code="tls.timeout")
+
+    checks = [Check("tcp:a:443", "tcp", "a:443", slow),
+              Check("tls:a:443", "tls", "a:443", times_out, needs=("tcp:a:443",))]
+    results = run(checks, timeout=2.0, deadline=1.0)
+    assert results[0].status == Status.PASS
+    assert results[1].status == Status.ERROR
+    assert results[1].code == "probe.deadline"
+
+
+def test_no_check_starts_at_the_deadline() -> None:
+    def slow(ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
+        time.sleep(0.5)
+        return Outcome(Status.PASS, "ok")
+
+    started: List[str] = []
+
+    def record(ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
+        started.append("yes")
+        return Outcome(Status.PASS, "ok")
+
+    checks = [Check("a", "dns", "a", slow), Check("b", "tcp", "b", record, needs=("a",)),
+              Check("c", "tls", "c", record, needs=("b",))]
+    results = run(checks, timeout=2.0, deadline=0.6)
+    assert started == []
+    assert results[1].code == "probe.deadline"
+    assert results[2].status == Status.SKIP and results[2].blocked_by == "b"
+
+
+def test_a_run_whose_only_trouble_is_the_tool_cannot_judge() -> None:
+    """Exit 3 (could not judge) when nothing failed except the tool's own probes."""
+    from arc_preflight.model import HostInfo, Report, Result
+
+    def report(*results: Result) -> Report:
+        return Report("0", HostInfo("h", "os", "3", True), "2026-01-01T00:00:00Z", 1.0, {},
+                      tuple(results), ())
+
+    ok = Result("a", "dns", "a", Status.PASS, "ok")
+    hung = Result("b", "tcp", "b", Status.ERROR, "hung", code="probe.hung")
+    failed = Result("c", "tcp", "c", Status.FAIL, "x", code="tcp.timeout")
+    assert report(ok, hung).exit_code == 3 and report(ok, hung).status == Status.UNKNOWN
+    assert report(ok, hung, failed).exit_code == 2
+    assert report(ok).exit_code == 0

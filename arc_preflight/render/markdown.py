@@ -8,7 +8,7 @@ from ..model import Report, Status
 from ..redact import redact
 
 ICON = {Status.PASS: "pass", Status.WARN: "**warn**", Status.FAIL: "**FAIL**",
-        Status.ERROR: "**ERROR**", Status.SKIP: "skip"}
+        Status.ERROR: "**ERROR**", Status.SKIP: "skip", Status.UNKNOWN: "**UNKNOWN**"}
 
 
 def _cell(text: str) -> str:

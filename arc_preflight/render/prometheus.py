@@ -15,7 +15,7 @@ from ..model import Report, Status
 from ..redact import redact
 
 VALUE = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 3, Status.SKIP: -1}
-RUN = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2}
+RUN = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2, Status.UNKNOWN: 3}
 
 
 def _label(value: str) -> str:
@@ -46,7 +46,7 @@ def render(report: Report, now: float = 0.0, **_: Any) -> str:
                      f"{result.duration_ms / 1000:.3f}")
     family("arc_preflight_checks", "Number of checks per status in the last run.")
     counts = Counter(r.status for r in report.checks)
-    for status in Status:
+    for status in (Status.PASS, Status.WARN, Status.FAIL, Status.ERROR, Status.SKIP):
         lines.append(f'arc_preflight_checks{{status="{status.value}"}} {counts[status]}')
     family("arc_preflight_diagnoses", "Number of diagnoses per category in the last run.")
     categories = Counter(d.category for d in report.diagnoses)
@@ -56,7 +56,7 @@ def render(report: Report, now: float = 0.0, **_: Any) -> str:
     kinds = Counter(c.kind for c in report.changes)
     for kind in ("new_failure", "recovered", "flapping", "changed", "new_check", "gone"):
         lines.append(f'arc_preflight_changes{{kind="{kind}"}} {kinds[kind]}')
-    family("arc_preflight_run_status", "Overall result: 0 pass, 1 warn, 2 fail.")
+    family("arc_preflight_run_status", "Overall result: 0 pass, 1 warn, 2 fail, 3 unknown.")
     lines.append(f"arc_preflight_run_status {RUN.get(report.status, 2)}")
     family("arc_preflight_run_duration_seconds", "Wall time of the last run.")
     lines.append(f"arc_preflight_run_duration_seconds {report.duration_s:.3f}")

@@ -19,6 +19,7 @@ _STYLE = {
     Status.FAIL: ("FAIL", "bold red"),
     Status.ERROR: ("ERROR", "bold red"),
     Status.SKIP: ("skip", "dim"),
+    Status.UNKNOWN: ("UNKNOWN", "bold magenta"),
 }
 
 
