@@ -67,7 +67,7 @@ class FakeAzure:
     network_error: Optional[str] = None
 
     def __call__(self, ctx: ProbeContext, method: str, url: str, plan_: Any,
-                 **kwargs: Any) -> FakeResponse:
+                 until: Optional[float] = None, **kwargs: Any) -> FakeResponse:
         self.calls.append((method, url, kwargs))
         if self.network_error:
             raise auth.AuthNetworkError(self.network_error)
@@ -546,3 +546,27 @@ def test_token_flows_between_checks_of_one_run(monkeypatch: pytest.MonkeyPatch,
     # A second plan gets its own box: no token leaks from one run into another.
     again = build_plan(monkeypatch, auth=True, only=("auth",), **SP)
     assert again["auth:providers"].run(ctx, {}).code == "auth.network"
+
+
+def test_calls_of_one_probe_share_one_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several ARM calls in one check must end within that check's timeout together."""
+    seen: List[Optional[float]] = []
+
+    def fake(ctx: ProbeContext, method: str, url: str, plan_: Any,
+             until: Optional[float] = None, **kwargs: Any) -> Any:
+        seen.append(until)
+        body = {"value": [{"subscriptionId": "00000000-0000-0000-0000-000000000001",
+                           "displayName": "Production"}]} if url.split("?")[0].endswith(
+            "/subscriptions") else {"error": {"code": "ResourceNotFound"}}
+        return type("R", (), {"status_code": 200 if "value" in body else 404,
+                              "text": json.dumps(body)})()
+
+    monkeypatch.setattr(auth, "_request", fake)
+    targets = auth.AuthTargets("https://login", "https://arm", "t", "Production", "rg", "web01",
+                               "app")
+    box = auth.TokenBox(token="x")
+    ctx = ProbeContext(timeout=5, settings=None, deadline_at=time.monotonic() + 60)
+    outcome = auth.exists_probe(targets, box, None, ctx, {})
+    assert outcome.status == Status.PASS
+    assert len(seen) == 2 and seen[0] is not None and seen[0] == seen[1]
+    assert seen[0] - time.monotonic() <= 5

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -61,7 +62,8 @@ class AuthTargets:
     client_id: str
 
 
-def _request(ctx: ProbeContext, method: str, url: str, plan: Any, **kwargs: Any) -> Any:
+def _request(ctx: ProbeContext, method: str, url: str, plan: Any,
+             until: Optional[float] = None, **kwargs: Any) -> Any:
     """One HTTPS request with the run's trust store and the agent's proxy for that host."""
     import requests
 
@@ -76,9 +78,13 @@ def _request(ctx: ProbeContext, method: str, url: str, plan: Any, **kwargs: Any)
         route, _ = plan.route(urlsplit(url).hostname or "")
         if route != "direct":
             proxies = {"https": plan.url}
-    budget = ctx.budget()
+    # A probe that makes several requests shares one budget between them (``until``).
+    budget = ctx.budget() if until is None else max(0.05, until - time.monotonic())
+    from urllib3.util.timeout import Timeout
+
     try:
-        return session.request(method, url, proxies=proxies, timeout=(budget, budget),
+        return session.request(method, url, proxies=proxies,
+                               timeout=Timeout(total=budget, connect=budget, read=budget),
                                allow_redirects=False, **kwargs)
     except requests.exceptions.RequestException as exc:
         raise AuthNetworkError(redact(f"{type(exc).__name__}: {exc}")) from None
@@ -135,7 +141,7 @@ def token_probe(targets: AuthTargets, secret: Optional[str], box: TokenBox, plan
 
 
 def _arm(ctx: ProbeContext, box: TokenBox, targets: AuthTargets, plan: Any,
-         path: str, api: str) -> Tuple[int, Dict[str, Any]]:
+         path: str, api: str, until: Optional[float] = None) -> Tuple[int, Dict[str, Any]]:
     with box.lock:
         token = box.token
     if not token:
@@ -144,7 +150,8 @@ def _arm(ctx: ProbeContext, box: TokenBox, targets: AuthTargets, plan: Any,
         url = path  # a nextLink ARM gave us, api-version included
     else:
         url = f"{targets.arm_url.rstrip('/')}{path}?api-version={api}"
-    response = _request(ctx, "GET", url, plan, headers={"Authorization": f"Bearer {token}"})
+    response = _request(ctx, "GET", url, plan, until,
+                        headers={"Authorization": f"Bearer {token}"})
     return response.status_code, _json(response)
 
 
@@ -154,7 +161,8 @@ class SubscriptionLookupError(Exception):
         self.outcome = outcome
 
 
-def subscription_id(ctx: ProbeContext, box: TokenBox, targets: AuthTargets, plan: Any) -> str:
+def subscription_id(ctx: ProbeContext, box: TokenBox, targets: AuthTargets, plan: Any,
+                    until: Optional[float] = None) -> str:
     """The subscription's GUID: as given, or looked up by display name as the agent does."""
     from .params import GUID
 
@@ -163,7 +171,7 @@ def subscription_id(ctx: ProbeContext, box: TokenBox, targets: AuthTargets, plan
     with box.lock:
         if box.subscription_id:
             return box.subscription_id
-    status, body = _arm(ctx, box, targets, plan, "/subscriptions", "2020-01-01")
+    status, body = _arm(ctx, box, targets, plan, "/subscriptions", "2020-01-01", until)
     if status != 200:
         raise SubscriptionLookupError(_arm_error(status, body, "listing subscriptions"))
     wanted = targets.subscription_id.lower()
@@ -201,8 +209,9 @@ def _arm_error(status: int, body: Mapping[str, Any], what: str) -> Outcome:
 def providers_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: ProbeContext,
                     deps: Mapping[str, Result]) -> Outcome:
     states: Dict[str, str] = {}
+    until = time.monotonic() + ctx.budget()
     try:
-        sub_id = subscription_id(ctx, box, targets, plan)
+        sub_id = subscription_id(ctx, box, targets, plan, until)
     except SubscriptionLookupError as exc:
         return exc.outcome
     except AuthNetworkError as exc:
@@ -211,7 +220,8 @@ def providers_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: ProbeCo
     for namespace in PROVIDERS:
         try:
             status, body = _arm(ctx, box, targets, plan,
-                                f"/subscriptions/{sub_id}/providers/{namespace}", API_PROVIDERS)
+                                f"/subscriptions/{sub_id}/providers/{namespace}", API_PROVIDERS,
+                                until)
         except AuthNetworkError as exc:
             return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}",
                            code="auth.network")
@@ -247,14 +257,15 @@ def allowed(action: str, permissions: Sequence[Mapping[str, Any]]) -> bool:
 def permissions_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: ProbeContext,
                       deps: Mapping[str, Result]) -> Outcome:
     permissions: List[Mapping[str, Any]] = []
+    until = time.monotonic() + ctx.budget()
     try:
-        sub_id = subscription_id(ctx, box, targets, plan)
+        sub_id = subscription_id(ctx, box, targets, plan, until)
         path: Optional[str] = (f"/subscriptions/{sub_id}/resourceGroups/"
                                f"{targets.resource_group}/providers/Microsoft.Authorization/"
                                "permissions")
         pages = 0
         while path and pages < 20:  # ARM pages long answers through nextLink
-            status, body = _arm(ctx, box, targets, plan, path, API_PERMISSIONS)
+            status, body = _arm(ctx, box, targets, plan, path, API_PERMISSIONS, until)
             if status != 200:
                 return _arm_error(status, body,
                                   f"reading permissions on {targets.resource_group}")
@@ -282,11 +293,12 @@ def exists_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: ProbeConte
     if check_resource_name(targets.resource_name):
         return Outcome(Status.SKIP, f"{targets.resource_name!r} is not a valid resource name "
                        "(see the parameter checks); not looked up")
+    until = time.monotonic() + ctx.budget()
     try:
-        sub_id = subscription_id(ctx, box, targets, plan)
+        sub_id = subscription_id(ctx, box, targets, plan, until)
         path = (f"/subscriptions/{sub_id}/resourceGroups/{targets.resource_group}"
                 f"/providers/Microsoft.HybridCompute/machines/{targets.resource_name}")
-        status, body = _arm(ctx, box, targets, plan, path, API_MACHINES)
+        status, body = _arm(ctx, box, targets, plan, path, API_MACHINES, until)
     except SubscriptionLookupError as exc:
         return exc.outcome
     except AuthNetworkError as exc:

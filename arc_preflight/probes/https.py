@@ -98,9 +98,14 @@ def probe(
         url = f"{scheme}://{literal}:{port}{path}"
         pinned = host if scheme == "https" else None
     facts["url"] = f"{scheme}://{netloc}{path}"
+    from urllib3.util.timeout import Timeout
+
     session = _session(verified_context(ctx.settings.ca_bundle), pinned)
     try:
-        response = session.get(url, headers=headers, proxies=proxies, timeout=(budget, budget),
+        # One budget for connect, tunnel, handshake and the answer together, so the probe ends
+        # within its timeout (a separate connect and read timeout could add up to twice it).
+        response = session.get(url, headers=headers, proxies=proxies,
+                               timeout=Timeout(total=budget, connect=budget, read=budget),
                                allow_redirects=False, stream=True, verify=True)
     except requests.exceptions.RequestException as exc:
         code, text = _classify(exc)

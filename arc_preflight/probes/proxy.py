@@ -261,6 +261,7 @@ def tunnel(
 def probe(plan: ProxyPlan, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
     """Is the proxy itself there? Resolves its name and opens a TCP connection to it."""
     budget = ctx.budget()
+    started = time.monotonic()
     facts: Dict[str, Any] = plan.public()
     host = plan.host
     if not is_ip(host):
@@ -278,7 +279,7 @@ def probe(plan: ProxyPlan, ctx: ProbeContext, deps: Mapping[str, Result]) -> Out
         address = host
     t0 = time.monotonic()
     try:
-        sock = connect(address, plan.port, max(0.05, budget - 0.0))
+        sock = connect(address, plan.port, max(0.05, budget - (time.monotonic() - started)))
     except OSError as exc:
         kind, text = classify_socket_error(exc)
         code = "proxy.timeout" if kind == "timeout" else "proxy.unreachable"
