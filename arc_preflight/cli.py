@@ -176,7 +176,7 @@ def check(
                 report = engine.run_check(settings, progress)
         else:
             report = engine.run_check(settings, progress)
-    except ProxyConfigError as exc:
+    except ProxyConfigError as exc:  # only --proxy itself can still be unusable here
         raise UserError(str(exc)) from None
     from .redact import redact
 

@@ -121,6 +121,7 @@ FAILURE_CODES: Tuple[str, ...] = (
     "proxy.conflict",
     "proxy.credentials_in_url",
     "proxy.bypass_with_gateway",
+    "proxy.config_invalid",
     "clock.skew",
     "clock.skew_large",
     "imds.azure_vm",

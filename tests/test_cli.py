@@ -352,8 +352,15 @@ def test_check_config_file_settings(run_cli: Any, tmp_path: Path) -> None:
     assert doc["settings"]["only"] == ["privilege"]
 
 
-def test_check_malformed_agent_localconfig_is_exit_3(run_cli: Any, tmp_path: Path) -> None:
+def test_check_malformed_agent_localconfig_is_a_finding(run_cli: Any, tmp_path: Path) -> None:
+    """A damaged agent file is something to report, not a reason to stop the run."""
     (tmp_path / "localconfig.json").write_text("{not json")
     result = run_cli("check", "--only", "privilege", "--agent-dir", str(tmp_path))
-    assert_one_line_error(result)
-    assert "localconfig.json" in result.err
+    assert result.code in (0, 1) and result.err == ""
+    result = run_cli("check", "--only", "proxy", "--agent-dir", str(tmp_path), "--format",
+                     "json")
+    data = json.loads(result.out)
+    config = next(c for c in data["checks"] if c["id"] == "proxy:config")
+    assert config["status"] == "fail" and config["code"] == "proxy.config_invalid"
+    assert "localconfig.json" in config["summary"]
+    assert result.code == 2

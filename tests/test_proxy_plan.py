@@ -14,7 +14,7 @@ import pytest
 from arc_preflight import catalog
 from arc_preflight.config import Settings
 from arc_preflight.probes import proxy as proxy_mod
-from arc_preflight.probes.proxy import ProxyConfigError, ProxyPlan, TunnelError, resolve_proxy
+from arc_preflight.probes.proxy import ProxyPlan, TunnelError, resolve_proxy
 from arc_preflight.redact import redact
 
 AGENT_PROXY = "http://agent-proxy.corp:8080"
@@ -102,11 +102,14 @@ def test_localconfig_with_bom_is_read(agent_dir) -> None:
     assert resolve_proxy(settings(agent), environ={}).url == AGENT_PROXY
 
 
-@pytest.mark.parametrize("raw", ["{not json", '{"proxy.url": ', "\x00\x01"])
-def test_malformed_localconfig(agent_dir, raw: str) -> None:
+@pytest.mark.parametrize("raw", ["{not json", '{"proxy.url": ', "\x00\x01", "[1, 2]"])
+def test_malformed_localconfig_is_a_finding_not_a_stop(agent_dir, raw: str) -> None:
+    from arc_preflight.probes.proxy import load_localconfig
+
     agent = agent_dir(raw=raw)
-    with pytest.raises(ProxyConfigError, match=r"localconfig\.json"):
-        resolve_proxy(settings(agent), environ={})
+    data, problem = load_localconfig(agent)
+    assert data == {} and problem is not None and "localconfig.json" in problem
+    assert resolve_proxy(settings(agent), environ={}).url is None
 
 
 def test_no_proxy_flag_ignores_malformed_localconfig(agent_dir) -> None:
@@ -115,10 +118,21 @@ def test_no_proxy_flag_ignores_malformed_localconfig(agent_dir) -> None:
 
 
 @pytest.mark.parametrize("url", ["ftp://proxy.corp:21", "http://proxy.corp:99999"])
-def test_unusable_agent_proxy_url(agent_dir, url: str) -> None:
+def test_unusable_agent_proxy_url_is_reported_and_probing_goes_direct(agent_dir,
+                                                                      url: str) -> None:
     agent = agent_dir({"proxy.url": url})
-    with pytest.raises(ProxyConfigError, match=r"agent proxy\.url"):
-        resolve_proxy(settings(agent), environ={})
+    plan = resolve_proxy(settings(agent), environ={})
+    assert plan.url is None and "unusable" in plan.source
+    assert plan.notes and "agent proxy.url" in plan.notes[0]
+
+
+def test_wrongly_typed_agent_settings_are_ignored_and_reported(agent_dir) -> None:
+    from arc_preflight.probes.proxy import load_localconfig
+
+    agent = agent_dir({"proxy.url": 7, "proxy.bypass": {"a": 1}})
+    data, problem = load_localconfig(agent)
+    assert "proxy.url" not in data and "proxy.bypass" not in data
+    assert problem is not None and "proxy.url" in problem and "proxy.bypass" in problem
 
 
 # --------------------------------------------------------------------------------------------

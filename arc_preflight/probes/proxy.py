@@ -96,17 +96,39 @@ class ProxyPlan:
         }
 
 
-def read_localconfig(agent_dir: str) -> Dict[str, Any]:
-    """The agent's local settings (``azcmagent config``); empty when the agent is absent."""
+def load_localconfig(agent_dir: str) -> Tuple[Dict[str, Any], Optional[str]]:
+    """The agent's local settings (``azcmagent config``) and, if it could not be used, why.
+
+    A missing file is the normal state before installation. An unreadable or damaged one is a
+    finding for the report (the agent itself would trip over it), never a reason to stop: the
+    run carries on as if the file said nothing.
+    """
     path = os.path.join(agent_dir, "localconfig.json")
     try:
         with open(path, encoding="utf-8-sig") as handle:
             data = json.load(handle)
     except FileNotFoundError:
-        return {}
+        return {}, None
+    except PermissionError:
+        return {}, f"{path} is not readable by this user (run as root to see the agent's proxy)"
     except (OSError, ValueError) as exc:
-        raise ProxyConfigError(f"agent config {path} cannot be read: {exc}") from None
-    return data if isinstance(data, dict) else {}
+        return {}, f"{path} is not valid JSON: {str(exc)[:120]}"
+    if not isinstance(data, dict):
+        return {}, f"{path} does not hold a JSON object"
+    problems = []
+    if "proxy.url" in data and not isinstance(data["proxy.url"], str):
+        problems.append("proxy.url is not a string")
+        data = {k: v for k, v in data.items() if k != "proxy.url"}
+    bypass = data.get("proxy.bypass")
+    if bypass is not None and not isinstance(bypass, (str, list)):
+        problems.append("proxy.bypass is neither a list nor a string")
+        data = {k: v for k, v in data.items() if k != "proxy.bypass"}
+    return data, (f"{path}: {'; '.join(problems)}" if problems else None)
+
+
+def read_localconfig(agent_dir: str) -> Dict[str, Any]:
+    """The usable part of the agent's local settings (see :func:`load_localconfig`)."""
+    return load_localconfig(agent_dir)[0]
 
 
 def resolve_proxy(settings: Any, environ: Optional[Mapping[str, str]] = None) -> ProxyPlan:
@@ -127,17 +149,27 @@ def resolve_proxy(settings: Any, environ: Optional[Mapping[str, str]] = None) ->
         # gateway (through proxy.url, the "upstream proxy", when one is set).
         return ProxyPlan(settings.arc_proxy_url, "Arc gateway (connection.type gateway) via the "
                          "local Arc proxy", bypass, (), gateway=True)
+    candidates: List[Tuple[str, str, Tuple[str, ...]]] = []
     agent_url = local.get("proxy.url")
     if isinstance(agent_url, str) and agent_url.strip():
-        return _plan(agent_url.strip(), "agent proxy.url", bypass, ())
-    service = service_proxy()
-    if service is not None:
-        # Next in the agent's order: HTTPS_PROXY in its services' environment.
-        return _plan(service[1], service[0], bypass, ())
+        candidates.append((agent_url.strip(), "agent proxy.url", ()))
+    else:
+        service = service_proxy()
+        if service is not None:
+            # Next in the agent's order: HTTPS_PROXY in its services' environment.
+            candidates.append((service[1], service[0], ()))
     for name in ("HTTPS_PROXY", "https_proxy"):
         if env.get(name):
-            return _plan(env[name], f"environment {name}", bypass, no_proxy)
-    return ProxyPlan(None, "no proxy configured")
+            candidates.append((env[name], f"environment {name}", no_proxy))
+            break
+    if not candidates:
+        return ProxyPlan(None, "no proxy configured")
+    url, source, exceptions = candidates[0]
+    try:
+        return _plan(url, source, bypass, exceptions)
+    except ProxyConfigError as exc:
+        # The agent would fail on this setting too: report it and probe direct meanwhile.
+        return ProxyPlan(None, f"{source} (unusable)", bypass, notes=(str(exc),))
 
 
 def service_proxy() -> Optional[Tuple[str, str]]:

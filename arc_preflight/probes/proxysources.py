@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from ..model import Outcome, ProbeContext, Result, Status
 from ..redact import redact_url, register_secret
-from .proxy import ProxyPlan, read_localconfig
+from .proxy import ProxyPlan, load_localconfig, read_localconfig
 
 SYSTEMD_DROPIN = "/lib/systemd/system.conf.d/azcmagent.conf"
 _PROXY_VARS = ("HTTPS_PROXY", "https_proxy")
@@ -179,7 +179,7 @@ def probe(plan: ProxyPlan, installed: bool, ctx: ProbeContext,
           deps: Mapping[str, Result]) -> Outcome:
     settings = ctx.settings
     sources = gather(settings, os.environ, min(ctx.budget(), 2.0))
-    local = read_localconfig(settings.agent_dir)
+    local, unreadable = load_localconfig(settings.agent_dir)
     facts: Dict[str, Any] = {
         "effective": plan.public(),
         "sources": [s.shown() for s in sources],
@@ -187,6 +187,13 @@ def probe(plan: ProxyPlan, installed: bool, ctx: ProbeContext,
     }
     problems: List[str] = []
     codes: List[str] = []
+    # An unusable setting is the worst finding: the agent cannot use its proxy at all.
+    for note in plan.notes:
+        problems.append(note)
+        codes.append("proxy.config_invalid")
+    if unreadable:
+        problems.append(f"agent configuration {unreadable}")
+        codes.append("proxy.config_invalid")
     agent_side = [s for s in sources if s.name != "this shell's HTTPS_PROXY"
                   and not s.name.startswith("WinHTTP")]
     agent_url = agent_side[0].url if agent_side else None
@@ -213,7 +220,8 @@ def probe(plan: ProxyPlan, installed: bool, ctx: ProbeContext,
         facts["problems"] = problems
         # One row, several findings: diagnose reads the other codes from "extra_codes".
         facts["extra_codes"] = sorted(set(codes[1:]) - {codes[0]})
-        return Outcome(Status.WARN, "; ".join(problems), code=codes[0], facts=facts)
+        status = Status.FAIL if codes[0] == "proxy.config_invalid" else Status.WARN
+        return Outcome(status, "; ".join(problems), code=codes[0], facts=facts)
     if plan.url:
         return Outcome(Status.PASS, f"agent traffic goes through {redact_url(plan.url)} "
                        f"({plan.source}); sources agree", facts=facts)
