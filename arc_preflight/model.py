@@ -132,6 +132,7 @@ FAILURE_CODES: Tuple[str, ...] = (
     "agent.cert_expiring",
     "agent.cert_expired",
     "agent.heartbeat_old",
+    "agent.unreadable",
     "params.tags",
     "params.cloud",
     "params.region",

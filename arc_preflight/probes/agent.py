@@ -58,14 +58,21 @@ def show(binary: str, timeout: float) -> Dict[str, Any]:
     """``azcmagent show -j`` parsed; raises OSError/ValueError/TimeoutExpired on failure."""
     proc = subprocess.run([binary, "show", "-j"], capture_output=True, text=True,
                           timeout=timeout, check=False)
-    text = proc.stdout.strip()
-    start = text.find("{")
-    if start < 0:
-        raise ValueError(f"azcmagent show printed no JSON (exit {proc.returncode})")
-    data = json.loads(text[start:])
-    if not isinstance(data, dict):
-        raise ValueError("azcmagent show -j did not print an object")
-    return data
+    text = proc.stdout
+    decoder = json.JSONDecoder()
+    # Warnings may come before or after the JSON on stdout: take the first object that parses
+    # and looks like the agent's status.
+    position = text.find("{")
+    while position >= 0:
+        try:
+            data, _ = decoder.raw_decode(text, position)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and _pick(data, "status", "Agent Status", "agentVersion",
+                                            "Agent Version") is not None:
+            return data
+        position = text.find("{", position + 1)
+    raise ValueError(f"azcmagent show -j printed no status object (exit {proc.returncode})")
 
 
 def heartbeat_age(value: Any, now: Optional[_dt.datetime] = None) -> Optional[float]:
@@ -109,22 +116,26 @@ def probe(settings_dir: str, binary_setting: Optional[str], profile: str, ctx: P
         return Outcome(Status.PASS, "agent not installed: checking before installation",
                        facts={**facts, "installed": False})
     facts["installed"] = True
+    # When this tool cannot read the agent's state, that is not the agent reporting an error.
     if binary is None:
-        return Outcome(Status.WARN, "agent configuration found but no azcmagent binary",
-                       code="agent.error", facts=facts)
+        return Outcome(Status.WARN, "agent configuration found but no azcmagent program",
+                       code="agent.unreadable", facts=facts)
     try:
         data = show(binary, ctx.budget())
     except subprocess.TimeoutExpired:
-        return Outcome(Status.WARN, "azcmagent show did not answer in time", code="agent.error",
-                       facts=facts)
+        return Outcome(Status.WARN, "azcmagent show did not answer in time",
+                       code="agent.unreadable", facts=facts)
     except (OSError, ValueError) as exc:
-        return Outcome(Status.WARN, f"azcmagent show failed: {exc}", code="agent.error",
-                       facts=facts)
+        return Outcome(Status.WARN, f"could not read azcmagent show: {exc}",
+                       code="agent.unreadable", facts=facts)
     status = str(_pick(data, "status", "Agent Status") or "unknown")
     version = _pick(data, "agentVersion", "Agent Version")
     heartbeat = _pick(data, "lastHeartbeat", "Agent Last Heartbeat")
     error_code = _pick(data, "agentErrorCode", "errorCode", "Agent Error Code")
     error_text = _pick(data, "agentErrorDetails", "errorDetails", "Agent Error Details")
+    if isinstance(error_code, dict):  # some versions nest {"code": ..., "message": ...}
+        error_text = error_text or error_code.get("message")
+        error_code = error_code.get("code")
     facts.update({"status": status, "version": version, "last_heartbeat": heartbeat,
                   "error_code": error_code, "resource_id": _pick(data, "resourceId",
                                                                  "Resource Id")})
@@ -172,8 +183,15 @@ def _health(where: str, status: str, heartbeat: Any, facts: Dict[str, Any]) -> O
                    facts=facts)
 
 
+def certificate_folder(agent_dir: str) -> str:
+    """Linux keeps certs inside the agent folder; Windows keeps Certs beside Config."""
+    if sys.platform.startswith("win"):  # pragma: no cover - Windows only
+        return os.path.join(os.path.dirname(os.path.normpath(agent_dir)), "Certs")
+    return os.path.join(agent_dir, "certs")
+
+
 def certificate_files(agent_dir: str) -> List[str]:
-    folder = os.path.join(agent_dir, "certs")
+    folder = certificate_folder(agent_dir)
     found: List[str] = []
     for pattern in ("*.crt", "*.cer", "*.pem"):
         found.extend(glob.glob(os.path.join(folder, pattern)))
@@ -183,9 +201,9 @@ def certificate_files(agent_dir: str) -> List[str]:
 def certificate_probe(agent_dir: str, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
     """Expiry of the managed-identity certificate, where this user may read it."""
     files = certificate_files(agent_dir)
+    folder = certificate_folder(agent_dir)
     if not files:
-        if os.path.isdir(os.path.join(agent_dir, "certs")) and not os.access(
-                os.path.join(agent_dir, "certs"), os.R_OK | os.X_OK):
+        if os.path.isdir(folder) and not os.access(folder, os.R_OK | os.X_OK):
             return Outcome(Status.SKIP, "certificate folder not readable (run as root to check)")
         return Outcome(Status.SKIP, "no managed-identity certificate (not connected yet)")
     from cryptography import x509

@@ -123,4 +123,8 @@ def probe(
             "server": response.headers.get("Server"),
             "elapsed_ms": int(response.elapsed.total_seconds() * 1000),
         })
+    if route != "direct" and response.status_code == 407:
+        # Only a proxy answers 407; for plain HTTP there is no tunnel to tell it apart earlier.
+        return Outcome(Status.FAIL, "proxy requires authentication (407)",
+                       code="proxy.auth_required", facts=facts)
     return Outcome(Status.PASS, f"HTTP {response.status_code} from the endpoint", facts=facts)

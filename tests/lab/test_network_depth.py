@@ -793,9 +793,29 @@ def test_azcmagent_show_hanging(healthy_lab: Lab) -> None:
     result = run(healthy_lab, timeout=timeout, env={"PATH": path})
     elapsed = time.monotonic() - started
     agent = checks(result)["agent"]
-    assert agent["status"] == "warn" and agent["code"] == "agent.error"
+    # The tool could not read the agent: its own finding, not the agent reporting an error.
+    assert agent["status"] == "warn" and agent["code"] == "agent.unreadable"
+    assert cause(result, "agent_state_unreadable")["severity"] == "warn"
     assert agent["facts"]["azcmagent"] == str(script)
     assert agent["duration_ms"] < (timeout + 1) * 1000
     assert elapsed < timeout + 5, elapsed
     assert checks(result)["https:management.azure.com:443"]["status"] == "pass"
     assert result.returncode == 1
+
+
+def test_azcmagent_show_with_warnings_around_the_json(healthy_lab: Lab) -> None:
+    """Agents print warnings on stdout by default: the status object is still found."""
+    bindir = Path(healthy_lab.workdir) / "chattybin"
+    bindir.mkdir()
+    script = bindir / "azcmagent"
+    script.write_text("#!/bin/sh\necho 'WARN {deprecated} flag'\n"
+                      "echo '{\"status\": \"Expired\", \"agentVersion\": \"1.50\"}'\n"
+                      "echo 'Extra text {after}'\n")
+    script.chmod(0o755)
+    bindir.chmod(0o755)
+    fakebin = Path(healthy_lab.workdir) / "fakebin"
+    path = f"{bindir}:{fakebin}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+    result = run(healthy_lab, env={"PATH": path})
+    agent = checks(result)["agent"]
+    assert agent["code"] == "agent.expired", agent
+    assert cause(result, "agent_expired")["severity"] == "fail"
