@@ -126,10 +126,12 @@ def render(report: Report, color: bool = False, width: int = 110, **_: Any) -> s
     if endpoints:
         table = Table(title="Endpoints", title_justify="left", show_header=True,
                       header_style="bold", pad_edge=False)
-        table.add_column("endpoint", overflow="fold")
+        # Host names stay whole (they are copied into firewall requests); the result column
+        # takes the rest of the width and wraps at words.
+        table.add_column("endpoint", no_wrap=True)
         for kind in _LAYERS:
             table.add_column(kind, no_wrap=True)
-        table.add_column("result", overflow="fold")
+        table.add_column("result", ratio=1, overflow="fold")
         for target, layers in endpoints.items():
             cells = []
             for kind in _LAYERS:
