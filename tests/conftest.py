@@ -195,3 +195,15 @@ def run_subprocess(*argv: str, prefix: Any = ()) -> Run:
                           capture_output=True, text=True, timeout=120, env=env,
                           stdin=subprocess.DEVNULL)
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+@pytest.fixture
+def elevated(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Set what the privilege probe sees: ``elevated(True)`` passes, ``elevated(False)`` warns."""
+    from arc_preflight.probes import privilege
+
+    def set_to(value: bool) -> None:
+        monkeypatch.setattr(privilege, "is_elevated", lambda: value)
+
+    set_to(True)
+    return set_to

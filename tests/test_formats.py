@@ -18,7 +18,6 @@ import pytest
 
 from arc_preflight import render
 from arc_preflight.model import Change, Diagnosis, HostInfo, Report, Result, Status
-from arc_preflight.probes import privilege
 from arc_preflight.redact import register_secret
 
 SECRET = "Zq8~fmtSecretValue-7731"
@@ -359,15 +358,6 @@ def test_registered_secret_in_no_format(fmt: str) -> None:
 
 # --------------------------------------------------------------------------------------------
 # through the CLI (no network)
-
-
-@pytest.fixture
-def elevated(monkeypatch: pytest.MonkeyPatch) -> Any:
-    def set_to(value: bool) -> None:
-        monkeypatch.setattr(privilege, "is_elevated", lambda: value)
-
-    set_to(True)
-    return set_to
 
 
 def privilege_argv(tmp_path: Path, *extra: str) -> List[str]:

@@ -18,7 +18,6 @@ from conftest import run_subprocess
 
 from arc_preflight import kb, state
 from arc_preflight.model import Change, Result, Status
-from arc_preflight.probes import privilege
 
 T0, T1, T2, T3 = ("2026-01-01T00:00:00Z", "2026-01-01T00:15:00Z", "2026-01-01T00:30:00Z",
                   "2026-01-01T00:45:00Z")
@@ -276,17 +275,6 @@ def test_load_drops_entries_that_are_not_objects(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------------------------
 # through the CLI (no network: --only privilege)
-
-
-@pytest.fixture
-def elevated(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Set what the privilege probe sees: ``elevated(True)`` passes, ``elevated(False)`` warns."""
-
-    def set_to(value: bool) -> None:
-        monkeypatch.setattr(privilege, "is_elevated", lambda: value)
-
-    set_to(True)
-    return set_to
 
 
 def check_argv(tmp_path: Path, state_file: Path, *extra: str) -> List[str]:
