@@ -38,6 +38,7 @@ import gzip
 import importlib
 import os
 import re
+import stat
 import sys
 import zlib
 from dataclasses import dataclass, field
@@ -1021,6 +1022,14 @@ def open_log(path: str, stats: ScanStats, stdin: Optional[BinaryIO] = None) -> L
         if os.path.isdir(path):
             raise LogReadError(f"{path} is a directory; give the log file inside it "
                                "(e.g. azcmagent.log or himds.log)")
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            mode = 0  # let open() below say what is wrong
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+            # /dev/zero or a disk would be read for ever; a pipe (FIFO) is fine.
+            raise LogReadError(f"{path} is a device, not a log file (use - to read a stream "
+                               "from stdin)")
         try:
             to_close = open(path, "rb")  # noqa: SIM115 - closed by LogInput.close
         except FileNotFoundError:

@@ -483,3 +483,11 @@ def test_read_error_before_anything_found_is_unknown(run: Any, tmp_path: Path,
     assert doc["status"] == "unknown" and doc["warnings"] and doc["lines_read"] > 0
     table = run("diagnose", str(path))
     assert table.code == 3 and "part that could be read" in table.out
+
+
+def test_device_is_refused_not_read_for_ever(run: Any) -> None:
+    import os as os_mod
+
+    if not os_mod.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero on this platform")
+    assert_one_line_error(run("diagnose", "/dev/zero"), "is a device")
