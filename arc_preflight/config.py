@@ -33,6 +33,9 @@ DEFAULT_PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.
                           "fc00::/7")
 
 
+MAX_FILE = 1024 * 1024  # config and secret files are small; never read a device for ever
+
+
 class ConfigError(ValueError):
     """A setting is unusable; the message is one line and names the setting."""
 
@@ -140,7 +143,11 @@ def load_file(path: str) -> Dict[str, Any]:
     """
     try:
         with open(path, "rb") as handle:
-            doc = tomllib.load(handle)
+            data = handle.read(MAX_FILE + 1)
+        if len(data) > MAX_FILE:
+            raise ConfigError(f"config file {path} is larger than {MAX_FILE // 1024} KiB; "
+                              "is it really a config file?")
+        doc = tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except IsADirectoryError:
@@ -198,7 +205,10 @@ def from_env(environ: Mapping[str, str]) -> Dict[str, Any]:
 def read_secret_file(path: str) -> str:
     try:
         with open(path, encoding="utf-8") as handle:
-            secret = handle.read().strip()
+            secret = handle.read(MAX_FILE + 1)
+        if len(secret) > MAX_FILE:
+            raise ConfigError(f"secret file {path} is far too large to hold a secret")
+        secret = secret.strip()
     except OSError as exc:
         raise ConfigError(f"secret file {path} cannot be read: {exc.strerror}") from None
     except UnicodeDecodeError:

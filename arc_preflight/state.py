@@ -17,6 +17,7 @@ from .model import Change, Result, Status
 
 SCHEMA = "arc-preflight-state/1"
 HISTORY = 6  # runs remembered per check
+MAX_STATE = 16 << 20
 FLAP_CHANGES = 3  # status changes within HISTORY runs that count as flapping
 _BAD = {Status.FAIL.value, Status.ERROR.value, Status.WARN.value}
 
@@ -31,7 +32,11 @@ def load(path: str) -> Loaded:
     """The previous state; an empty one (with the reason) when there is none usable."""
     try:
         with open(path, encoding="utf-8") as handle:
-            doc = json.load(handle)
+            text = handle.read(MAX_STATE + 1)  # bounded: a device would never end
+        if len(text) > MAX_STATE:
+            return Loaded({}, f"state file {path} is larger than {MAX_STATE >> 20} MiB; "
+                          "starting afresh")
+        doc = json.loads(text)
     except FileNotFoundError:
         return Loaded({})
     except (OSError, ValueError, UnicodeDecodeError) as exc:

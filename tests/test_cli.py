@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from pathlib import Path
 from typing import Any, List
 
@@ -364,3 +365,21 @@ def test_check_malformed_agent_localconfig_is_a_finding(run_cli: Any, tmp_path: 
     assert config["status"] == "fail" and config["code"] == "proxy.config_invalid"
     assert "localconfig.json" in config["summary"]
     assert result.code == 2
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero on this platform")
+@pytest.mark.parametrize("flag, needle", [("--config", "larger than"),
+                                          ("--service-principal-secret-file", "too large")])
+def test_endless_input_files_are_refused_not_read_for_ever(run_cli: Any, flag: str,
+                                                           needle: str) -> None:
+    result = run_cli("check", "--only", "privilege", flag, "/dev/zero")
+    assert_one_line_error(result)
+    assert needle in result.err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero on this platform")
+def test_endless_state_file_is_a_warning(run_cli: Any, tmp_path: Path) -> None:
+    result = run_cli("check", "--only", "privilege", "--agent-dir", str(tmp_path),
+                     "--state", "/dev/zero", "--format", "json")
+    assert result.code in (0, 1)
+    assert "larger than" in result.err and "Traceback" not in result.err
