@@ -9,13 +9,12 @@ TLS and token validation start failing at a few minutes, hence the two threshold
 from __future__ import annotations
 
 import email.utils
-import shutil
 import statistics
-import subprocess
 import sys
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..model import Outcome, Result, Status
+from .sysmgr import unit_properties, windows_service
 
 SYNC_UNITS = ("chronyd", "chrony", "systemd-timesyncd", "ntpd", "ntp", "ntpsec")
 
@@ -40,27 +39,13 @@ def samples(results: Sequence[Result]) -> List[Tuple[str, float]]:
 def sync_state(timeout: float) -> Dict[str, str]:
     """Which time-sync service is active, as far as the service manager says."""
     if sys.platform.startswith("win"):  # pragma: no cover - Windows only
-        try:
-            import psutil
-
-            service = psutil.__dict__["win_service_get"]("w32time").as_dict()
-            return {"w32time": str(service.get("status"))}
-        except Exception:
-            return {}
-    systemctl = shutil.which("systemctl")
-    if not systemctl:
-        return {}
+        service = windows_service("w32time")
+        return {"w32time": str(service.get("status"))} if service else {}
     states: Dict[str, str] = {}
     for unit in SYNC_UNITS:
-        try:
-            proc = subprocess.run([systemctl, "show", f"{unit}.service", "--no-pager", "-p",
-                                   "LoadState,ActiveState"], capture_output=True, text=True,
-                                  timeout=timeout, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return states
-        if proc.returncode != 0:
+        fields = unit_properties(unit, "LoadState,ActiveState", timeout)
+        if fields is None:
             return states  # no systemd to ask
-        fields = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
         if fields.get("LoadState") == "loaded":
             states[unit] = fields.get("ActiveState", "unknown")
     return states

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 from ..model import Outcome, ProbeContext, Result, Status
 from ..redact import redact_url, register_secret
 from .proxy import ProxyPlan, load_localconfig, read_localconfig
+from .sysmgr import systemctl
 
 SYSTEMD_DROPIN = "/lib/systemd/system.conf.d/azcmagent.conf"
 _PROXY_VARS = ("HTTPS_PROXY", "https_proxy")
@@ -46,21 +46,9 @@ def _from_env_text(pairs: List[str]) -> Optional[str]:
     return None
 
 
-def _systemctl(args: List[str], timeout: float) -> Optional[str]:
-    systemctl = shutil.which("systemctl")
-    if not systemctl:
-        return None
-    try:
-        proc = subprocess.run([systemctl, *args], capture_output=True, text=True,
-                              timeout=timeout, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout if proc.returncode == 0 else None
-
-
 def service_environment(unit: str, timeout: float) -> Optional[ProxySource]:
     """HTTPS_PROXY as systemd will hand it to the agent's service."""
-    text = _systemctl(["show", f"{unit}.service", "--no-pager", "-p", "Environment"], timeout)
+    text = systemctl(["show", f"{unit}.service", "--no-pager", "-p", "Environment"], timeout)
     if text:
         value = text.split("=", 1)[1] if "=" in text else ""
         try:
@@ -70,7 +58,7 @@ def service_environment(unit: str, timeout: float) -> Optional[ProxySource]:
         url = _from_env_text(pairs)
         if url:
             return ProxySource(f"{unit} service environment", url, "systemctl show")
-    text = _systemctl(["show-environment"], timeout)
+    text = systemctl(["show-environment"], timeout)
     if text:
         url = _from_env_text(text.splitlines())
         if url:

@@ -8,12 +8,11 @@ which is exactly when this tool is most often run.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from ..model import Outcome, ProbeContext, Result, Status
+from .sysmgr import unit_properties, windows_service
 
 # Processes that show a Linux unit is running when systemd cannot be asked.
 PROCESS_NAMES = {
@@ -26,24 +25,6 @@ PROCESS_NAMES = {
 REQUIRED = {"himdsd", "himds"}
 
 
-def _systemd_state(unit: str, timeout: float) -> Optional[Dict[str, str]]:
-    systemctl = shutil.which("systemctl")
-    if not systemctl:
-        return None
-    try:
-        proc = subprocess.run(
-            [systemctl, "show", f"{unit}.service", "--no-pager",
-             "-p", "LoadState,ActiveState,SubState,UnitFileState"],
-            capture_output=True, text=True, timeout=timeout, check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if proc.returncode != 0:
-        return None  # "System has not been booted with systemd" and the like
-    state = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
-    return state if "LoadState" in state else None
-
-
 def _process_running(unit: str) -> Tuple[bool, Optional[int]]:
     import psutil
 
@@ -54,29 +35,18 @@ def _process_running(unit: str) -> Tuple[bool, Optional[int]]:
     return False, None
 
 
-def _windows_state(name: str) -> Optional[Dict[str, Any]]:  # pragma: no cover - Windows only
-    import psutil
-
-    try:
-        getter = psutil.__dict__["win_service_get"]  # exists only on Windows
-        service = getter(name)
-        return dict(service.as_dict())
-    except Exception:
-        return None
-
-
 def probe(name: str, installed: bool, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
     required = name in REQUIRED
     bad = Status.FAIL if required else Status.WARN
     if sys.platform.startswith("win"):  # pragma: no cover
-        info = _windows_state(name)
+        info = windows_service(name)
         if info is None:
             return _absent(name, installed)
         status = str(info.get("status"))
         if status == "running":
             return Outcome(Status.PASS, f"{name} is running", facts=info)
         return Outcome(bad, f"{name} is {status}", code="service.stopped", facts=info)
-    state = _systemd_state(name, ctx.budget())
+    state = unit_properties(name, "LoadState,ActiveState,SubState,UnitFileState", ctx.budget())
     if state is not None:
         facts: Dict[str, Any] = {"manager": "systemd", **state}
         if state.get("LoadState") == "not-found":
