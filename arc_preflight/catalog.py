@@ -8,18 +8,13 @@ because a firewall request still has to mention them.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
+from .datafiles import DATA_DIR, read_toml
 
-DATA_FILE = Path(__file__).parent / "data" / "endpoints.toml"
+DATA_FILE = DATA_DIR / "endpoints.toml"
 WHEN = ("always", "connect", "install", "optional")
 FEATURES = ("extensions", "sql", "wac", "esu", "license", "telemetry")
 
@@ -88,7 +83,7 @@ _ENDPOINT_KEYS = {
 @lru_cache(maxsize=1)
 def clouds() -> Mapping[str, Cloud]:
     """All clouds in the catalogue, validated once."""
-    doc = tomllib.loads(DATA_FILE.read_text(encoding="utf-8"))
+    doc = read_toml(DATA_FILE.name)
     result: Dict[str, Cloud] = {}
     for name, raw in doc["clouds"].items():
         for entry in raw["endpoint"]:

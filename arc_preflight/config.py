@@ -16,12 +16,8 @@ from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
+from . import datafiles
 from .model import PROBE_KINDS
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 FORMATS = ("table", "json", "prometheus", "nagios", "junit", "markdown")
 PROFILES = ("preflight", "health")
@@ -147,14 +143,14 @@ def load_file(path: str) -> Dict[str, Any]:
         if len(data) > MAX_FILE:
             raise ConfigError(f"config file {path} is larger than {MAX_FILE // 1024} KiB; "
                               "is it really a config file?")
-        doc = tomllib.loads(data.decode("utf-8"))
+        doc = datafiles.loads(data.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except IsADirectoryError:
         raise ConfigError(f"config file {path} is a directory") from None
     except PermissionError:
         raise ConfigError(f"config file {path} is not readable (permission denied)") from None
-    except tomllib.TOMLDecodeError as exc:
+    except datafiles.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path} cannot be read: {exc}") from None

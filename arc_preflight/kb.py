@@ -12,17 +12,13 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
 
+from . import datafiles
+from .datafiles import DATA_DIR
 from .model import CATEGORIES, FAILURE_CODES, Cause
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.9/3.10 only
-    import tomli as tomllib
-
-DATA_FILE = Path(__file__).parent / "data" / "causes.toml"
+DATA_FILE = DATA_DIR / "causes.toml"
 
 _REQUIRED = {"id", "category", "severity", "title", "explanation", "remedy"}
 _OPTIONAL = {
@@ -174,8 +170,8 @@ def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, Tuple[Pattern[str
 def parse(text: str) -> KnowledgeBase:
     """Validate and build a knowledge base from TOML text."""
     try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        doc = datafiles.loads(text)
+    except datafiles.TOMLDecodeError as exc:
         raise KnowledgeBaseError(f"{DATA_FILE.name}: not valid TOML: {exc}") from None
     extra = set(doc) - {"schema", "cause"}
     if extra:

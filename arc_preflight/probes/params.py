@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 import socket
-import sys
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ..datafiles import read_toml
 from ..model import Outcome, ProbeContext, Result, Status
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -26,12 +25,7 @@ PLS_ID = re.compile(
 
 @lru_cache(maxsize=1)
 def rules() -> Dict[str, Any]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    path = Path(__file__).resolve().parents[1] / "data" / "naming.toml"
-    return dict(tomllib.loads(path.read_text(encoding="utf-8")))
+    return read_toml("naming.toml")
 
 
 def parse_tags(text: str) -> Tuple[List[Tuple[str, str]], Optional[str]]:

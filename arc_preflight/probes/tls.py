@@ -11,12 +11,11 @@ from __future__ import annotations
 import fnmatch
 import socket
 import ssl
-import sys
 import time
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
+from ..datafiles import read_toml
 from ..model import Outcome, ProbeContext, Result, Status
 from .netutil import classify_socket_error, connect
 from .proxy import ProxyPlan, TunnelError, tunnel
@@ -217,12 +216,7 @@ def probe(
 
 @lru_cache(maxsize=1)
 def _expected_issuers() -> Tuple[str, ...]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    path = Path(__file__).resolve().parents[1] / "data" / "issuers.toml"
-    return tuple(tomllib.loads(path.read_text(encoding="utf-8"))["expected"])
+    return tuple(read_toml("issuers.toml")["expected"])
 
 
 def issuer_expected(issuer: str, extra: Sequence[str] = ()) -> bool:
