@@ -96,6 +96,10 @@ class AuthNetworkError(Exception):
     """The identity service or ARM could not be reached at all."""
 
 
+def _arm_unreachable(exc: AuthNetworkError) -> Outcome:
+    return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}", code="auth.network")
+
+
 def _json(response: Any) -> Dict[str, Any]:
     try:
         body = json.loads(response.text)
@@ -215,16 +219,14 @@ def providers_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: ProbeCo
     except SubscriptionLookupError as exc:
         return exc.outcome
     except AuthNetworkError as exc:
-        return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}",
-                       code="auth.network")
+        return _arm_unreachable(exc)
     for namespace in PROVIDERS:
         try:
             status, body = _arm(ctx, box, targets, plan,
                                 f"/subscriptions/{sub_id}/providers/{namespace}", API_PROVIDERS,
                                 until)
         except AuthNetworkError as exc:
-            return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}",
-                           code="auth.network")
+            return _arm_unreachable(exc)
         if status == 403:
             # The onboarding role is scoped to machines; it may not read subscription providers.
             return Outcome(Status.WARN, f"this identity may not read provider {namespace}; "
@@ -276,8 +278,7 @@ def permissions_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: Probe
     except SubscriptionLookupError as exc:
         return exc.outcome
     except AuthNetworkError as exc:
-        return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}",
-                       code="auth.network")
+        return _arm_unreachable(exc)
     missing = [a for a in NEEDED_ACTIONS if not allowed(a, permissions)]
     if missing:
         return Outcome(Status.FAIL, f"the identity lacks {', '.join(missing)} on resource group "
@@ -302,8 +303,7 @@ def exists_probe(targets: AuthTargets, box: TokenBox, plan: Any, ctx: ProbeConte
     except SubscriptionLookupError as exc:
         return exc.outcome
     except AuthNetworkError as exc:
-        return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}",
-                       code="auth.network")
+        return _arm_unreachable(exc)
     if status == 404:
         error = body.get("error") if isinstance(body.get("error"), dict) else {}
         if not error or error.get("code") in ("ResourceNotFound", "NotFound"):

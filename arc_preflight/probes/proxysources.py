@@ -131,8 +131,12 @@ def agent_environment_sources(timeout: float) -> List[ProxySource]:
     return [source for source in found if source is not None]
 
 
-def gather(settings: Any, environ: Mapping[str, str], timeout: float) -> List[ProxySource]:
-    local = read_localconfig(settings.agent_dir)
+def gather(settings: Any, environ: Mapping[str, str], timeout: float,
+           local: Optional[Mapping[str, Any]] = None) -> List[ProxySource]:
+    """Every proxy setting in sight; ``local`` is the agent's localconfig.json when the caller
+    has read it already."""
+    if local is None:
+        local = read_localconfig(settings.agent_dir)
     sources: List[ProxySource] = []
     if local.get("proxy.url"):
         sources.append(ProxySource("agent proxy.url", str(local["proxy.url"]), "localconfig.json"))
@@ -166,8 +170,8 @@ def _norm(url: Optional[str]) -> str:
 def probe(plan: ProxyPlan, installed: bool, ctx: ProbeContext,
           deps: Mapping[str, Result]) -> Outcome:
     settings = ctx.settings
-    sources = gather(settings, os.environ, min(ctx.budget(), 2.0))
     local, unreadable = load_localconfig(settings.agent_dir)
+    sources = gather(settings, os.environ, min(ctx.budget(), 2.0), local)
     facts: Dict[str, Any] = {
         "effective": plan.public(),
         "sources": [s.shown() for s in sources],
