@@ -6,7 +6,6 @@ import dataclasses
 import datetime as _dt
 import platform
 import socket
-import sys
 import time
 from typing import List, Optional, Sequence
 
@@ -86,7 +85,3 @@ def _track_state(path: str, results: Sequence[Result], now: str, notices: List[s
     except OSError as exc:
         notices.append(f"state file {path} not written: {exc.strerror or exc}")
     return changes
-
-
-def python_ok() -> bool:
-    return sys.version_info >= (3, 9)

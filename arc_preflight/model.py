@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 
 class Status(str, enum.Enum):
@@ -328,12 +328,3 @@ class Report:
         if status == Status.WARN and self.fail_on == "fail":
             return 0
         return {Status.PASS: 0, Status.WARN: 1, Status.UNKNOWN: 3}.get(status, 2)
-
-
-def worst_status(statuses: List[Status]) -> Status:
-    """The most severe of several statuses; PASS when there are none."""
-    worst = Status.PASS
-    for status in statuses:
-        if SEVERITY[status] > SEVERITY[worst]:
-            worst = status
-    return worst

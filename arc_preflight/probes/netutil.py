@@ -54,17 +54,6 @@ def connect(address: str, port: int, timeout: float) -> socket.socket:
     return sock
 
 
-def split_host_port(target: str, default_port: int = 443) -> Tuple[str, int]:
-    """'host:443' or '[::1]:443' -> (host, port)."""
-    if target.startswith("["):
-        host, _, rest = target[1:].partition("]")
-        return host, int(rest.lstrip(":") or default_port)
-    host, sep, port = target.rpartition(":")
-    if not sep or ":" in host:
-        return target, default_port
-    return host, int(port)
-
-
 def is_ip(value: str) -> bool:
     import ipaddress
 
