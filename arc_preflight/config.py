@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 
 from . import datafiles
 from .model import PROBE_KINDS
+from .render import FORMATS as render_formats
 
-FORMATS = ("table", "json", "prometheus", "nagios", "junit", "markdown")
+FORMATS = tuple(render_formats)  # the renderers are the one list of output formats
 PROFILES = ("preflight", "health")
 SECRET_ENV = "ARC_PREFLIGHT_SP_SECRET"
 DEFAULT_HIMDS_URL = "http://localhost:40342/metadata/instance?api-version=2020-06-01"

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Mapping, Optional, Tuple
 
 
 class Status(str, enum.Enum):
-    """Outcome of one check, ordered from best to worst by :data:`SEVERITY`."""
+    """Outcome of one check (and, with UNKNOWN, the verdict of a whole run)."""
 
     PASS = "pass"
     SKIP = "skip"
@@ -22,15 +22,6 @@ class Status(str, enum.Enum):
     ERROR = "error"
     UNKNOWN = "unknown"  # a run's verdict only: it could not judge (the tool's own trouble)
 
-
-SEVERITY: Dict[Status, int] = {
-    Status.PASS: 0,
-    Status.SKIP: 0,
-    Status.WARN: 1,
-    Status.FAIL: 2,
-    Status.ERROR: 2,
-    Status.UNKNOWN: 3,
-}
 
 PROBE_KINDS: Tuple[str, ...] = (
     "dns",
