@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Score ``arc-preflight diagnose`` against the corpus of real, publicly posted Arc texts.
+
+Reads every ``tests/corpus/cases/*.txt`` (failure texts) and ``tests/corpus/healthy/*.txt``
+(texts with nothing wrong), parses the ``+++`` TOML header of each, and runs
+``python -m arc_preflight diagnose --format json -`` with the body on stdin. A file belongs
+to the "rules" half or the "holdout" half by a hash of its file stem, so the split never
+changes when files are added: tune rules on the "rules" half only and measure on "holdout".
+
+Scoring
+  failure text   scorable when certainty != "unresolved"; correct when its label is among
+                 the returned categories and at most one other category is returned. Texts
+                 labelled "unknown" are correct only when the result is exactly {"unknown"}.
+  healthy text   correct when no diagnosis is returned at all (else: a false positive).
+
+Standard library only, no network. Python 3.9+.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+try:
+    import tomllib
+except ImportError:  # pragma: no cover - Python 3.9/3.10
+    import tomli as tomllib  # type: ignore[no-redef]
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "corpus"
+TIMEOUT_S = 60
+WORKERS = 4
+HALVES = ("rules", "holdout")
+
+
+@dataclass
+class Case:
+    path: Path
+    header: Dict[str, Any]
+    body: str
+    healthy: bool
+    half: str = ""
+    got: List[str] = field(default_factory=list)
+    error: Optional[str] = None
+
+    @property
+    def label(self) -> str:
+        return str(self.header.get("label", ""))
+
+    @property
+    def text_kind(self) -> str:
+        return str(self.header.get("text_kind", ""))
+
+    @property
+    def certainty(self) -> str:
+        return str(self.header.get("certainty", ""))
+
+    @property
+    def scorable(self) -> bool:
+        return self.healthy or self.certainty != "unresolved"
+
+    @property
+    def correct(self) -> bool:
+        if self.error is not None:
+            return False
+        got = set(self.got)
+        if self.healthy:
+            return not self.got
+        if self.label == "unknown":
+            return got == {"unknown"}
+        return self.label in got and len(got - {self.label}) <= 1
+
+
+def half_of(stem: str) -> str:
+    """The deterministic half of a corpus file, from its stem."""
+    return "rules" if int(hashlib.sha256(stem.encode("utf-8")).hexdigest(), 16) % 2 == 0 \
+        else "holdout"
+
+
+def parse_file(path: Path, healthy: bool) -> Case:
+    """Split a corpus file into its TOML header and its body."""
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("+++\n"):
+        raise ValueError(f"{path}: does not start with a +++ header")
+    end = text.find("\n+++\n", 3)
+    if end < 0:
+        raise ValueError(f"{path}: header is not closed by +++")
+    header = tomllib.loads(text[4:end + 1])
+    body = text[end + 5:]
+    return Case(path=path, header=header, body=body, healthy=healthy, half=half_of(path.stem))
+
+
+def load_corpus(corpus: Path) -> List[Case]:
+    cases: List[Case] = []
+    for sub, healthy in (("cases", False), ("healthy", True)):
+        for path in sorted((corpus / sub).glob("*.txt")):
+            cases.append(parse_file(path, healthy))
+    return cases
+
+
+def run_one(case: Case) -> Case:
+    """Run the diagnose command on one body and record the categories it returned."""
+    cmd = [sys.executable, "-m", "arc_preflight", "diagnose", "--format", "json", "-"]
+    try:
+        proc = subprocess.run(cmd, input=case.body, capture_output=True, text=True,
+                              encoding="utf-8", timeout=TIMEOUT_S, cwd=str(ROOT))
+    except subprocess.TimeoutExpired:
+        case.error = f"timeout after {TIMEOUT_S} s"
+        return case
+    try:
+        doc = json.loads(proc.stdout)
+    except json.JSONDecodeError:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        case.error = f"exit {proc.returncode}: {tail[:200]}"
+        return case
+    diagnoses = doc.get("diagnoses") if isinstance(doc, dict) else None
+    if not isinstance(diagnoses, list):
+        case.error = "JSON has no diagnoses list"
+        return case
+    case.got = sorted({str(d.get("category", "")) for d in diagnoses if isinstance(d, dict)})
+    return case
+
+
+def ratio(good: int, total: int) -> str:
+    return f"{good}/{total} ({100.0 * good / total:.0f}%)" if total else "-"
+
+
+def tally(cases: Sequence[Case]) -> Tuple[int, int]:
+    scored = [c for c in cases if c.scorable]
+    return sum(1 for c in scored if c.correct), len(scored)
+
+
+def group_table(title: str, cases: Sequence[Case], key: str) -> List[str]:
+    """Accuracy per value of ``key`` (label or text_kind), one column per half."""
+    values = sorted({getattr(c, key) for c in cases})
+    width = max([len(title)] + [len(v) for v in values])
+    lines = [f"{title:<{width}}  {'rules':>14}  {'holdout':>14}  {'all':>14}"]
+    for value in values:
+        row = [c for c in cases if getattr(c, key) == value]
+        cells = [ratio(*tally([c for c in row if c.half == h])) for h in HALVES]
+        cells.append(ratio(*tally(row)))
+        lines.append(f"{value:<{width}}  " + "  ".join(f"{cell:>14}" for cell in cells))
+    return lines
+
+
+def summary(cases: Sequence[Case]) -> Dict[str, Any]:
+    failures = [c for c in cases if not c.healthy]
+    healthy = [c for c in cases if c.healthy]
+
+    def acc(group: Sequence[Case]) -> Dict[str, Any]:
+        good, total = tally(group)
+        return {"correct": good, "scorable": total,
+                "accuracy": round(good / total, 4) if total else None}
+
+    out: Dict[str, Any] = {"files": len(cases), "failure_texts": len(failures),
+                           "healthy_texts": len(healthy), "halves": {}}
+    for half in HALVES:
+        part = [c for c in failures if c.half == half]
+        hpart = [c for c in healthy if c.half == half]
+        out["halves"][half] = {
+            **acc(part),
+            "unscorable": sum(1 for c in part if not c.scorable),
+            "healthy": len(hpart),
+            "false_positives": sum(1 for c in hpart if not c.correct),
+            "per_label": {lab: acc([c for c in part if c.label == lab])
+                          for lab in sorted({c.label for c in part})},
+            "per_text_kind": {k: acc([c for c in part if c.text_kind == k])
+                              for k in sorted({c.text_kind for c in part})},
+        }
+    out["overall"] = acc(failures)
+    out["healthy_false_positives"] = sum(1 for c in healthy if not c.correct)
+    out["errors"] = sum(1 for c in cases if c.error is not None)
+    out["wrong"] = [
+        {"file": str(c.path.relative_to(ROOT)), "half": c.half, "expected": c.label,
+         "got": c.got, "error": c.error}
+        for c in cases if c.scorable and not c.correct
+    ]
+    return out
+
+
+def print_report(cases: Sequence[Case], show_wrong: bool) -> None:
+    failures = [c for c in cases if not c.healthy]
+    healthy = [c for c in cases if c.healthy]
+    print(f"corpus: {len(failures)} failure texts, {len(healthy)} healthy texts")
+    print()
+    print("accuracy on failure texts (scorable: certainty != unresolved)")
+    for half in HALVES:
+        part = [c for c in failures if c.half == half]
+        skipped = sum(1 for c in part if not c.scorable)
+        print(f"  {half:<8} {ratio(*tally(part)):>16}   ({skipped} unresolved, not scored)")
+    print(f"  {'all':<8} {ratio(*tally(failures)):>16}")
+    print()
+    print("\n".join(group_table("label", failures, "label")))
+    print()
+    print("\n".join(group_table("text_kind", failures, "text_kind")))
+    print()
+    print("false positives on healthy texts (any diagnosis returned)")
+    for half in HALVES:
+        part = [c for c in healthy if c.half == half]
+        bad = sum(1 for c in part if not c.correct)
+        print(f"  {half:<8} {bad}/{len(part)}")
+    errors = [c for c in cases if c.error is not None]
+    if errors:
+        print()
+        print(f"{len(errors)} file(s) could not be diagnosed (counted as wrong); first error:")
+        print(f"  {errors[0].path.name}: {errors[0].error}")
+    if show_wrong:
+        print()
+        print("wrong:")
+        for c in cases:
+            if c.scorable and not c.correct:
+                expected = "no diagnosis" if c.healthy else c.label
+                got = c.error if c.error is not None else (", ".join(c.got) or "nothing")
+                print(f"  [{c.half}] {c.path.relative_to(ROOT)}: expected {expected}; got {got}")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print a JSON summary")
+    parser.add_argument("--half", choices=HALVES, help="score only this half")
+    parser.add_argument("--show-wrong", action="store_true",
+                        help="list wrong files with expected vs got")
+    parser.add_argument("--min-holdout", type=float, metavar="X",
+                        help="exit 1 if holdout accuracy (0..1) is below X")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    cases = load_corpus(args.corpus)
+    if args.half:
+        cases = [c for c in cases if c.half == args.half]
+    if not cases:
+        print("no corpus files found", file=sys.stderr)
+        return 2
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        cases = list(pool.map(run_one, cases))
+
+    if args.json:
+        print(json.dumps(summary(cases), indent=2))
+    else:
+        print_report(cases, args.show_wrong)
+
+    if args.min_holdout is not None:
+        good, total = tally([c for c in cases if not c.healthy and c.half == "holdout"])
+        accuracy = good / total if total else 0.0
+        if accuracy < args.min_holdout:
+            print(f"holdout accuracy {accuracy:.3f} is below {args.min_holdout}",
+                  file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
