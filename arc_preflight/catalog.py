@@ -8,19 +8,17 @@ because a firewall request still has to mention them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .datafiles import DATA_DIR, read_toml
+from .errors import CatalogError
 
 DATA_FILE = DATA_DIR / "endpoints.toml"
 WHEN = ("always", "connect", "install", "optional")
 FEATURES = ("extensions", "sql", "wac", "esu", "license", "telemetry")
-
-
-class CatalogError(ValueError):
-    """Unknown cloud or region, or a malformed catalogue file."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +176,23 @@ def endpoints(
             )
         )
     return result
+
+
+@lru_cache(maxsize=1)
+def bypass_table() -> Mapping[str, Tuple[str, ...]]:
+    """Host patterns per ``proxy.bypass`` category, from the catalogue's ``bypass`` column.
+
+    Regional placeholders become ``*``, so ``{region}.login.microsoft.com`` covers every region;
+    the one list of which names a category sends direct is the catalogue itself.
+    """
+    table: Dict[str, Dict[str, None]] = {}
+    for cloud in clouds().values():
+        for raw in cloud.templates:
+            category = raw.get("bypass")
+            if category:
+                pattern = re.sub(r"\{[a-z_]+\}", "*", str(raw["host"])).lower()
+                table.setdefault(category, {})[pattern] = None
+    return {category: tuple(patterns) for category, patterns in table.items()}
 
 
 def check_region(cloud: Cloud, location: str) -> Optional[str]:

@@ -12,7 +12,21 @@ from typing import Annotated, Any, Dict, List, Optional
 
 import typer
 
-from . import __version__
+from . import __version__, cli_diag
+from .cli_common import (
+    CheckFormatOpt,
+    CloudOpt,
+    EndpointsFormatOpt,
+    ExtensionsOpt,
+    LocationOpt,
+    OutputOpt,
+    PrivateLinkScopeOpt,
+    choose_format,
+    terminal_width,
+    use_color,
+    write_output,
+)
+from .errors import UserError
 
 EXIT_UNKNOWN = 3
 
@@ -24,10 +38,6 @@ app = typer.Typer(
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-
-class UserError(Exception):
-    """An expected problem with the user's input; shown as one line, exit code 3."""
 
 
 def _version(value: bool) -> None:
@@ -49,32 +59,6 @@ def _root(
     """
 
 
-def _write(text: str, output: Optional[str]) -> None:
-    """Write a report to stdout, or atomically to a file.
-
-    On stdout, characters its encoding lacks become '?': a host name or log line in another
-    script must not crash a Windows console redirected with a legacy code page.
-    """
-    if not output or output == "-":
-        encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
-        try:
-            text.encode(encoding)
-        except (UnicodeEncodeError, LookupError):
-            try:
-                text = text.encode(encoding, "replace").decode(encoding)
-            except LookupError:
-                text = text.encode("ascii", "replace").decode("ascii")
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    from .fileio import write_text
-
-    try:
-        write_text(output, text)
-    except OSError as exc:
-        raise UserError(f"cannot write --output {output}: {exc.strerror or exc}") from None
-
-
 def _progress_ui() -> Any:
     """A live progress bar on stderr, only when stderr is a terminal."""
     if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
@@ -89,21 +73,21 @@ def _progress_ui() -> Any:
 
 @app.command()
 def check(
-    cloud: Annotated[Optional[str], typer.Option(metavar="CLOUD", help="AzureCloud, AzureUSGovernment or AzureChinaCloud.")] = None,
-    location: Annotated[Optional[str], typer.Option("--location", "-l", metavar="REGION", help="Azure region, e.g. eastus.")] = None,
+    cloud: CloudOpt = None,
+    location: LocationOpt = None,
     tenant_id: Annotated[Optional[str], typer.Option(metavar="GUID", help="As for azcmagent connect.")] = None,
     subscription_id: Annotated[Optional[str], typer.Option(metavar="GUID|NAME", help="As for azcmagent connect.")] = None,
     resource_group: Annotated[Optional[str], typer.Option(metavar="NAME", help="As for azcmagent connect.")] = None,
     resource_name: Annotated[Optional[str], typer.Option(metavar="NAME", help="As for azcmagent connect.")] = None,
     tags: Annotated[Optional[str], typer.Option(metavar="'K=V,...'", help="As for azcmagent connect.")] = None,
     correlation_id: Annotated[Optional[str], typer.Option(metavar="GUID", help="As for azcmagent connect.")] = None,
-    private_link_scope: Annotated[Optional[str], typer.Option(metavar="RESOURCE-ID", help="Arc private link scope resource id.")] = None,
+    private_link_scope: PrivateLinkScopeOpt = None,
     service_principal_id: Annotated[Optional[str], typer.Option(metavar="APP-ID", help="Application id of the onboarding service principal.")] = None,
     service_principal_secret: Annotated[Optional[str], typer.Option(metavar="SECRET", help="Its secret (better: ARC_PREFLIGHT_SP_SECRET or --service-principal-secret-file). Never shown.", show_default=False)] = None,
     service_principal_secret_file: Annotated[Optional[str], typer.Option(metavar="PATH", help="Read the secret from this file.")] = None,
-    extensions: Annotated[Optional[List[str]], typer.Option("--extensions", "-e", metavar="FEATURE", help="Also probe optional endpoints: all, sql, wac, esu, license, telemetry.")] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", metavar="FORMAT", help="table, json, prometheus, nagios, junit or markdown.")] = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="PATH", help="Write the report here instead of stdout.")] = None,
+    extensions: ExtensionsOpt = None,
+    fmt: CheckFormatOpt = None,
+    output: OutputOpt = None,
     timeout: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Seconds per probe (default 5).")] = None,
     deadline: Annotated[Optional[float], typer.Option(metavar="SECONDS", help="Seconds for the whole run (default 30).")] = None,
     proxy: Annotated[Optional[str], typer.Option(metavar="URL", help="Probe through this proxy (http://host:port), overriding the agent's.")] = None,
@@ -160,7 +144,6 @@ def check(
         raise UserError("--syslog logs changes between runs: it needs --state FILE")
 
     from . import engine, render
-    from .probes.proxy import ProxyConfigError
 
     progress = None
     ui = _progress_ui()
@@ -170,77 +153,55 @@ def check(
         def progress(result: Any, done: int, total: int) -> None:
             ui.update(task, completed=done, total=total, description=result.id)
 
-    try:
-        if ui is not None:
-            with ui:
-                report = engine.run_check(settings, progress)
-        else:
+    if ui is not None:
+        with ui:
             report = engine.run_check(settings, progress)
-    except ProxyConfigError as exc:  # only --proxy itself can still be unusable here
-        raise UserError(str(exc)) from None
+    else:
+        report = engine.run_check(settings, progress)
     from .redact import redact
 
     for notice in report.notices:
         sys.stderr.write(f"arc-preflight: warning: {redact(notice)}\n")
     fmt_name = settings.format or "table"
-    color = fmt_name == "table" and not settings.output and sys.stdout.isatty() and \
-        "NO_COLOR" not in os.environ
     quiet_now = settings.quiet and report.status.value == "pass" and not report.changes
     if not (quiet_now and not settings.output):
-        text = render.get(fmt_name)(report, color=color, width=_width())
-        _write(text, settings.output)
+        text = render.get(fmt_name)(report, color=use_color(fmt_name, settings.output),
+                                    width=terminal_width())
+        write_output(text, settings.output)
     raise typer.Exit(report.exit_code)
-
-
-def _width() -> int:
-    """The terminal's width for the table (at least 80), or a fixed 110 for files and pipes."""
-    import shutil
-
-    if sys.stdout.isatty():
-        return max(80, shutil.get_terminal_size((110, 24)).columns)
-    return 110
 
 
 @app.command()
 def endpoints(
-    cloud: Annotated[str, typer.Option(metavar="CLOUD", help="AzureCloud, AzureUSGovernment or AzureChinaCloud.")] = "AzureCloud",
-    location: Annotated[Optional[str], typer.Option("--location", "-l", metavar="REGION", help="Azure region, e.g. eastus.")] = None,
-    extensions: Annotated[Optional[List[str]], typer.Option("--extensions", "-e", metavar="FEATURE", help="Optional features: all, sql, wac, esu, license, telemetry.")] = None,
-    private_link_scope: Annotated[Optional[str], typer.Option(metavar="RESOURCE-ID", help="Mark the names that must resolve privately.")] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="table, csv or json.")] = "table",
-    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="PATH", help="Write here instead of stdout.")] = None,
+    cloud: CloudOpt = None,
+    location: LocationOpt = None,
+    extensions: ExtensionsOpt = None,
+    private_link_scope: PrivateLinkScopeOpt = None,
+    fmt: EndpointsFormatOpt = None,
+    output: OutputOpt = None,
 ) -> None:
     """List the host names and ports the agent needs, for a firewall request."""
     from . import catalog
     from .render import endpoints as render_endpoints
 
-    if fmt not in ("table", "csv", "json"):
-        raise UserError(f"--format {fmt!r} unknown (expected table, csv or json)")
-    try:
-        the_cloud = catalog.find_cloud(cloud)
-    except catalog.CatalogError as exc:
-        raise UserError(f"--cloud: {exc}") from None
+    fmt = choose_format(fmt, ("table", "csv", "json"))
+    the_cloud = catalog.find_cloud(cloud or "AzureCloud")
     features = list(extensions or [])
     for feature in features:
         if feature != "all" and feature not in catalog.FEATURES:
             raise UserError(f"--extensions {feature!r} unknown "
                             f"(expected all or {', '.join(catalog.FEATURES)})")
-    if location and catalog.check_region(the_cloud, location):
-        raise UserError(f"--location: {catalog.check_region(the_cloud, location)}")
+    problem = catalog.check_region(the_cloud, location) if location else None
+    if problem:
+        raise UserError(f"--location: {problem}")
     items = catalog.endpoints(the_cloud, location, features,
                               include_optional="all" in features)
     text = render_endpoints.render(items, fmt, the_cloud, location, bool(private_link_scope))
-    _write(text, output)
+    write_output(text, output)
 
 
-def _register_log_commands() -> None:
-    """``diagnose`` and ``explain`` live in their own module; registering them costs no import."""
-    from . import cli_diag
-
-    cli_diag.register(app)
-
-
-_register_log_commands()
+app.command(help=cli_diag.DIAGNOSE_HELP)(cli_diag.diagnose)
+app.command(help=cli_diag.EXPLAIN_HELP)(cli_diag.explain)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -297,11 +258,10 @@ def _click_outcome(exc: Exception) -> int:
 
 
 def _unexpected(exc: BaseException) -> int:
-    """Known input errors print one line; anything else is an internal error, still one line."""
-    from .config import ConfigError
+    """Bad input prints one line; anything else is an internal error, still one line."""
     from .redact import redact
 
-    if isinstance(exc, (ConfigError, UserError)):
+    if isinstance(exc, UserError):
         sys.stderr.write(f"arc-preflight: error: {redact(str(exc))}\n")
         return EXIT_UNKNOWN
     if os.environ.get("ARC_PREFLIGHT_DEBUG"):

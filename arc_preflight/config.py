@@ -17,6 +17,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from . import datafiles
+from .errors import ConfigError
 from .model import PROBE_KINDS
 from .render import FORMATS as render_formats
 
@@ -31,10 +32,6 @@ DEFAULT_PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.
 
 
 MAX_FILE = 1024 * 1024  # config and secret files are small; never read a device for ever
-
-
-class ConfigError(ValueError):
-    """A setting is unusable; the message is one line and names the setting."""
 
 
 def default_agent_dir() -> str:

@@ -34,7 +34,7 @@ def _agent_reported(result: Result, kb: KnowledgeBase) -> Cause | None:
 def from_results(results: Sequence[Result], kb: KnowledgeBase) -> List[Diagnosis]:
     grouped: Dict[str, Tuple[Cause, List[Result]]] = {}
     for result in results:
-        if result.status not in (Status.FAIL, Status.WARN, Status.ERROR) or not result.code:
+        if not result.status.is_problem or not result.code:
             continue
         codes = [result.code, *result.facts.get("extra_codes", ())]
         for code in codes:
@@ -54,6 +54,7 @@ def from_results(results: Sequence[Result], kb: KnowledgeBase) -> List[Diagnosis
             explanation=cause.explanation, remedy=remedy_for(cause), docs=cause.docs,
             azcm=cause.azcm,
             evidence=tuple(redact(f"{r.id}: {r.summary}") for r in evidence),
+            checks=tuple(r.id for r in evidence),
         ))
     priority = {c.id: c.priority for c in kb.causes}
     diagnoses.sort(key=lambda d: (d.severity != "fail", -priority.get(d.cause_id, 0)))

@@ -7,13 +7,22 @@ a probe never decides the cause, it states precisely what it observed.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Tuple
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 
 class Status(str, enum.Enum):
-    """Outcome of one check (and, with UNKNOWN, the verdict of a whole run)."""
+    """Outcome of one check (and, with UNKNOWN, the verdict of a whole run).
+
+    The one vocabulary of the tool: every renderer, ``diagnose`` and the exit code read a
+    status's label, rank and exit code from here, so a warning means the same in the table, in
+    JUnit, in Prometheus and in the exit code.
+    """
 
     PASS = "pass"
     SKIP = "skip"
@@ -21,6 +30,40 @@ class Status(str, enum.Enum):
     FAIL = "fail"
     ERROR = "error"
     UNKNOWN = "unknown"  # a run's verdict only: it could not judge (the tool's own trouble)
+
+    @property
+    def exit_code(self) -> int:
+        """The monitoring-plugin exit code of a run with this verdict."""
+        return _EXIT[self]
+
+    @property
+    def label(self) -> str:
+        """How a person sees it in every text format; never colour alone."""
+        return _LABEL[self]
+
+    @property
+    def rank(self) -> int:
+        """Badness, for "the worst of": a failure outranks a run that could not judge, which
+        outranks a warning."""
+        return _RANK[self]
+
+    @property
+    def is_problem(self) -> bool:
+        """Whether a person has something to read (a warning, a failure or an error)."""
+        return self in (Status.WARN, Status.FAIL, Status.ERROR)
+
+    @classmethod
+    def worst(cls, statuses: Iterable[Status]) -> Status:
+        """The worst of several statuses (PASS for none)."""
+        return max(statuses, key=lambda status: status.rank, default=cls.PASS)
+
+
+_EXIT = {Status.PASS: 0, Status.SKIP: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 2,
+         Status.UNKNOWN: 3}
+_LABEL = {Status.PASS: "PASS", Status.SKIP: "skip", Status.WARN: "WARN", Status.FAIL: "FAIL",
+          Status.ERROR: "ERROR", Status.UNKNOWN: "UNKNOWN"}
+_RANK = {Status.PASS: 0, Status.SKIP: 0, Status.WARN: 1, Status.UNKNOWN: 2, Status.ERROR: 3,
+         Status.FAIL: 4}
 
 
 PROBE_KINDS: Tuple[str, ...] = (
@@ -181,7 +224,7 @@ class ProbeContext:
     """Everything a probe may need besides its own arguments; built once per run."""
 
     timeout: float
-    settings: Any  # config.Settings; typed loosely to keep this module free of imports
+    settings: Settings
     deadline_at: float  # time.monotonic() value after which no probe should still be running
 
     def budget(self) -> float:
@@ -259,6 +302,19 @@ class Diagnosis:
     evidence: Tuple[str, ...]
     source: Optional[str] = None
     lines: Tuple[int, ...] = ()
+    checks: Tuple[str, ...] = ()  # ids of the checks behind a live diagnosis (none for logs)
+
+    @property
+    def status(self) -> Status:
+        return Status(self.severity)
+
+    def log_evidence(self) -> Tuple[Tuple[int, str], ...]:
+        """(line number, excerpt) pairs of a log diagnosis, the ``source:N:`` prefix removed."""
+        out = []
+        for number, text in zip(self.lines, self.evidence):
+            prefix = f"{self.source}:{number}: "
+            out.append((number, text[len(prefix):] if text.startswith(prefix) else text))
+        return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -318,4 +374,57 @@ class Report:
         status = self.status
         if status == Status.WARN and self.fail_on == "fail":
             return 0
-        return {Status.PASS: 0, Status.WARN: 1, Status.UNKNOWN: 3}.get(status, 2)
+        return status.exit_code
+
+
+@dataclass(frozen=True)
+class LogDiagnosis:
+    """A diagnosis found in a log, with how often its evidence occurred."""
+
+    diagnosis: Diagnosis
+    occurrences: int
+    first_line: int
+    last_line: int
+
+
+@dataclass(frozen=True)
+class LogReport:
+    """What ``diagnose`` found in one input; its renderers are pure functions of this."""
+
+    source: str  # file name, or "stdin"
+    path: str  # what was read, as given
+    lines_read: int
+    scope: str  # "latest_attempt", "whole_input", "all", "since"
+    scope_text: str  # the same, for people
+    start_line: int
+    end_line: int
+    attempts: int
+    since: Optional[dt.datetime]
+    diagnoses: Tuple[LogDiagnosis, ...]
+    warnings: Tuple[str, ...] = ()
+    notes: Tuple[str, ...] = ()
+    bytes_read: int = 0
+    compressed: bool = False
+
+    @property
+    def status(self) -> Status:
+        """The worst diagnosis; or unknown when reading stopped early and nothing was found
+        (the unread rest might have held the cause)."""
+        if self.warnings and not self.diagnoses:
+            return Status.UNKNOWN
+        return Status.worst(d.diagnosis.status for d in self.diagnoses)
+
+    @property
+    def exit_code(self) -> int:
+        return self.status.exit_code
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What ``explain`` found for one query."""
+
+    query: str
+    matched_by: str  # "azcm", "cause_id", "probe_code", "text", "success"
+    causes: Tuple[Cause, ...]
+    code: Optional[str] = None
+    text_report: Optional[LogReport] = None

@@ -17,9 +17,11 @@ from urllib.parse import urlsplit
 
 from . import catalog
 from .config import Settings
+from .errors import CatalogError
 from .model import Check, Outcome, Status
 from .probes import (
     agent,
+    agentconfig,
     auth,
     dns,
     himds,
@@ -28,6 +30,7 @@ from .probes import (
     params,
     privilege,
     proxy,
+    proxyplan,
     proxysources,
     service,
     tcp,
@@ -39,20 +42,20 @@ from .probes import (
 class Plan:
     checks: Tuple[Check, ...]
     endpoints: Tuple[catalog.Endpoint, ...]
-    proxy: proxy.ProxyPlan
+    proxy: proxyplan.ProxyPlan
     agent_installed: bool
 
 
 def agent_installed(settings: Settings) -> bool:
     """The agent counts as installed when its configuration exists (the only portable sign)."""
-    return os.path.exists(os.path.join(settings.agent_dir, "agentconfig.json"))
+    return os.path.exists(os.path.join(settings.agent_dir, agentconfig.AGENTCONFIG))
 
 
 def build(settings: Settings) -> Plan:
     features = catalog.FEATURES if "all" in settings.extensions else settings.extensions
     try:
         cloud: Optional[catalog.Cloud] = catalog.find_cloud(settings.cloud)
-    except catalog.CatalogError:
+    except CatalogError:
         cloud = None  # reported by the params:cloud check (AZCM0014); nothing else to probe
     endpoints: Tuple[catalog.Endpoint, ...] = ()
     if cloud is not None:
@@ -61,7 +64,7 @@ def build(settings: Settings) -> Plan:
         if location and catalog.check_region(cloud, location):
             location = None
         endpoints = tuple(catalog.endpoints(cloud, location, features))
-    proxy_plan = proxy.resolve_proxy(settings)
+    proxy_plan = proxyplan.resolve_proxy(settings)
     installed = agent_installed(settings)
     checks: List[Check] = []
     enabled = settings.kind_enabled
@@ -176,7 +179,7 @@ AUTH_SCOPE = ("sign in to Microsoft Entra ID as the service principal, then ask 
 
 
 def _auth_checks(settings: Settings, cloud: Optional[catalog.Cloud],
-                 proxy_plan: proxy.ProxyPlan, existing: Set[str]) -> List[Check]:
+                 proxy_plan: proxyplan.ProxyPlan, existing: Set[str]) -> List[Check]:
     """The opt-in credential checks; a single explanatory row when they cannot or need not run."""
     has_sp = bool(settings.service_principal_id and settings.service_principal_secret)
     if not settings.auth:

@@ -96,3 +96,36 @@ def redact_obj(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact_obj(item) for item in value]
     return value
+
+
+EXCERPT = 200  # characters of a log line shown as evidence
+_CONTROL_RE = re.compile(r"\x1b\[[0-9;]{0,16}[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean(text: str) -> str:
+    """``text`` without ANSI colour codes or control characters, safe to print on a terminal."""
+    return _CONTROL_RE.sub(lambda m: "" if m.group().startswith("\x1b") else "?", text)
+
+
+def excerpt(text: str, start: int = 0, end: int = 0, width: int = EXCERPT) -> str:
+    """A redacted, printable piece of ``text`` of at most ``width`` characters around a match.
+
+    The whole line is redacted before it is cut, so a secret can never be half-shown. The
+    match is kept whole if it fits, else its end (where Go puts the innermost error).
+    """
+    red = redact(text)
+    lo, hi = 0, 0
+    if end > start:
+        piece = redact(text[start:end])
+        found = red.find(piece) if piece else -1
+        if found >= 0:
+            lo, hi = found, found + len(piece)
+    red = clean(red)
+    if len(red) <= width:
+        return red.strip()
+    room = width - 6
+    # Centre the match if it fits, else show its end.
+    begin = lo - (room - (hi - lo)) // 2 if hi - lo <= room else hi - room
+    begin = max(0, min(begin, len(red) - room))
+    cut = red[begin:begin + room]
+    return ("..." if begin else "") + cut + ("..." if begin + len(cut) < len(red) else "")

@@ -13,9 +13,12 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .model import Check, Outcome, ProbeContext, Result, Status
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 GRACE = 0.5  # seconds a probe may overrun its own timeout before the runner gives up on it
 MIN_START = 0.25  # a check is not started with less time than this left before the deadline
@@ -52,7 +55,7 @@ def run(
     checks: Sequence[Check],
     timeout: float,
     deadline: float,
-    settings: object,
+    settings: Settings,
     progress: Optional[ProgressFn] = None,
 ) -> List[Result]:
     """Run every check; results come back in plan order whatever order they finished in."""

@@ -18,7 +18,9 @@ import pytest
 from conftest import Run, run_subprocess, without_dac_prefix
 
 from arc_preflight import kb as kbmod
-from arc_preflight import logdiag, logscan
+from arc_preflight.logs import diagnose as logs_diagnose
+from arc_preflight.logs import inputs as logs_inputs
+from arc_preflight.logs import lines as logs_lines
 
 DATA = Path(kbmod.__file__).resolve().parent / "data"
 SECRET = "Zx8Q~sEcReTvAlUe0123456789abcdefgh"
@@ -138,7 +140,7 @@ def test_since(run: Any, two_attempts: Path, validator: Any) -> None:
 @pytest.mark.parametrize("value", ["2h", "30m", "1d", "2026-03-04", "2026-03-04 10:00",
                                    "2026-03-04 10:00:05", "2026-03-04T10:00:00+02:00"])
 def test_since_forms(value: str) -> None:
-    assert logdiag.parse_since(value).tzinfo is not None
+    assert logs_lines.parse_since(value).tzinfo is not None
 
 
 def test_since_rejects_nonsense(run: Any, two_attempts: Path) -> None:
@@ -172,7 +174,7 @@ def test_each_cause_once_with_bounded_evidence(run: Any, tmp_path: Path) -> None
     doc = json.loads(run("diagnose", str(path), "-f", "json").out)
     assert len(doc["diagnoses"]) == 1
     only = doc["diagnoses"][0]
-    assert only["occurrences"] == 40 and len(only["evidence"]) == logdiag.MAX_EVIDENCE
+    assert only["occurrences"] == 40 and len(only["evidence"]) == logs_diagnose.MAX_EVIDENCE
     assert only["lines"] == [1, 2, 3, 4, 5] and only["last_line"] == 40
     assert "and 35 more line(s)" in run("diagnose", str(path)).out
 
@@ -296,7 +298,7 @@ def test_missing_file(run: Any, tmp_path: Path) -> None:
 
 
 def test_missing_default_log(run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(logscan, "default_log_path", lambda: str(tmp_path / "azcmagent.log"))
+    monkeypatch.setattr(logs_inputs, "default_log_path", lambda: str(tmp_path / "azcmagent.log"))
     assert_one_line_error(run("diagnose"), "no agent log at")
 
 
@@ -411,7 +413,7 @@ def test_default_log_and_rotated_siblings(run: Any, tmp_path: Path,
     current = write_log(tmp_path / "azcmagent.log", [info(0), X509])
     (tmp_path / "azcmagent.log.1").write_text(X509 + "\n", encoding="utf-8")
     (tmp_path / "azcmagent.log.2.gz").write_bytes(gzip.compress(b"old\n"))
-    monkeypatch.setattr(logscan, "default_log_path", lambda: str(current))
+    monkeypatch.setattr(logs_inputs, "default_log_path", lambda: str(current))
     result = run("diagnose")
     assert result.code == 2
     assert "older rotated logs were not read (azcmagent.log.1, azcmagent.log.2.gz)" in result.out
@@ -436,7 +438,7 @@ def test_permission_denied_even_as_root(run: Any, tmp_path: Path,
     def refuse(*_args: Any, **_kwargs: Any) -> Any:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(logscan, "open", refuse, raising=False)
+    monkeypatch.setattr(logs_inputs, "open", refuse, raising=False)
     assert_one_line_error(run("diagnose", str(path)), "permission denied")
 
 
@@ -464,7 +466,7 @@ def test_read_error_in_the_middle(run: Any, tmp_path: Path,
         def close(self) -> None:
             self.inner.close()
 
-    monkeypatch.setattr(logscan, "open", lambda *_a, **_k: Failing(), raising=False)
+    monkeypatch.setattr(logs_inputs, "open", lambda *_a, **_k: Failing(), raising=False)
     result = run("diagnose", str(path))
     assert result.code == 2, result
     assert "Input/output error" in result.out and "[tls_inspection]" in result.out

@@ -21,23 +21,28 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from arc_preflight import kb as kbmod
-from arc_preflight import logscan
-from arc_preflight.logscan import (
+from arc_preflight.errors import LogReadError
+from arc_preflight.logs.inputs import (
+    CHUNK_SIZE,
+    ScanStats,
+    default_log_path,
+    open_log,
+    rotated_siblings,
+)
+from arc_preflight.logs.lines import parse_level, parse_time
+from arc_preflight.logs.prefilter import required_literals
+from arc_preflight.logs.scanner import (
     LINE_CAP,
     Event,
-    LogReadError,
     Matcher,
-    ScanStats,
+    build_matcher,
     event_for_line,
-    open_log,
-    parse_level,
-    parse_time,
-    required_literals,
+    matcher_for,
     scan_stream,
 )
 
 KB = kbmod.load()
-MATCHER = logscan.matcher_for(KB)
+MATCHER = matcher_for(KB)
 PATTERNS = [(cause.id, pattern) for cause in KB.causes for pattern in cause.patterns]
 ASCII = st.characters(min_codepoint=32, max_codepoint=126)
 
@@ -52,7 +57,7 @@ X509 = ('time="2026-03-04T21:22:01Z" level=error msg="TLS failure" Error="Get '
 INFO = 'time="2026-03-04T21:22:02Z" level=info msg="Heartbeat sent" statusCode=200'
 
 
-def scan_bytes(data: bytes, chunk_size: int = logscan.CHUNK_SIZE, line_cap: int = LINE_CAP,
+def scan_bytes(data: bytes, chunk_size: int = CHUNK_SIZE, line_cap: int = LINE_CAP,
                matcher: Matcher = MATCHER) -> Tuple[List[Event], ScanStats]:
     stats = ScanStats()
     events = list(scan_stream(io.BytesIO(data), matcher, stats, chunk_size, line_cap))
@@ -435,8 +440,8 @@ def test_unreadable_inputs(tmp_path: Path) -> None:
 
 
 def test_default_paths() -> None:
-    assert logscan.default_log_path("linux") == "/var/opt/azcmagent/log/azcmagent.log"
-    assert logscan.default_log_path("win32").endswith(
+    assert default_log_path("linux") == "/var/opt/azcmagent/log/azcmagent.log"
+    assert default_log_path("win32").endswith(
         "\\AzureConnectedMachineAgent\\Log\\azcmagent.log")
 
 
@@ -447,7 +452,7 @@ def test_rotated_siblings(tmp_path: Path) -> None:
         with open(os.path.join(folder, name), "wb"):
             pass
     names = [os.path.basename(p) for p in
-             logscan.rotated_siblings(os.path.join(folder, "azcmagent.log"))]
+             rotated_siblings(os.path.join(folder, "azcmagent.log"))]
     assert names == ["azcmagent.log.1", "azcmagent.log.2.gz", "azcmagent.log.10"]
 
 
@@ -483,7 +488,7 @@ remedy = ["r"]
 patterns = ['\\d{3}\\s\\w{2}']
 '''
     small = kbmod.parse(toml)
-    matcher = logscan.build_matcher(small)
+    matcher = build_matcher(small)
     assert matcher.uncovered == (("digits_only", r"\d{3}\s\w{2}"),)
     # reached on lines the other triggers find (an error level here), not on others
     events, _ = scan_bytes(b"level=error msg=\"123 xy\"\n123 yz\n", matcher=matcher)

@@ -14,7 +14,8 @@ import pytest
 from arc_preflight import catalog
 from arc_preflight.config import Settings
 from arc_preflight.probes import proxy as proxy_mod
-from arc_preflight.probes.proxy import ProxyPlan, TunnelError, resolve_proxy
+from arc_preflight.probes.proxy import TunnelError
+from arc_preflight.probes.proxyplan import ProxyPlan, resolve_proxy
 from arc_preflight.redact import redact
 
 AGENT_PROXY = "http://agent-proxy.corp:8080"
@@ -104,7 +105,7 @@ def test_localconfig_with_bom_is_read(agent_dir) -> None:
 
 @pytest.mark.parametrize("raw", ["{not json", '{"proxy.url": ', "\x00\x01", "[1, 2]"])
 def test_malformed_localconfig_is_a_finding_not_a_stop(agent_dir, raw: str) -> None:
-    from arc_preflight.probes.proxy import load_localconfig
+    from arc_preflight.probes.agentconfig import load_localconfig
 
     agent = agent_dir(raw=raw)
     data, problem = load_localconfig(agent)
@@ -127,7 +128,7 @@ def test_unusable_agent_proxy_url_is_reported_and_probing_goes_direct(agent_dir,
 
 
 def test_wrongly_typed_agent_settings_are_ignored_and_reported(agent_dir) -> None:
-    from arc_preflight.probes.proxy import load_localconfig
+    from arc_preflight.probes.agentconfig import load_localconfig
 
     agent = agent_dir({"proxy.url": 7, "proxy.bypass": {"a": 1}})
     data, problem = load_localconfig(agent)

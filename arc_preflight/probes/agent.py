@@ -17,6 +17,7 @@ import sys
 from typing import Any, Dict, List, Mapping, Optional
 
 from ..model import Outcome, ProbeContext, Result, Status
+from .agentconfig import read_agentconfig
 
 CERT_WARN_DAYS = 30  # the agent renews at 45 days left; under 30 means renewal is failing
 
@@ -42,16 +43,6 @@ def _pick(data: Mapping[str, Any], *keys: str) -> Any:
         if value not in (None, ""):
             return value
     return None
-
-
-def read_agentconfig(agent_dir: str) -> Dict[str, Any]:
-    path = os.path.join(agent_dir, "agentconfig.json")
-    try:
-        with open(path, encoding="utf-8-sig") as handle:
-            data = json.load(handle)
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def show(binary: str, timeout: float) -> Dict[str, Any]:

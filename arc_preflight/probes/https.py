@@ -14,7 +14,7 @@ import time
 from typing import Any, Dict, Mapping, Optional
 
 from ..model import Outcome, ProbeContext, Result, Status
-from .proxy import ProxyPlan
+from .proxyplan import ProxyPlan
 from .trust import verified_context
 
 

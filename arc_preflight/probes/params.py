@@ -107,11 +107,12 @@ def _outcome(error: Optional[str], code: str, ok: str, what: str) -> Outcome:
 
 def probe(rule: str, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
     """One validation rule; the plan creates a check per rule that applies to the given flags."""
-    s = ctx.settings
+    s = ctx.settings  # a rule is planned only for a flag that was given ("" never reaches one)
     if rule == "tags":
-        return _outcome(check_tags(s.tags), "params.tags", "tags are well formed", "--tags")
+        return _outcome(check_tags(s.tags or ""), "params.tags", "tags are well formed", "--tags")
     if rule == "cloud":
-        from ..catalog import CatalogError, find_cloud
+        from ..catalog import find_cloud
+        from ..errors import CatalogError
 
         try:
             cloud = find_cloud(s.cloud)
@@ -121,21 +122,21 @@ def probe(rule: str, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
     if rule == "location":
         return _location(s)
     if rule == "correlation_id":
-        ok = bool(GUID.match(s.correlation_id))
+        ok = bool(GUID.match(s.correlation_id or ""))
         return _outcome(None if ok else "not a GUID", "params.correlation_id",
                         "correlation id is a GUID", "--correlation-id")
     if rule == "tenant_id":
-        ok = bool(GUID.match(s.tenant_id))
+        ok = bool(GUID.match(s.tenant_id or ""))
         return _outcome(None if ok else "not a GUID", "params.tenant_id", "tenant id is a GUID",
                         "--tenant-id")
     if rule == "subscription_id":
-        if GUID.match(s.subscription_id):
+        if GUID.match(s.subscription_id or ""):
             return Outcome(Status.PASS, "subscription id is a GUID")
         return Outcome(Status.WARN, f"--subscription-id {s.subscription_id!r} is not a GUID: "
                        "the agent will look it up by name (AZCM0068 if that fails)",
                        code="params.subscription_name")
     if rule == "private_link_scope":
-        match = PLS_ID.match(s.private_link_scope)
+        match = PLS_ID.match(s.private_link_scope or "")
         if match and GUID.match(match.group("sub")):
             return Outcome(Status.PASS, f"private link scope {match.group('name')}")
         return Outcome(Status.FAIL, "--private-link-scope must be the scope's resource id: "
@@ -152,7 +153,8 @@ def probe(rule: str, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
 
 
 def _location(s: Any) -> Outcome:
-    from ..catalog import CatalogError, check_region, find_cloud
+    from ..catalog import check_region, find_cloud
+    from ..errors import CatalogError
 
     try:
         cloud = find_cloud(s.cloud)

@@ -15,13 +15,17 @@ import shlex
 import subprocess
 import sys
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ..model import Outcome, ProbeContext, Result, Status
 from ..redact import redact_url, register_secret
-from .proxy import ProxyPlan, load_localconfig, read_localconfig
+from .agentconfig import load_localconfig, read_localconfig
 from .sysmgr import systemctl
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from .proxyplan import ProxyPlan
 
 SYSTEMD_DROPIN = "/lib/systemd/system.conf.d/azcmagent.conf"
 _PROXY_VARS = ("HTTPS_PROXY", "https_proxy")
@@ -131,7 +135,7 @@ def agent_environment_sources(timeout: float) -> List[ProxySource]:
     return [source for source in found if source is not None]
 
 
-def gather(settings: Any, environ: Mapping[str, str], timeout: float,
+def gather(settings: Settings, environ: Mapping[str, str], timeout: float,
            local: Optional[Mapping[str, Any]] = None) -> List[ProxySource]:
     """Every proxy setting in sight; ``local`` is the agent's localconfig.json when the caller
     has read it already."""

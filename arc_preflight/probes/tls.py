@@ -18,7 +18,8 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 from ..datafiles import read_toml
 from ..model import Outcome, ProbeContext, Result, Status
 from .netutil import classify_socket_error, connect
-from .proxy import ProxyPlan, TunnelError, tunnel
+from .proxy import TunnelError, tunnel
+from .proxyplan import ProxyPlan
 from .trust import examining_context, legacy_context, verified_context
 
 # OpenSSL X509_V_ERR_* numbers -> failure code (the one table for verification failures).

@@ -2,7 +2,7 @@
 
 Rendered to a string by rich with an in-memory console, like ``render/table.py``, so it stays a
 pure function of its input and the same text can go to a file with ``--output``. Every excerpt
-taken from a log was redacted when it was cut (``logdiag.excerpt``); titles and remedies come
+taken from a log was redacted when it was cut (``redact.excerpt``); titles and remedies come
 from the knowledge base.
 """
 
@@ -12,12 +12,9 @@ import io
 from typing import Any, Sequence, Tuple
 
 from ..kb import KnowledgeBase, remedy_for
-from ..logdiag import Explanation, LogDiagnosis, LogReport, evidence_lines
-from ..model import Cause, Diagnosis
+from ..model import Cause, Diagnosis, Explanation, LogDiagnosis, LogReport, Status
 from ..redact import redact
-
-_LABEL = {"fail": ("FAIL", "bold red"), "warn": ("WARN", "yellow"), "pass": ("OK", "green"),
-          "unknown": ("UNKNOWN", "yellow")}
+from .style import labelled
 
 
 def _console(buffer: io.StringIO, color: bool, width: int) -> Any:
@@ -68,7 +65,7 @@ def _para(console: Any, indent: int, *parts: Any) -> None:
 def _cause_block(console: Any, number: int, severity: str, title: str, category: str,
                  azcm: Sequence[str], explanation: str, evidence: Sequence[Tuple[int, str]],
                  more: int, remedy: Sequence[str], docs: Sequence[str]) -> None:
-    label, style = _LABEL[severity]
+    label, style = labelled(Status(severity))
     console.print()
     _para(console, 0, (f"{number}. " if number else "", ""), (f"{label}  ", style),
           (title, "bold"))
@@ -89,7 +86,7 @@ def _cause_block(console: Any, number: int, severity: str, title: str, category:
 
 def _diagnosis_block(console: Any, number: int, item: LogDiagnosis) -> None:
     diag: Diagnosis = item.diagnosis
-    evidence = evidence_lines(diag)
+    evidence = diag.log_evidence()
     more = item.occurrences - len(evidence)
     _cause_block(console, number, diag.severity, diag.title, diag.category, diag.azcm,
                  diag.explanation, evidence, more, diag.remedy, diag.docs)
@@ -112,7 +109,7 @@ def render_report(report: LogReport, color: bool = False, width: int = 110) -> s
         console.print(_text(("note: ", "dim"), redact(note)))
     if not report.diagnoses:
         console.print()
-        if report.status == "unknown":
+        if report.status == Status.UNKNOWN:
             console.print(_text(("No known error found in the part that could be read", "yellow"),
                                 f" ({report.lines_read:,} lines); exit code 3."))
             return buffer.getvalue()
@@ -127,7 +124,7 @@ def render_report(report: LogReport, color: bool = False, width: int = 110) -> s
         _diagnosis_block(console, number, item)
     fails = sum(1 for d in report.diagnoses if d.diagnosis.severity == "fail")
     warns = len(report.diagnoses) - fails
-    label, style = _LABEL[report.status]
+    label, style = labelled(report.status)
     console.print()
     console.print(_text(("Result: ", "bold"), (label, style),
                         f" - {fails} failure cause(s), {warns} warning(s); "
@@ -183,7 +180,7 @@ def render_list(kb: KnowledgeBase, color: bool = False, width: int = 110) -> str
     buffer = io.StringIO()
     console = _console(buffer, color, width)
     for cause in kb.causes:
-        label, style = _LABEL[cause.severity]
+        label, style = labelled(Status(cause.severity))
         codes = f"  {', '.join(cause.azcm)}" if cause.azcm else ""
         _para(console, 0, (cause.id, "bold"), (f"  [{cause.category}]", "dim"),
               (f"  {label}", style), (codes, "cyan"))

@@ -44,6 +44,8 @@ def diagnosis_dict(diag: Diagnosis) -> Dict[str, Any]:
     if diag.source is not None:
         item["source"] = diag.source
         item["lines"] = list(diag.lines)
+    else:
+        item["checks"] = list(diag.checks)
     return item
 
 

@@ -1,4 +1,9 @@
-"""JUnit XML: a testcase per check, so a pipeline shows a failing endpoint like a failing test."""
+"""JUnit XML: a testcase per check, so a pipeline shows a failing endpoint like a failing test.
+
+Statuses map as in every other format: FAIL is a failure, ERROR an error, skip skipped; a WARN
+passes (JUnit has no warning) and says so in its ``system-out``, as the table shows it apart
+from failures. The run's exit code still counts warnings, unless ``--fail-on fail``.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ def render(report: Report, **_: Any) -> str:
     suite = ET.Element("testsuite", {
         "name": "arc-preflight",
         "tests": str(len(report.checks)),
-        "failures": str(counts[Status.FAIL] + counts[Status.WARN]),
+        "failures": str(counts[Status.FAIL]),
         "errors": str(counts[Status.ERROR]),
         "skipped": str(counts[Status.SKIP]),
         "time": f"{report.duration_s:.3f}",
@@ -28,8 +33,8 @@ def render(report: Report, **_: Any) -> str:
         ET.SubElement(properties, "property", {"name": name, "value": value})
     causes: Dict[str, Diagnosis] = {}
     for diag in report.diagnoses:
-        for item in diag.evidence:  # evidence reads "<check id>: <summary>"
-            causes.setdefault(item.split(": ", 1)[0], diag)
+        for check_id in diag.checks:
+            causes.setdefault(check_id, diag)
     for result in report.checks:
         case = ET.SubElement(suite, "testcase", {
             "classname": f"arc_preflight.{result.probe}", "name": result.id,
@@ -40,10 +45,13 @@ def render(report: Report, **_: Any) -> str:
         if found is not None:
             detail += f"\n\n{found.title} [{found.category}]\n" + "\n".join(
                 f"- {step}" for step in found.remedy)
-        if result.status in (Status.FAIL, Status.WARN):
+        if result.status == Status.FAIL:
             node = ET.SubElement(case, "failure", {
                 "message": message, "type": result.code or result.status.value})
             node.text = redact(detail)
+        elif result.status == Status.WARN:
+            out = ET.SubElement(case, "system-out")
+            out.text = redact(f"{result.status.label} [{result.code or 'warn'}] {detail}")
         elif result.status == Status.ERROR:
             node = ET.SubElement(case, "error", {"message": message,
                                                  "type": result.code or "error"})

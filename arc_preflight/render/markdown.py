@@ -7,8 +7,10 @@ from typing import Any, List
 from ..model import Report, Status
 from ..redact import redact
 
-ICON = {Status.PASS: "pass", Status.WARN: "**warn**", Status.FAIL: "**FAIL**",
-        Status.ERROR: "**ERROR**", Status.SKIP: "skip", Status.UNKNOWN: "**UNKNOWN**"}
+
+def _badge(status: Status) -> str:
+    """The status word, in bold where there is something to read."""
+    return f"**{status.label}**" if status.is_problem else status.label
 
 
 def _cell(text: str) -> str:
@@ -51,5 +53,5 @@ def render(report: Report, **_: Any) -> str:
     lines.extend(["### Checks", "", "| status | check | result |", "| --- | --- | --- |"])
     for result in report.checks:
         summary = _cell(result.summary) + (f" `{result.code}`" if result.code else "")
-        lines.append(f"| {ICON[result.status]} | `{result.id}` | {summary} |")
+        lines.append(f"| {_badge(result.status)} | `{result.id}` | {summary} |")
     return "\n".join(lines) + "\n"

@@ -15,7 +15,6 @@ from ..model import Report, Status
 from ..redact import redact
 
 VALUE = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2, Status.ERROR: 3, Status.SKIP: -1}
-RUN = {Status.PASS: 0, Status.WARN: 1, Status.FAIL: 2, Status.UNKNOWN: 3}
 
 
 def _label(value: str) -> str:
@@ -57,7 +56,7 @@ def render(report: Report, now: float = 0.0, **_: Any) -> str:
     for kind in ("new_failure", "recovered", "flapping", "changed", "new_check", "gone"):
         lines.append(f'arc_preflight_changes{{kind="{kind}"}} {kinds[kind]}')
     family("arc_preflight_run_status", "Overall result: 0 pass, 1 warn, 2 fail, 3 unknown.")
-    lines.append(f"arc_preflight_run_status {RUN.get(report.status, 2)}")
+    lines.append(f"arc_preflight_run_status {report.status.exit_code}")
     family("arc_preflight_run_duration_seconds", "Wall time of the last run.")
     lines.append(f"arc_preflight_run_duration_seconds {report.duration_s:.3f}")
     family("arc_preflight_run_timestamp_seconds", "When the last run finished (Unix time).")

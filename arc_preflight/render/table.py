@@ -12,16 +12,7 @@ from typing import Any, Dict
 
 from ..model import Report, Result, Status
 from ..redact import redact
-
-_STYLE = {
-    Status.PASS: ("PASS", "green"),
-    Status.WARN: ("WARN", "yellow"),
-    Status.FAIL: ("FAIL", "bold red"),
-    Status.ERROR: ("ERROR", "bold red"),
-    Status.SKIP: ("skip", "dim"),
-    Status.UNKNOWN: ("UNKNOWN", "bold magenta"),
-}
-
+from .style import labelled
 
 _HOST_KINDS = ("privilege", "service", "himds", "agent", "imds", "clock", "proxy")
 _CONNECT_KINDS = ("params", "auth")
@@ -31,7 +22,7 @@ _LAYERS = ("dns", "tcp", "tls", "https")
 def _badge(status: Status) -> Any:
     from rich.text import Text
 
-    label, style = _STYLE[status]
+    label, style = labelled(status)
     return Text(label, style=style)
 
 
@@ -141,7 +132,7 @@ def render(report: Report, color: bool = False, width: int = 110, **_: Any) -> s
         console.print(table)
 
     for number, diag in enumerate(report.diagnoses, 1):
-        label, style = _STYLE[Status.FAIL if diag.severity == "fail" else Status.WARN]
+        label, style = labelled(diag.status)
         codes = f" ({', '.join(diag.azcm)})" if diag.azcm else ""
         console.print()
         console.print(Text.assemble((f"{number}. {label} ", style), (diag.title, "bold"),
@@ -160,7 +151,7 @@ def render(report: Report, color: bool = False, width: int = 110, **_: Any) -> s
             console.print(Padding(Text(f"See {doc}", style="dim"), (0, 0, 0, 3), expand=False))
 
     counts = Counter(r.status for r in report.checks)
-    label, style = _STYLE[report.status]
+    label, style = labelled(report.status)
     console.print()
     console.print(Text.assemble(
         ("Result: ", "bold"), (label, style),

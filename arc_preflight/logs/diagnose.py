@@ -3,7 +3,7 @@
 How a line becomes a cause:
 
 * **Message patterns first.** A line's causes come from the knowledge base's message patterns
-  (through :class:`logscan.Matcher`, equal to ``KnowledgeBase.match_text``). Several may match
+  (through :class:`.scanner.Matcher`, equal to ``KnowledgeBase.match_text``). Several may match
   one line; the most decisive is kept, plus any other whose match covers *different* text (a line
   listing several failed endpoints) or the very same text with a different category (the seed's
   "no such host" row: DNS, or the profile-cleanup policy). Umbrella entries (priority below
@@ -22,7 +22,7 @@ How a line becomes a cause:
 A cause seen only on lines the agent logged below error level (trace, debug, info, warning) is
 demoted to a warning: the agent itself did not treat it as a failure (a retried timeout).
 
-Scope: by default only the latest connect attempt (see ``logscan.BOUNDARY_PATTERNS``): from the
+Scope: by default only the latest connect attempt (see ``lines.BOUNDARY_PATTERNS``): from the
 last line that starts one to the end of the input; two start markers at most 20 lines apart with
 nothing found between them (the echoed command line, then "Onboarding Machine") are one attempt.
 If no attempt start is found, the whole input is one attempt. ``--all`` reads everything.
@@ -38,25 +38,18 @@ import io
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from .kb import KnowledgeBase, remedy_for
-from .logscan import (
-    ERROR_LEVELS,
-    Event,
-    LogReadError,
-    ScanStats,
-    clean,
-    matcher_for,
-    open_log,
-    scan_stream,
-)
-from .model import Cause, Diagnosis
-from .redact import redact
+from ..errors import LogReadError
+from ..kb import KnowledgeBase, remedy_for
+from ..model import Cause, Diagnosis, LogDiagnosis, LogReport
+from ..redact import excerpt
+from .inputs import ScanStats, open_log
+from .lines import ERROR_LEVELS
+from .scanner import Event, matcher_for, scan_stream
 
 UMBRELLA = 40  # causes below this priority are umbrella entries (see data/causes.toml header)
 MAX_EVIDENCE = 5
-EXCERPT = 200
 TROUBLESHOOT = "https://learn.microsoft.com/azure/azure-arc/servers/troubleshoot-agent-onboard"
 
 UNKNOWN = Cause(
@@ -101,30 +94,6 @@ def line_causes(event: Event) -> List[Tuple[Cause, int, int]]:
             continue
         kept.append((cause, start, end))
     return kept
-
-
-def excerpt(text: str, start: int = 0, end: int = 0, width: int = EXCERPT) -> str:
-    """A redacted, printable piece of ``text`` of at most ``width`` characters around a match.
-
-    The whole line is redacted before it is cut, so a secret can never be half-shown. The
-    match is kept whole if it fits, else its end (where Go puts the innermost error).
-    """
-    red = redact(text)
-    lo, hi = 0, 0
-    if end > start:
-        piece = redact(text[start:end])
-        found = red.find(piece) if piece else -1
-        if found >= 0:
-            lo, hi = found, found + len(piece)
-    red = clean(red)
-    if len(red) <= width:
-        return red.strip()
-    room = width - 6
-    # Centre the match if it fits, else show its end.
-    begin = lo - (room - (hi - lo)) // 2 if hi - lo <= room else hi - room
-    begin = max(0, min(begin, len(red) - room))
-    cut = red[begin:begin + room]
-    return ("..." if begin else "") + cut + ("..." if begin + len(cut) < len(red) else "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -279,53 +248,6 @@ def _severity(cause: Cause, evidence: _Evidence) -> str:
     return cause.severity if evidence.strong else "warn"
 
 
-# ---------------------------------------------------------------------------------------------
-# Results
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LogDiagnosis:
-    """A diagnosis found in a log, with how often its evidence occurred."""
-
-    diagnosis: Diagnosis
-    occurrences: int
-    first_line: int
-    last_line: int
-
-
-@dataclass(frozen=True)
-class LogReport:
-    source: str  # file name, or "stdin"
-    path: str  # what was read, as given
-    lines_read: int
-    scope: str  # "latest_attempt", "whole_input", "all", "since"
-    scope_text: str  # the same, for people
-    start_line: int
-    end_line: int
-    attempts: int
-    since: Optional[dt.datetime]
-    diagnoses: Tuple[LogDiagnosis, ...]
-    warnings: Tuple[str, ...] = ()
-    notes: Tuple[str, ...] = ()
-    bytes_read: int = 0
-    compressed: bool = False
-
-    @property
-    def status(self) -> str:
-        """fail, warn, pass; or unknown when reading stopped early and nothing was found (the
-        unread rest might have held the cause)."""
-        if any(d.diagnosis.severity == "fail" for d in self.diagnoses):
-            return "fail"
-        if self.warnings and not self.diagnoses:
-            return "unknown"
-        return "warn" if self.diagnoses else "pass"
-
-    @property
-    def exit_code(self) -> int:
-        return {"pass": 0, "warn": 1, "fail": 2}.get(self.status, 3)
-
-
 def _platform_for(evidence: _Evidence, platform: str) -> str:
     if evidence.windows and not evidence.linux:
         return "win32"
@@ -449,7 +371,7 @@ def diagnose_path(path: str, kb: KnowledgeBase, *, all_lines: bool = False,
                   platform: str = sys.platform) -> LogReport:
     """Open and diagnose a log file (``-`` for standard input).
 
-    Raises :class:`logscan.LogReadError` when the input cannot be read at all.
+    Raises :class:`LogReadError` when the input cannot be read at all.
     """
     stats = ScanStats()
     opened = open_log(path, stats, stdin)
@@ -472,187 +394,3 @@ def diagnose_text(text: str, kb: KnowledgeBase, source: str = "text",
     data = text.encode("utf-8", "replace")
     return diagnose_stream(io.BytesIO(data), kb, source, source, all_lines=True,
                            platform=platform)
-
-
-# ---------------------------------------------------------------------------------------------
-# --since
-# ---------------------------------------------------------------------------------------------
-
-_RELATIVE = re.compile(r"^\s*(\d{1,7})\s*(s|sec|m|min|h|hr|d|day|days|w|wk)?\s*(?:ago)?\s*$",
-                       re.IGNORECASE)
-_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400,
-          "day": 86400, "days": 86400, "w": 604800, "wk": 604800}
-_ABSOLUTE = re.compile(
-    r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$", re.IGNORECASE)
-
-
-def parse_since(value: str, now: Optional[dt.datetime] = None) -> dt.datetime:
-    """``2h``, ``30m``, ``1d``, ``2026-03-04``, ``2026-03-04 10:00[:00]`` or RFC 3339.
-
-    A time without an offset is local time. Raises ValueError with a readable message.
-    """
-    now = now or dt.datetime.now(dt.timezone.utc)
-    m = _RELATIVE.match(value)
-    if m and m.group(2):
-        try:
-            return now - dt.timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2).lower()])
-        except (OverflowError, ValueError):
-            raise ValueError(f"--since {value!r} reaches back before year 1") from None
-    m = _ABSOLUTE.match(value)
-    if not m:
-        raise ValueError(f"--since {value!r}: expected e.g. 2h, 30m, 1d, 2026-03-04, "
-                         "'2026-03-04 10:00' or 2026-03-04T10:00:00Z")
-    year, month, day, hour, minute, second, frac, zone = m.groups()
-    try:
-        stamp = dt.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
-                            int(second or 0), int((frac or "0")[:6].ljust(6, "0")))
-    except ValueError as exc:
-        raise ValueError(f"--since {value!r}: {exc}") from None
-    if not zone:
-        return stamp.astimezone()
-    if zone.upper() == "Z":
-        return stamp.replace(tzinfo=dt.timezone.utc)
-    digits = zone[1:].replace(":", "")
-    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
-    if hours > 23 or minutes > 59:
-        raise ValueError(f"--since {value!r}: the UTC offset {zone} is out of range")
-    offset = dt.timedelta(hours=hours, minutes=minutes)
-    return stamp.replace(tzinfo=dt.timezone(offset if zone[0] == "+" else -offset))
-
-
-# ---------------------------------------------------------------------------------------------
-# JSON
-# ---------------------------------------------------------------------------------------------
-
-
-def diagnosis_json(item: LogDiagnosis) -> Dict[str, Any]:
-    from .render.json_fmt import diagnosis_dict
-
-    data = diagnosis_dict(item.diagnosis)
-    data["occurrences"] = item.occurrences
-    data["first_line"] = item.first_line
-    data["last_line"] = item.last_line
-    return data
-
-
-def report_json(report: LogReport, tool_version: str) -> Dict[str, Any]:
-    """The ``diagnose --format json`` document (see ``data/diagnose.schema.json``)."""
-    from .render.json_fmt import SCHEMA
-
-    return {
-        "schema": SCHEMA,
-        "tool_version": tool_version,
-        "source": report.source,
-        "path": redact(report.path),
-        "lines_read": report.lines_read,
-        "scope": {
-            "kind": report.scope,
-            "description": report.scope_text,
-            "start_line": report.start_line,
-            "end_line": report.end_line,
-            "attempts": report.attempts,
-            "since": report.since.isoformat() if report.since else None,
-        },
-        "status": report.status,
-        "exit_code": report.exit_code,
-        "warnings": [redact(w) for w in report.warnings],
-        "notes": [redact(n) for n in report.notes],
-        "diagnoses": [diagnosis_json(d) for d in report.diagnoses],
-    }
-
-
-# ---------------------------------------------------------------------------------------------
-# explain
-# ---------------------------------------------------------------------------------------------
-
-_CODE_QUERY = re.compile(r"^\s*(?:azcm)?(\d{1,4})\s*$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Explanation:
-    query: str
-    matched_by: str  # "azcm", "cause_id", "probe_code", "text", "success"
-    causes: Tuple[Cause, ...]
-    code: Optional[str] = None
-    text_report: Optional[LogReport] = None
-
-
-def explain(query: str, kb: KnowledgeBase, platform: str = sys.platform) -> Explanation:
-    """Look a query up: an AZCM code or agent exit code, a cause id, a probe failure code, or
-    error text (classified as ``diagnose`` would). ``causes`` is empty when nothing matches."""
-    from .model import FAILURE_CODES
-
-    text = query.strip()
-    m = _CODE_QUERY.match(text)
-    if m and (text[:4].upper() == "AZCM" or len(m.group(1)) <= 3 or text.isdigit()):
-        code = f"AZCM{int(m.group(1)):04d}"
-        if code == "AZCM0000":
-            return Explanation(query, "success", (), code)
-        entries = tuple(kb.by_azcm(code))
-        if entries:
-            return Explanation(query, "azcm", entries, code)
-    cause = kb.get(text.lower())
-    if cause is not None:
-        return Explanation(query, "cause_id", (cause,))
-    if text.lower() in FAILURE_CODES:
-        found = kb.for_failure(text.lower())
-        return Explanation(query, "probe_code", (found,) if found else ())
-    report = diagnose_text(text, kb, platform=platform)
-    by_id = {c.id: c for c in kb.causes}
-    causes = tuple(by_id[d.diagnosis.cause_id] for d in report.diagnoses
-                   if d.diagnosis.cause_id in by_id)
-    return Explanation(query, "text", causes, None, report)
-
-
-def cause_json(cause: Cause, platform: str = sys.platform) -> Dict[str, Any]:
-    return {
-        "cause_id": cause.id,
-        "category": cause.category,
-        "severity": cause.severity,
-        "title": cause.title,
-        "explanation": cause.explanation,
-        "remedy": list(remedy_for(cause, platform)),
-        "remedy_linux": list(cause.remedy_linux),
-        "remedy_windows": list(cause.remedy_windows),
-        "docs": list(cause.docs),
-        "azcm": list(cause.azcm),
-        "probe_codes": list(cause.probe_codes),
-        "priority": cause.priority,
-        "notes": cause.notes,
-    }
-
-
-def explain_json(result: Explanation, tool_version: str,
-                 platform: str = sys.platform) -> Dict[str, Any]:
-    from .render.json_fmt import SCHEMA
-
-    data: Dict[str, Any] = {
-        "schema": SCHEMA,
-        "tool_version": tool_version,
-        "query": excerpt(result.query, width=300),
-        "matched_by": result.matched_by,
-        "code": result.code,
-        "causes": [cause_json(c, platform) for c in result.causes],
-    }
-    if result.text_report is not None:
-        data["diagnoses"] = [diagnosis_json(d) for d in result.text_report.diagnoses
-                             if d.diagnosis.category != "unknown"]
-    return data
-
-
-def list_json(kb: KnowledgeBase, tool_version: str,
-              platform: str = sys.platform) -> Dict[str, Any]:
-    from .render.json_fmt import SCHEMA
-
-    return {"schema": SCHEMA, "tool_version": tool_version,
-            "causes": [cause_json(c, platform) for c in kb.causes]}
-
-
-def evidence_lines(diag: Diagnosis) -> Sequence[Tuple[int, str]]:
-    """(line number, excerpt) pairs of a log diagnosis, the ``source:N:`` prefix removed."""
-    out = []
-    for number, text in zip(diag.lines, diag.evidence):
-        prefix = f"{diag.source}:{number}: "
-        out.append((number, text[len(prefix):] if text.startswith(prefix) else text))
-    return out

@@ -1,0 +1,143 @@
+"""One line of log text: its level, its time, its message and error fields, its AZCM codes.
+
+Every source of text ``diagnose`` reads (logrus logs, console output, JSON logs) is parsed here,
+with one time parser shared by log timestamps and ``--since``. Every pattern is bounded, so a
+line of any length costs time in proportion to its length.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Optional, Pattern, Sequence, Tuple
+
+from ..errors import UserError
+
+ERROR_LEVELS = frozenset({"error", "fatal", "panic"})
+_LEVEL_NAMES = {
+    "trace": "trace", "trac": "trace", "debug": "debug", "debu": "debug", "info": "info",
+    "warn": "warning", "warning": "warning", "error": "error", "erro": "error", "fatal": "fatal",
+    "fata": "fatal", "panic": "panic", "pani": "panic",
+}
+# logrus text format: level=error; JSON format: "level":"error"; console: ERRO[0002] / ERROR[0002]
+_LEVEL_RE = re.compile(
+    r'\blevel=\\?"?(?P<a>[A-Za-z]{4,7})\b|"level":\s{0,2}"(?P<b>[A-Za-z]{4,7})"'
+    r"|^(?:\x1b\[\d{1,2}m)?(?P<c>TRACE?|DEBUG?|INFO|WARN(?:ING)?|ERROR?|FATAL?|PANIC?)"
+    r"(?:\x1b\[0m)?\[\d{1,6}\]"
+    r"|^\s{0,8}(?P<d>error|fatal|panic):\s",
+    re.IGNORECASE,
+)
+# Only these matter for finding lines: error-level lines the knowledge base may not know.
+ERROR_LEVEL_TRIGGERS = (
+    r'level=\\?"?(?:error|fatal|panic)',
+    r'"level":"(?:error|fatal|panic)"',
+    r'"level": "(?:error|fatal|panic)"',
+    r"(?:erro\[|error\[|fata\[|fatal\[|pani\[|panic\[)\d",
+    r"\x1b\[31m",
+)
+_TIME_RE = re.compile(
+    r'(?:\btime="?|^\s{0,4}\[?)(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}):(\d{2}):(\d{2})'
+    r"(?:[.,](\d{1,9}))?\s?(Z|[+-]\d{2}:?\d{2}|UTC)?",
+    re.IGNORECASE,
+)
+MSG_RE = re.compile(r'\bmsg=(?:"((?:[^"\\]|\\.){0,65536})"|(\S{1,4096}))')
+ERR_RE = re.compile(r'\b(?:error|err)=(?:"((?:[^"\\]|\\.){0,65536})"|(\S{1,4096}))',
+                     re.IGNORECASE)
+CONSOLE_MSG_RE = re.compile(r"^(?:\x1b\[\d{1,2}m)?[A-Z]{4,7}(?:\x1b\[0m)?\[\d{1,6}\]\s?")
+AZCM_RE = re.compile(r"\bAZCM\d{4}\b", re.IGNORECASE)
+AZCM_TRIGGER = r"azcm[0-9]"
+
+# A connect attempt starts on a line that shows the ``connect`` command being run. The agent's
+# exact wording is not documented, so this is a heuristic: a line quoting the command itself
+# (``azcmagent connect ...``, ``azcmagent.exe connect``: shell traces, PowerShell transcripts,
+# "Running azcmagent connect"), or the first message ``connect`` prints (``Onboarding Machine``).
+# Lines at warning level or above, or that carry an AZCM code or a known error, never start an
+# attempt (an error that says "run azcmagent connect again" is not a new attempt).
+BOUNDARY_PATTERNS: Tuple[str, ...] = (
+    r"\bazcmagent(?:\.exe)? connect\b",
+    r"\bonboarding machine\b",
+)
+BOUNDARY_RE = re.compile("|".join(BOUNDARY_PATTERNS), re.IGNORECASE)
+
+def parse_level(text: str) -> Optional[str]:
+    """The normalised log level of a line (``error``, ``info``...), or None if it shows none."""
+    m = _LEVEL_RE.search(text)
+    if not m:
+        return None
+    word = (m.group("a") or m.group("b") or m.group("c") or m.group("d") or "").lower()
+    return _LEVEL_NAMES.get(word)
+
+
+def parse_time(text: str) -> Optional[dt.datetime]:
+    """The timestamp of a line (``time="..."`` or a leading ISO date), timezone-aware.
+
+    A timestamp without an offset is taken as local time, as the agent writes it.
+    """
+    m = _TIME_RE.search(text[:256])
+    if not m:
+        return None
+    try:
+        return _stamp(m.groups(), leap_ok=True)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _stamp(fields: Sequence[Optional[str]], leap_ok: bool = False) -> dt.datetime:
+    """The one time builder behind log timestamps and ``--since``: (year, month, day, hour,
+    minute, second, fraction, zone) as matched, a zone of ``Z``/``UTC``/``+hh[:]mm`` or none
+    (local time). Raises ValueError for impossible fields."""
+    year, month, day, hour, minute, second, frac, zone = fields
+    secs = int(second or 0)
+    stamp = dt.datetime(int(year or 0), int(month or 0), int(day or 0), int(hour or 0),
+                        int(minute or 0), min(secs, 59) if leap_ok else secs,
+                        int((frac or "0")[:6].ljust(6, "0")))
+    if not zone:
+        return stamp.astimezone()
+    if zone.upper() in ("Z", "UTC"):
+        return stamp.replace(tzinfo=dt.timezone.utc)
+    digits = zone[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 23 or minutes > 59:
+        raise ValueError(f"the UTC offset {zone} is out of range")
+    offset = dt.timedelta(hours=hours, minutes=minutes)
+    return stamp.replace(tzinfo=dt.timezone(offset if zone[0] == "+" else -offset))
+
+
+def field_value(regex: Pattern[str], text: str) -> Optional[str]:
+    m = regex.search(text)
+    if not m:
+        return None
+    value = m.group(1) if m.group(1) is not None else m.group(2)
+    return value.replace('\\"', '"') if value is not None else None
+
+
+# ``--since``: a span back from now, or a date and time as the logs write them.
+_RELATIVE = re.compile(r"^\s*(\d{1,7})\s*(s|sec|m|min|h|hr|d|day|days|w|wk)?\s*(?:ago)?\s*$",
+                       re.IGNORECASE)
+_UNITS = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "hr": 3600, "d": 86400,
+          "day": 86400, "days": 86400, "w": 604800, "wk": 604800}
+_ABSOLUTE = re.compile(
+    r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$", re.IGNORECASE)
+
+
+def parse_since(value: str, now: Optional[dt.datetime] = None) -> dt.datetime:
+    """``2h``, ``30m``, ``1d``, ``2026-03-04``, ``2026-03-04 10:00[:00]`` or RFC 3339.
+
+    A time without an offset is local time. Raises :class:`UserError` with a readable message.
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    m = _RELATIVE.match(value)
+    if m and m.group(2):
+        try:
+            return now - dt.timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2).lower()])
+        except (OverflowError, ValueError):
+            raise UserError(f"--since {value!r} reaches back before year 1") from None
+    m = _ABSOLUTE.match(value)
+    if not m:
+        raise UserError(f"--since {value!r}: expected e.g. 2h, 30m, 1d, 2026-03-04, "
+                        "'2026-03-04 10:00' or 2026-03-04T10:00:00Z")
+    try:
+        return _stamp(m.groups())
+    except (ValueError, OverflowError) as exc:
+        raise UserError(f"--since {value!r}: {exc}") from None

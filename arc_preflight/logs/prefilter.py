@@ -1,0 +1,474 @@
+"""Stage one of reading a log: find, at C speed, the few places a knowledge-base pattern could
+match.
+
+The literals come from the patterns themselves: :func:`required_literals` walks each parsed
+regex and finds literal text every match must contain (``x509: certificate signed by unknown
+authority``, one of ``connection refused``/``actively refused``...). A line a pattern matches
+always holds one of its literals, so it always hits the prefilter: complete by construction, not
+by a hand-kept word list. CPython's regex engine is slow on a plain alternation of a hundred
+literals (it tries every branch at every byte), so the literals are grouped by an *anchor*
+character chosen so that about three anchors serve them all; each anchor gets one regex that
+starts with that byte, rejects most stops with a two-byte look-ahead class, and only then walks a
+trie of the literals (see :class:`Prefilter`). This module is a black box to the rest of the
+package: literals in, hit offsets out; its property tests hold it to "every occurrence found".
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Pattern, Sequence, Set, Tuple
+
+# Python's own regex parser (``re._parser`` since 3.11, ``sre_parse`` before), so that what is
+# analysed is exactly what the engine runs.
+_sre_parse: Any = importlib.import_module(
+    "re._parser" if sys.version_info >= (3, 11) else "sre_parse")
+
+# A requirement is a set of alternatives: every match contains at least one of them.
+Requirement = Tuple[str, ...]
+
+# Literals too common in healthy logs to be worth prefiltering on, when a pattern offers better.
+_COMMON = frozenset({
+    "http", "https", "https://", "http://", "://", "status", "error", "failed", "fail", "get",
+    "post", "put", "the", "is", "not", "to", "on", "tcp", "time", "level=", "msg=", "proxy",
+})
+# Parts of literals that healthy logs are full of (URLs, heartbeats to Azure, logrus fields).
+_FREQUENT_PARTS = ("http", "status", "azure.", "microsoft", "windows.net", "level=", "msg=",
+                   "time=")
+_RARE_FREQ = 35.0  # a literal holding a character this rare (q, z, x, k, @, [...) is worth more
+_MAX_ALTERNATIVES = 32
+_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+
+
+def _literal_char(code: int) -> Optional[str]:
+    char = chr(code)
+    if not char.isascii() or char in "\r\n":
+        return None
+    return char.lower()
+
+
+def _strings(seq: Any) -> Optional[List[str]]:
+    """Every string ``seq`` can match, if it is a small finite set of literals; else None."""
+    out = [""]
+    for op, av in seq:
+        name = op.name
+        options: Optional[List[str]]
+        if name == "LITERAL":
+            char = _literal_char(av)
+            options = None if char is None else [char]
+        elif name == "IN":
+            chars: List[Optional[str]] = []
+            for item, value in av:
+                if item.name == "LITERAL":
+                    chars.append(_literal_char(value))
+                elif item.name == "RANGE" and value[1] - value[0] < 16:
+                    chars.extend(_literal_char(v) for v in range(value[0], value[1] + 1))
+                else:
+                    chars.append(None)
+            options = None if None in chars else list(dict.fromkeys(c for c in chars if c))
+        elif name == "SUBPATTERN":
+            options = _strings(av[-1])
+        elif name == "BRANCH":
+            options = []
+            for branch in av[1]:
+                sub = _strings(branch)
+                if sub is None:
+                    options = None
+                    break
+                options.extend(sub)
+        elif name in _REPEATS and av[0] == 0 and av[1] == 1:
+            sub = _strings(av[2])
+            options = None if sub is None else ["", *sub]
+        else:
+            options = None
+        if options is None:
+            return None
+        out = list(dict.fromkeys(a + b for a in out for b in options))
+        if len(out) > _MAX_ALTERNATIVES:
+            return None
+    return out
+
+
+class _Walker:
+    """Collects requirements from a parsed regex, keeping literal runs as long as possible."""
+
+    def __init__(self) -> None:
+        self.out: List[Requirement] = []
+        self.run: List[str] = [""]
+
+    def flush(self) -> None:
+        if any(self.run):
+            self.out.append(tuple(dict.fromkeys(self.run)))
+        self.run = [""]
+
+    def walk(self, seq: Any) -> None:
+        for op, av in seq:
+            name = op.name
+            options = _strings([(op, av)])
+            if options is not None and len(self.run) * len(options) <= _MAX_ALTERNATIVES:
+                self.run = list(dict.fromkeys(a + b for a in self.run for b in options))
+                continue
+            if name == "SUBPATTERN":
+                self.walk(av[-1])  # the group's content is matched in sequence, in place
+            elif name == "BRANCH":
+                self.flush()
+                alternatives: List[str] = []
+                for branch in av[1]:
+                    best = _best(_requirements(branch))
+                    if best is None:
+                        alternatives = []
+                        break
+                    alternatives.extend(best)
+                if alternatives:
+                    self.out.append(tuple(dict.fromkeys(alternatives)))
+            elif name in _REPEATS and av[0] >= 1:
+                self.flush()
+                self.out.extend(_requirements(av[2]))
+            else:
+                # IN, ANY, AT, CATEGORY, assertions, optional parts...: the run ends here.
+                self.flush()
+
+
+def _requirements(seq: Any) -> List[Requirement]:
+    walker = _Walker()
+    walker.walk(seq)
+    walker.flush()
+    return walker.out
+
+
+def _score(requirement: Requirement) -> int:
+    """How selective a requirement is (higher is better); -1 if unusable.
+
+    Longer literals are rarer; a literal holding a rare character (``@``, ``x``, ``[``...) is
+    rarer still; URL schemes, host names and field names that fill healthy logs count for
+    nothing, so ``forbidden`` is preferred to ``https://management.azure.com/``. A literal
+    without letters (``429``, ``127.0.0.1:40342``) cannot join the anchored passes and needs a
+    scan of its own, so it scores low, though above the words healthy logs are full of.
+    """
+    if not requirement or any(not alt.strip() for alt in requirement):
+        return -1
+    scores = []
+    for alt in requirement:
+        if alt.strip() in _COMMON or any(part in alt for part in _FREQUENT_PARTS):
+            scores.append(1)
+        elif not any(c.isalpha() for c in alt):
+            if min(_freq(c) for c in alt) <= _RARE_FREQ:
+                scores.append(3)  # "@": a memchr scan finds it nearly for free
+            else:
+                scores.append(2 if len(alt) >= 3 else 1)
+        else:
+            rare = min(_freq(c) for c in alt) <= _RARE_FREQ
+            scores.append(len(alt) + (5 if rare else 0))
+    return min(scores)
+
+
+def _best(requirements: Sequence[Requirement]) -> Optional[Requirement]:
+    best: Optional[Requirement] = None
+    best_score = -1
+    for requirement in requirements:
+        score = _score(requirement)
+        if score > best_score:
+            best, best_score = requirement, score
+    return best
+
+
+def required_literals(pattern: str) -> Optional[Requirement]:
+    """Lower-case literals of which every match of ``pattern`` contains at least one.
+
+    Sound by construction: only literal runs that every match passes through are used, and a
+    run is only extended over a group when every way through the group is a known literal (a
+    character class, a repeat, an assertion... end a run). None when the pattern has no usable
+    literal, so it cannot be prefiltered. The regex is parsed by Python's own parser, so what is
+    analysed is what the engine runs.
+    """
+    try:
+        parsed = _sre_parse.parse(pattern, re.IGNORECASE)
+    except re.error:
+        return None
+    return _best(_requirements(parsed))
+
+
+# ---------------------------------------------------------------------------------------------
+# The prefilter
+# ---------------------------------------------------------------------------------------------
+
+# Approximate frequency (per 10,000 bytes) of lower-cased bytes in agent logs: timestamps, GUIDs,
+# URLs and English messages. It only steers the choice of anchors and guards (see Prefilter).
+_FREQ: Dict[str, float] = {
+    **dict.fromkeys("`~^|{}<>!#$%&*+;?@'\\_", 1.0),
+    "q": 8, "j": 8, "z": 30, "x": 35, "[": 10, "]": 10, "(": 10, ")": 10, "k": 30, "w": 30,
+    "y": 50, "v": 130, "b": 110, ",": 30, "g": 250, "f": 120, "p": 165, "h": 110, "u": 240,
+    "c": 270, "m": 270, "d": 175, "l": 250, "r": 275, "n": 430, "i": 435, "o": 350, "a": 350,
+    "s": 465, "t": 525, "e": 750, " ": 530, "\"": 340, "=": 330, ":": 220, ".": 175, "/": 165,
+    "-": 200, "0": 385, "1": 265, "2": 290, "3": 185, "4": 115, "5": 115, "6": 165, "7": 80,
+    "8": 90, "9": 90,
+}
+# One more scan of the text costs about as much as stopping on 10% of its bytes (measured: a
+# single-byte scan runs at ~4 GB/s, a stop with a failing guard costs ~6-20 ns).
+_PASS_COST = 1000.0
+_SHORT = 3  # literals shorter than this get a plain search of their own
+
+
+def _freq(char: str) -> float:
+    return _FREQ.get(char, 100.0)
+
+
+def _minimise(literals: Set[str]) -> List[str]:
+    """Drop every literal that contains another one: a line holding it holds the shorter one."""
+    kept: List[str] = []
+    for literal in sorted(literals, key=lambda s: (len(s), s)):
+        if not any(short in literal for short in kept):
+            kept.append(literal)
+    return kept
+
+
+def choose_anchors(literals: Sequence[str]) -> Dict[str, str]:
+    """Give every literal an anchor character; few, rare anchors overall.
+
+    Each distinct anchor costs one scan of the text plus a stop at every place it occurs, so
+    this is a weighted set cover, solved greedily: take the character that covers the most
+    remaining literals per unit of cost, until every literal holds a chosen character; then
+    anchor each literal on the rarest chosen character it holds.
+    """
+    uncovered = set(literals)
+    chosen: Set[str] = set()
+    while uncovered:
+        counts: Dict[str, int] = {}
+        for literal in uncovered:
+            for char in set(literal):
+                counts[char] = counts.get(char, 0) + 1
+        best = max(counts, key=lambda c: (counts[c] / (_PASS_COST + _freq(c)), -_freq(c), c))
+        chosen.add(best)
+        uncovered = {lit for lit in uncovered if best not in lit}
+    # A character taken early may have been made redundant by later ones: drop it if so.
+    for char in sorted(chosen, key=_freq, reverse=True):
+        rest = chosen - {char}
+        if all(any(c in lit for c in rest) for lit in literals):
+            chosen = rest
+    return {lit: min((c for c in chosen if c in lit), key=lambda c: (_freq(c), c))
+            for lit in literals}
+
+
+def _class(values: Set[int]) -> bytes:
+    return b"[" + b"".join(re.escape(bytes([v])) for v in sorted(values)) + b"]"
+
+
+_TOTAL = 10000.0
+
+
+def _p(chars: Set[int]) -> float:
+    """Rough chance that a byte of log text is one of ``chars``."""
+    return min(1.0, sum(_freq(chr(c)) for c in chars) / _TOTAL)
+
+
+# How an anchor occurrence is checked before the trie: by the two bytes after it ("ahead"),
+# or, for a literal whose anchor is near its end, by the byte before it ("behind").
+_MODES = ("ahead", "behind")
+
+
+def _guard_chars(literal: bytes, index: int, mode: str) -> Optional[Tuple[int, ...]]:
+    if mode == "ahead" and index + 2 < len(literal):
+        return literal[index + 1], literal[index + 2]
+    if mode == "behind" and index >= 1:
+        return (literal[index - 1],)
+    return None
+
+
+class _GuardCost:
+    """Expected share of anchor stops that get past the guards (plus a cost per guard), kept up
+    to date as literals move between anchor positions."""
+
+    def __init__(self) -> None:
+        self.counts: Dict[Tuple[str, int], Dict[int, int]] = {}
+
+    def _keys(self, literal: bytes, option: Tuple[int, str]) -> List[Tuple[str, int, int]]:
+        chars = _guard_chars(literal, option[0], option[1]) or ()
+        return [(option[1], position, char) for position, char in enumerate(chars)]
+
+    def add(self, literal: bytes, option: Tuple[int, str], step: int = 1) -> None:
+        for mode, position, char in self._keys(literal, option):
+            bucket = self.counts.setdefault((mode, position), {})
+            bucket[char] = bucket.get(char, 0) + step
+            if not bucket[char]:
+                del bucket[char]
+
+    def total(self) -> float:
+        result = 0.0
+        for mode in _MODES:
+            first = self.counts.get((mode, 0))
+            if first:
+                second = self.counts.get((mode, 1))
+                result += 0.2 + _p(set(first)) * (_p(set(second)) if second else 1.0)
+        return result
+
+    def with_move(self, literal: bytes, old: Tuple[int, str], new: Tuple[int, str]) -> float:
+        self.add(literal, old, -1)
+        self.add(literal, new)
+        cost = self.total()
+        self.add(literal, new, -1)
+        self.add(literal, old)
+        return cost
+
+
+def _place(group: Sequence[int], anchor: int, literals: Sequence[bytes]
+           ) -> Dict[int, Tuple[int, str]]:
+    """For each literal of one anchor's group: which occurrence of the anchor, checked how.
+
+    A small local search that keeps the guards' byte classes narrow and rare, so that most
+    stops on the anchor byte fail the guard at once.
+    """
+    options: Dict[int, List[Tuple[int, str]]] = {}
+    for lit_id in group:
+        literal = literals[lit_id]
+        spots = [i for i, byte in enumerate(literal) if byte == anchor]
+        found = [(i, m) for i in spots for m in _MODES if _guard_chars(literal, i, m)]
+        ahead = [(i, m) for i, m in found if m == "ahead"]
+        options[lit_id] = ahead or found or [(spots[0], "none")]
+    cost = _GuardCost()
+    choice: Dict[int, Tuple[int, str]] = {}
+    for lit_id, opts in options.items():
+        def alone(option: Tuple[int, str], literal: bytes = literals[lit_id]) -> float:
+            single = _GuardCost()
+            single.add(literal, option)
+            return single.total()
+
+        choice[lit_id] = min(opts, key=alone)
+        cost.add(literals[lit_id], choice[lit_id])
+    for _ in range(3):
+        changed = False
+        for lit_id, opts in options.items():
+            if len(opts) < 2:
+                continue
+            literal, current = literals[lit_id], choice[lit_id]
+            best = min(opts, key=lambda o: cost.with_move(literal, current, o))
+            if best != current:
+                cost.add(literal, current, -1)
+                cost.add(literal, best)
+                choice[lit_id] = best
+                changed = True
+        if not changed:
+            break
+    return choice
+
+
+def _guarded(anchor: int, choice: Dict[int, Tuple[int, str]], literals: Sequence[bytes],
+             numbering: List[int]) -> bytes:
+    """After the anchor byte: per guard mode, a cheap check of neighbouring bytes, then the
+    trie of what follows the anchor."""
+    alts = []
+    mark = re.escape(bytes([anchor]))
+    for mode in (*_MODES, "none"):
+        items = [(literals[lit_id][index + 1:], lit_id)
+                 for lit_id, (index, m) in sorted(choice.items()) if m == mode]
+        if not items:
+            continue
+        chars = [_guard_chars(literals[lit_id], index, m) or ()
+                 for lit_id, (index, m) in choice.items() if m == mode]
+        if mode == "ahead":
+            guard = (b"(?=" + _class({c[0] for c in chars}) + _class({c[1] for c in chars})
+                     + b")")
+        elif mode == "behind":
+            guard = b"(?<=" + _class({c[0] for c in chars}) + mark + b")"
+        else:
+            guard = b""
+        alts.append(guard + _trie(items, literals, numbering))
+    return alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
+
+
+def _trie(items: Sequence[Tuple[bytes, int]], literals: Sequence[bytes],
+          numbering: List[int]) -> bytes:
+    """A regex for (suffix, literal id) pairs: suffixes share prefixes; at each leaf a
+    look-behind checks the whole literal and an empty group numbers it."""
+    ends = sorted({lit_id for suffix, lit_id in items if not suffix})
+    by_first: Dict[int, List[Tuple[bytes, int]]] = {}
+    for suffix, lit_id in items:
+        if suffix:
+            by_first.setdefault(suffix[0], []).append((suffix[1:], lit_id))
+    alts = [re.escape(bytes([first])) + _trie(rest, literals, numbering)
+            for first, rest in sorted(by_first.items())]
+    for lit_id in ends:
+        numbering.append(lit_id)
+        alts.append(b"(?<=" + re.escape(literals[lit_id]) + b")()")
+    if len(alts) == 1:
+        return alts[0]
+    return b"(?:" + b"|".join(alts) + b")"
+
+
+@dataclass(frozen=True)
+class Prefilter:
+    """Finds, at C speed, every place in lower-cased text where one of a set of literals occurs.
+
+    Each literal is *anchored* on one of its characters, chosen so that a few characters serve
+    every literal (:func:`choose_anchors`). There is one regex per anchor: it starts with the
+    anchor byte, so the engine scans for that byte in a tight C loop; a guard on the two bytes
+    after it (or, for a literal that ends just after its anchor, the byte before it) throws most
+    stops away at once (:func:`_place` picks anchor positions that keep the guard classes
+    narrow); then comes a trie of what follows the anchor in each literal, ending in a
+    look-behind for the whole literal: ``forbidden`` anchored on ``b`` becomes
+    ``b(?=[..][..])(?:idden(?<=forbidden)()|...)``. The empty group at each leaf tells which
+    literal was found. Literals shorter than three bytes or without letters (``@``, ``429``)
+    get a plain search of their own. Every occurrence of every literal is found, whatever the
+    text around it.
+    """
+
+    literals: Tuple[bytes, ...]  # literal id -> literal
+    anchors: Tuple[str, ...]
+    passes: Tuple[Pattern[bytes], ...]
+    group_literal: Tuple[Tuple[int, ...], ...]  # per pass: group number -> literal id
+    plain: Tuple[int, ...]  # ids of literals found without an anchor pass
+    plain_regex: Tuple[Tuple[int, Pattern[bytes]], ...] = ()  # ... those longer than a byte
+
+    @classmethod
+    def build(cls, literals: Set[str]) -> Prefilter:
+        minimal = _minimise(literals)
+        encoded = tuple(lit.encode("ascii") for lit in minimal)
+        plain = tuple(i for i, lit in enumerate(minimal)
+                      if len(lit) < _SHORT or not any(c.isalpha() for c in lit))
+        rest = [lit for i, lit in enumerate(minimal) if i not in plain]
+        anchors = choose_anchors(rest)
+        groups: Dict[str, List[int]] = {}
+        for lit_id, literal in enumerate(minimal):
+            if lit_id not in plain:
+                groups.setdefault(anchors[literal], []).append(lit_id)
+        order = tuple(sorted(groups, key=lambda a: (_freq(a), a)))
+        passes = []
+        group_maps = []
+        for anchor in order:
+            code = ord(anchor)
+            numbering: List[int] = [-1]
+            choice = _place(groups[anchor], code, encoded)
+            body = _guarded(code, choice, encoded, numbering)
+            passes.append(re.compile(re.escape(anchor.encode("ascii")) + body))
+            group_maps.append(tuple(numbering))
+        plain_regex = tuple((i, re.compile(re.escape(encoded[i]))) for i in plain
+                            if len(encoded[i]) > 1)
+        return cls(literals=encoded, anchors=order, passes=tuple(passes),
+                   group_literal=tuple(group_maps), plain=plain, plain_regex=plain_regex)
+
+    def hits(self, lowered: bytes, end: int) -> List[Tuple[int, int]]:
+        """(offset, literal id) of every literal occurrence in ``lowered[:end]``, in order.
+
+        The offset is inside the occurrence (at its anchor), so on the literal's own line.
+        """
+        found: List[Tuple[int, int]] = []
+        for regex, numbering in zip(self.passes, self.group_literal):
+            found.extend((m.start(), numbering[m.lastindex or 0])
+                         for m in regex.finditer(lowered, 0, end))
+        for lit_id, regex in self.plain_regex:  # the engine's prefix scan beats bytes.find
+            found.extend((m.start(), lit_id) for m in regex.finditer(lowered, 0, end))
+        for lit_id in self.plain:
+            literal = self.literals[lit_id]
+            if len(literal) > 1:
+                continue
+            pos = lowered.find(literal, 0, end)  # one byte: memchr
+            while pos >= 0:
+                found.append((pos, lit_id))
+                pos = lowered.find(literal, pos + 1, end)
+        found.sort()
+        return found
+
+    def line_literals(self, lowered: bytes) -> Set[int]:
+        """Ids of the literals that occur in one lower-cased line."""
+        return {lit_id for _, lit_id in self.hits(lowered, len(lowered))}

@@ -1,0 +1,291 @@
+"""Stage two of reading a log: cut out each line the prefilter hit and turn it into an event.
+
+A stream is read in 1 MiB binary chunks and lower-cased in one C call; the prefilter
+(:mod:`.prefilter`) finds every literal occurrence; only the lines holding one are cut out (line
+numbers from ``bytes.count`` of newlines), decoded, and matched against the knowledge-base
+patterns whose literals they contain. Lines are capped at :data:`LINE_CAP` bytes: the rest of an
+overlong line is skipped without being held in memory. Memory stays constant whatever the size
+of the input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Pattern, Set, Tuple
+
+from ..kb import KnowledgeBase
+from ..model import Cause
+from .inputs import CHUNK_SIZE, ScanStats
+from .lines import (
+    AZCM_RE,
+    AZCM_TRIGGER,
+    BOUNDARY_PATTERNS,
+    BOUNDARY_RE,
+    CONSOLE_MSG_RE,
+    ERR_RE,
+    ERROR_LEVEL_TRIGGERS,
+    ERROR_LEVELS,
+    MSG_RE,
+    field_value,
+    parse_level,
+    parse_time,
+)
+from .prefilter import Prefilter, Requirement, required_literals
+
+LINE_CAP = 64 * 1024
+
+@dataclass(frozen=True)
+class Matcher:
+    """The knowledge base compiled for streaming: the prefilter and, per prefilter literal, the
+    patterns that may match a line holding it."""
+
+    kb: KnowledgeBase
+    prefilter: Prefilter
+    # pattern id -> (cause position in kb.causes, compiled pattern, its own required literals)
+    patterns: Tuple[Tuple[int, Pattern[str], Tuple[bytes, ...]], ...]
+    # prefilter literal id -> ids of the patterns whose required literal contains it
+    candidates: Tuple[Tuple[int, ...], ...]
+    # patterns with no required literal: run on every prefiltered line; reported as uncovered
+    always: Tuple[int, ...]
+    uncovered: Tuple[Tuple[str, str], ...]  # (cause id, pattern)
+    azcm_ids: FrozenSet[int]  # prefilter literals that may start an AZCM code
+    boundary_ids: FrozenSet[int]  # ... that may belong to a connect-attempt start
+    literals: FrozenSet[str] = field(default_factory=frozenset)  # every required literal
+
+    def line_literals(self, lowered: bytes) -> Set[int]:
+        return self.prefilter.line_literals(lowered)
+
+    def hits_line(self, line: bytes) -> bool:
+        """Whether one line hits the prefilter."""
+        return bool(self.prefilter.line_literals(line.lower()))
+
+    def match(self, text: str, lowered: Optional[bytes] = None,
+              literal_ids: Optional[Set[int]] = None) -> List[Tuple[Cause, int, int]]:
+        """Causes whose patterns match ``text``, with the first match span, most decisive first.
+
+        The same causes, in the same order, as :meth:`KnowledgeBase.match_text`, found by
+        running only the patterns whose required literal occurs in the line.
+        """
+        if lowered is None:
+            lowered = text.encode("utf-8", "replace").lower()
+        if literal_ids is None:
+            literal_ids = self.line_literals(lowered)
+        chosen: Set[int] = set(self.always)
+        for lit_id in literal_ids:
+            chosen.update(self.candidates[lit_id])
+        if not chosen:
+            return []
+        found: Dict[int, Tuple[int, int]] = {}
+        for pid in sorted(chosen):
+            cause_pos, regex, needs = self.patterns[pid]
+            if cause_pos in found or (needs and not any(n in lowered for n in needs)):
+                continue
+            hit = regex.search(text)
+            if hit:
+                found[cause_pos] = hit.span()
+        causes = self.kb.causes
+        order = sorted(found, key=lambda pos: (-causes[pos].priority, pos))
+        return [(causes[pos], found[pos][0], found[pos][1]) for pos in order]
+
+
+def build_matcher(kb: KnowledgeBase) -> Matcher:
+    """Compile the knowledge base's patterns, and the tool's own triggers, for streaming."""
+    literals: Set[str] = set()
+    patterns: List[Tuple[int, Pattern[str], Tuple[bytes, ...]]] = []
+    always: List[int] = []
+    uncovered: List[Tuple[str, str]] = []
+    for cause_pos, cause in enumerate(kb.causes):
+        for source, regex in zip(cause.patterns, kb.compiled[cause.id]):
+            pid = len(patterns)
+            requirement = required_literals(source)
+            if requirement is None:
+                always.append(pid)
+                uncovered.append((cause.id, source))
+                patterns.append((cause_pos, regex, ()))
+                continue
+            literals.update(requirement)
+            patterns.append((cause_pos, regex, tuple(s.encode("ascii") for s in requirement)))
+    triggers: Dict[str, Requirement] = {}
+    for trigger in (*ERROR_LEVEL_TRIGGERS, AZCM_TRIGGER, *BOUNDARY_PATTERNS):
+        requirement = required_literals(trigger)
+        if requirement is None:  # pragma: no cover - guarded by tests
+            raise ValueError(f"trigger {trigger!r} has no required literal")
+        literals.update(requirement)
+        triggers[trigger] = requirement
+    prefilter = Prefilter.build(literals)
+    candidates: List[Tuple[int, ...]] = []
+    azcm_ids: Set[int] = set()
+    boundary_ids: Set[int] = set()
+    for lit_id, small in enumerate(prefilter.literals):
+        candidates.append(tuple(pid for pid, (_, _, needs) in enumerate(patterns)
+                                if any(small in need for need in needs)))
+        if any(small in t.encode("ascii") for t in triggers[AZCM_TRIGGER]):
+            azcm_ids.add(lit_id)
+        if any(small in t.encode("ascii") for b in BOUNDARY_PATTERNS for t in triggers[b]):
+            boundary_ids.add(lit_id)
+    return Matcher(
+        kb=kb, prefilter=prefilter, patterns=tuple(patterns), candidates=tuple(candidates),
+        always=tuple(always), uncovered=tuple(uncovered), azcm_ids=frozenset(azcm_ids),
+        boundary_ids=frozenset(boundary_ids), literals=frozenset(literals),
+    )
+
+
+_MATCHERS: Dict[int, Matcher] = {}
+
+
+def matcher_for(kb: KnowledgeBase) -> Matcher:
+    """The matcher for a knowledge base, built once per process (the KB is immutable)."""
+    cached = _MATCHERS.get(id(kb))
+    if cached is None or cached.kb is not kb:
+        cached = build_matcher(kb)
+        _MATCHERS.clear()
+        _MATCHERS[id(kb)] = cached
+    return cached
+
+
+# ---------------------------------------------------------------------------------------------
+# Events
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line worth a diagnosis: what it says, where, and which causes it matches."""
+
+    line_no: int
+    text: str  # decoded (invalid UTF-8 replaced), at most LINE_CAP bytes; not yet redacted
+    timestamp: Optional[dt.datetime]
+    level: Optional[str]
+    msg: Optional[str]
+    error: Optional[str]
+    azcm: Tuple[str, ...]
+    causes: Tuple[Tuple[Cause, int, int], ...]  # (cause, span start, span end), most decisive
+    boundary: bool = False
+    truncated: bool = False
+
+    @property
+    def is_error(self) -> bool:
+        return self.level in ERROR_LEVELS
+
+
+def event_for_line(matcher: Matcher, raw: bytes, line_no: int, lowered: Optional[bytes] = None,
+                   literal_ids: Optional[Set[int]] = None, truncated: bool = False
+                   ) -> Optional[Event]:
+    """Turn one raw line (without its newline) into an Event, or None if it says nothing."""
+    if lowered is None:
+        lowered = raw.lower()
+    if literal_ids is None:
+        literal_ids = matcher.line_literals(lowered)
+        if not literal_ids:
+            return None
+    text = raw.decode("utf-8", "replace")
+    if text.endswith("\r"):
+        text = text[:-1]
+    causes = matcher.match(text, lowered, literal_ids)
+    codes: Tuple[str, ...] = ()
+    if not literal_ids.isdisjoint(matcher.azcm_ids):
+        codes = tuple(dict.fromkeys(c.upper() for c in AZCM_RE.findall(text)))
+    level = parse_level(text)
+    boundary = False
+    if (not causes and not codes and level not in ERROR_LEVELS and level != "warning"
+            and not literal_ids.isdisjoint(matcher.boundary_ids)):
+        boundary = BOUNDARY_RE.search(text) is not None
+    if not causes and not codes and not boundary and level not in ERROR_LEVELS:
+        return None
+    msg = field_value(MSG_RE, text)
+    if msg is None:
+        console = CONSOLE_MSG_RE.match(text)
+        if console:
+            msg = text[console.end():]
+    return Event(
+        line_no=line_no, text=text, timestamp=parse_time(text), level=level, msg=msg,
+        error=field_value(ERR_RE, text), azcm=codes, causes=tuple(causes), boundary=boundary,
+        truncated=truncated,
+    )
+
+
+def scan_stream(stream: Any, matcher: Matcher, stats: Optional[ScanStats] = None,
+                chunk_size: int = CHUNK_SIZE, line_cap: int = LINE_CAP) -> Iterator[Event]:
+    """Events of a binary stream, in line order, reading at most ``chunk_size`` at a time.
+
+    Lines are numbered from 1 and split on ``\\n`` only (a ``\\r`` before it is dropped).
+    A line longer than ``line_cap`` bytes is matched on its first ``line_cap`` bytes; the rest
+    is skipped as it streams by, never held in memory. ``stats`` (if given) is filled in as the
+    stream is read.
+    """
+    if stats is None:
+        stats = ScanStats()
+    hits = matcher.prefilter.hits
+    line_no = 0  # newlines consumed before the start of ``carry``
+    carry = b""
+    skipping = False  # inside the unread tail of an overlong line
+    while True:
+        chunk = stream.read(chunk_size)
+        if not chunk:
+            break
+        if not stats.bytes_read:
+            stats.sample = chunk[:4096]
+        stats.bytes_read += len(chunk)
+        if skipping:
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                continue
+            chunk = chunk[newline + 1:]
+            line_no += 1
+            skipping = False
+            stats.lines = line_no
+            if not chunk:
+                continue
+        buf = carry + chunk if carry else chunk
+        carry = b""
+        last = buf.rfind(b"\n")
+        if last >= 0:
+            end = last + 1
+            lowered = buf.lower()
+            found = hits(lowered, end)
+            counted = 0  # newlines in buf[:count_pos]
+            count_pos = 0
+            index = 0
+            while index < len(found):
+                hit = found[index][0]
+                start = buf.rfind(b"\n", 0, hit) + 1
+                stop = buf.find(b"\n", hit, end)
+                ids = set()
+                while index < len(found) and found[index][0] < stop:
+                    ids.add(found[index][1])
+                    index += 1
+                counted += buf.count(b"\n", count_pos, start)
+                count_pos = start
+                number = line_no + counted + 1
+                if stop - start > line_cap:
+                    stats.truncated_lines += 1
+                    event = event_for_line(matcher, buf[start:start + line_cap], number,
+                                           truncated=True)
+                else:
+                    event = event_for_line(matcher, buf[start:stop], number,
+                                           lowered[start:stop], ids)
+                if event is not None:
+                    yield event
+            line_no += counted + buf.count(b"\n", count_pos, end)
+            stats.lines = line_no
+            rest = buf[end:]
+        else:
+            rest = buf
+        if len(rest) > line_cap:
+            # An overlong line: match its first LINE_CAP bytes now, skip the rest as it comes.
+            stats.truncated_lines += 1
+            event = event_for_line(matcher, rest[:line_cap], line_no + 1, truncated=True)
+            if event is not None:
+                yield event
+            skipping = True
+        else:
+            carry = rest
+    if skipping:
+        line_no += 1
+    elif carry:
+        line_no += 1
+        event = event_for_line(matcher, carry, line_no)
+        if event is not None:
+            yield event
+    stats.lines = line_no

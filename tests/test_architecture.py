@@ -1,0 +1,137 @@
+"""The package's shape, checked: one-way imports, renderers that see models only, small modules.
+
+Imports inside functions count (they are how heavy modules load lazily, and a cycle hidden in a
+function is still a cycle); imports under ``if TYPE_CHECKING:`` do not, since they never run.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Dict, Iterator, List, Set
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "arc_preflight"
+MAX_LINES = 600
+# What a renderer may import from the package besides other renderers: the models, the
+# catalogue's types, the knowledge base and redaction (a renderer is a function of a model).
+RENDER_MAY_IMPORT = {"arc_preflight.model", "arc_preflight.catalog", "arc_preflight.kb",
+                     "arc_preflight.redact"}
+
+
+def _modules() -> Dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        found[".".join(parts)] = path
+    return found
+
+
+MODULES = _modules()
+
+
+def _runtime_imports(tree: ast.AST) -> Iterator[ast.AST]:
+    """Import nodes anywhere in the tree, except under ``if TYPE_CHECKING:``."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            yield from (n for child in node.orelse for n in _runtime_imports_node(child))
+            continue
+        yield from _runtime_imports_node(node)
+
+
+def _runtime_imports_node(node: ast.AST) -> Iterator[ast.AST]:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        yield node
+    yield from _runtime_imports(node)
+
+
+def _targets(module: str, node: ast.AST) -> Set[str]:
+    is_package = MODULES[module].name == "__init__.py"
+    base = module.split(".") if is_package else module.split(".")[:-1]
+    names: List[str] = []
+    if isinstance(node, ast.ImportFrom):
+        if node.level:
+            prefix = base[:len(base) - (node.level - 1)]
+            source = ".".join(prefix + ([node.module] if node.module else []))
+        else:
+            source = node.module or ""
+        for alias in node.names:
+            candidate = f"{source}.{alias.name}"
+            names.append(candidate if candidate in MODULES else source)
+    elif isinstance(node, ast.Import):
+        names.extend(alias.name for alias in node.names)
+    return {name for name in names if name in MODULES and name != module}
+
+
+def _graph() -> Dict[str, Set[str]]:
+    graph: Dict[str, Set[str]] = {}
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        edges: Set[str] = set()
+        for node in _runtime_imports(tree):
+            edges |= {t for t in _targets(module, node) if not module.startswith(t + ".")}
+        graph[module] = edges
+    return graph
+
+
+def _cycles(graph: Dict[str, Set[str]]) -> List[List[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: Dict[str, int] = {}
+    low: Dict[str, int] = {}
+    stack: List[str] = []
+    on_stack: Set[str] = set()
+    found: List[List[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                item = stack.pop()
+                on_stack.discard(item)
+                component.append(item)
+                if item == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    assert _cycles(_graph()) == []
+
+
+def test_cycle_finder_finds_a_planted_cycle() -> None:
+    """The check above can fail: a cycle through a function-level import is found."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"]]
+
+
+def test_renderers_import_only_models_catalogue_knowledge_and_redaction() -> None:
+    graph = _graph()
+    wrong = {module: sorted(edges - RENDER_MAY_IMPORT)
+             for module, edges in graph.items() if module.startswith("arc_preflight.render")
+             for edges in [{e for e in edges if not e.startswith("arc_preflight.render")}]
+             if edges - RENDER_MAY_IMPORT}
+    assert wrong == {}
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_module_is_over_600_lines(module: str) -> None:
+    lines = MODULES[module].read_text(encoding="utf-8").count("\n")
+    assert lines <= MAX_LINES, f"{module} has {lines} lines"
