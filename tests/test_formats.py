@@ -12,70 +12,43 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
+from factories import diagnosis, report, result
 
 from arc_preflight import render
-from arc_preflight.model import Change, Diagnosis, HostInfo, Report, Result, Status
+from arc_preflight.model import Change, Report
 from arc_preflight.redact import register_secret
 
 SECRET = "Zq8~fmtSecretValue-7731"
-HOST = HostInfo(hostname="web01", os="Linux 6.1", python="3.11.7", elevated=True)
-SETTINGS = {"cloud": "AzureCloud", "location": "eastus", "proxy": None, "dns_servers": "system"}
 ALL_FORMATS = ("table", "json", "prometheus", "nagios", "junit", "markdown")
-
-
-def res(check_id: str, status: str, summary: str = "", code: Optional[str] = None,
-        target: Optional[str] = None, duration_ms: int = 10,
-        blocked_by: Optional[str] = None) -> Result:
-    probe = check_id.split(":", 1)[0]
-    return Result(check_id, probe, target if target is not None else check_id.split(":", 1)[-1],
-                  Status(status), summary or f"{check_id} {status}", code=code,
-                  duration_ms=duration_ms, blocked_by=blocked_by)
-
-
-def diag(title: str = "An endpoint name does not resolve", severity: str = "fail",
-         evidence: Tuple[str, ...] = ("dns:login.microsoftonline.com: NXDOMAIN",),
-         remedy: Tuple[str, ...] = ("Fix the DNS forwarders.", "Flush the resolver cache."),
-         category: str = "dns_failure") -> Diagnosis:
-    return Diagnosis(cause_id="dns_name_not_found", category=category, severity=severity,
-                     title=title, explanation="DNS answered NXDOMAIN for a name the agent needs.",
-                     remedy=remedy,
-                     docs=("https://learn.microsoft.com/azure/azure-arc/servers/"
-                           "network-requirements",),
-                     azcm=("AZCM0026",), evidence=evidence)
-
-
-def report(checks: Tuple[Result, ...], diagnoses: Tuple[Diagnosis, ...] = (),
-           changes: Tuple[Change, ...] = (), fail_on: str = "warn",
-           notices: Tuple[str, ...] = (), duration_s: float = 1.234) -> Report:
-    return Report(tool_version="0.1.0", host=HOST, started_at="2026-01-01T00:00:00Z",
-                  duration_s=duration_s, settings=SETTINGS, checks=checks, diagnoses=diagnoses,
-                  changes=changes, profile="health", fail_on=fail_on, notices=notices)
 
 
 MIXED = report(
     checks=(
-        res("privilege", "pass", "running as root"),
-        res("dns:login.microsoftonline.com", "fail", "NXDOMAIN", code="dns.nxdomain",
-            target="login.microsoftonline.com", duration_ms=31),
-        res("tcp:login.microsoftonline.com:443", "skip", "not run: dns failed",
-            blocked_by="dns:login.microsoftonline.com"),
-        res("tls:management.azure.com:443", "warn", "issuer unexpected",
-            code="tls.unexpected_issuer"),
-        res("himds", "error", "probe crashed: boom", code="probe.crashed"),
+        result("privilege", "pass", "running as root"),
+        result("dns:login.microsoftonline.com", "fail", "NXDOMAIN", code="dns.nxdomain",
+               target="login.microsoftonline.com", duration_ms=31),
+        result("tcp:login.microsoftonline.com:443", "skip", "not run: dns failed",
+               blocked_by="dns:login.microsoftonline.com"),
+        result("tls:management.azure.com:443", "warn", "issuer unexpected",
+               code="tls.unexpected_issuer"),
+        result("himds", "error", "probe crashed: boom", code="probe.crashed"),
     ),
-    diagnoses=(diag(),),
+    diagnoses=(diagnosis(),),
     changes=(Change("dns:login.microsoftonline.com", "new_failure", "pass", "fail",
                     "2026-01-01T00:00:00Z"),),
+    profile="health",
 )
-ALL_PASS = report(checks=(res("privilege", "pass", "running as root"),
-                          res("dns:management.azure.com", "pass", "resolves")))
-WARN_ONLY = report(checks=(res("privilege", "warn", "not root", code="privilege.not_admin"),),
-                   diagnoses=(diag("Not running as administrator or root", severity="warn",
-                                   category="not_admin",
-                                   evidence=("privilege: not root",)),))
+ALL_PASS = report(checks=(result("privilege", "pass", "running as root"),
+                          result("dns:management.azure.com", "pass", "resolves")),
+                  profile="health")
+WARN_ONLY = report(checks=(result("privilege", "warn", "not root", code="privilege.not_admin"),),
+                   diagnoses=(diagnosis("Not running as administrator or root", severity="warn",
+                                        category="not_admin",
+                                        evidence=("privilege: not root",)),),
+                   profile="health")
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,8 +106,8 @@ def test_prometheus_run_status(subject: Report, expected: int) -> None:
 
 def test_prometheus_label_escaping() -> None:
     nasty = 'evil "quoted" back\\slash\nnewline:443'
-    subject = report(checks=(res("tcp:evil:443", "fail", "x", code="tcp.refused",
-                                 target=nasty),))
+    subject = report(checks=(result("tcp:evil:443", "fail", "x", code="tcp.refused",
+                                    target=nasty),), profile="health")
     text = render.get("prometheus")(subject)
     for line in text.splitlines():  # every sample on one line, nothing torn by the newline
         assert line.startswith(("#", "arc_preflight_")), line
@@ -144,7 +117,7 @@ def test_prometheus_label_escaping() -> None:
 
 
 def test_prometheus_empty_report_still_parses() -> None:
-    found = families(render.get("prometheus")(report(checks=())))
+    found = families(render.get("prometheus")(report(checks=(), profile="health")))
     assert found["arc_preflight_check_status"].samples == []
     assert found["arc_preflight_run_status"].samples[0].value == 0
 
@@ -184,7 +157,7 @@ def nagios_alerts(value: float, threshold: str) -> bool:
 
 @pytest.mark.parametrize(("subject", "word", "code"), [
     (ALL_PASS, "OK", 0), (WARN_ONLY, "WARNING", 1), (MIXED, "CRITICAL", 2),
-    (report(WARN_ONLY.checks, WARN_ONLY.diagnoses, fail_on="fail"), "OK", 0)])
+    (report(WARN_ONLY.checks, WARN_ONLY.diagnoses, fail_on="fail", profile="health"), "OK", 0)])
 def test_nagios_status_line_matches_exit_code(subject: Report, word: str, code: int) -> None:
     text = render.get("nagios")(subject)
     first = text.splitlines()[0]
@@ -217,7 +190,8 @@ def test_nagios_all_pass_text() -> None:
 
 
 def test_nagios_perfdata_thresholds_agree_with_state() -> None:
-    one_fail = report(checks=(res("dns:a", "fail", code="dns.nxdomain"),), diagnoses=(diag(),))
+    one_fail = report(checks=(result("dns:a", "fail", code="dns.nxdomain"),),
+                      diagnoses=(diagnosis(),), profile="health")
     perf = perfdata(render.get("nagios")(one_fail).splitlines()[0])
     value, _, fields = perf["failed"]
     assert nagios_alerts(value, fields[1])
@@ -227,7 +201,7 @@ def test_nagios_perfdata_thresholds_agree_with_state() -> None:
 
 
 def test_nagios_text_without_diagnosis_does_not_claim_success() -> None:
-    subject = report(checks=(res("clock", "warn", "clock is 200 s ahead"),))
+    subject = report(checks=(result("clock", "warn", "clock is 200 s ahead"),), profile="health")
     first = render.get("nagios")(subject).splitlines()[0]
     assert first.startswith("ARC-PREFLIGHT WARNING - ")
     assert "checks passed" not in first.split(" | ")[0]
@@ -284,7 +258,8 @@ def test_junit_all_pass() -> None:
 
 
 def test_junit_escapes_markup_in_summaries() -> None:
-    subject = report(checks=(res("https:a:443", "fail", '<b>"&amp;</b> ]]>', code="https.error"),))
+    subject = report(checks=(result("https:a:443", "fail", '<b>"&amp;</b> ]]>',
+                                    code="https.error"),), profile="health")
     failure = junit(subject).find("testcase/failure")
     assert failure is not None
     assert failure.get("message") == '<b>"&amp;</b> ]]>'
@@ -315,10 +290,11 @@ def _cells(row: str) -> List[str]:
 
 
 def test_markdown_escapes_pipes_in_cells() -> None:
-    subject = report(checks=(res("https:a:443", "fail", "HTTP 403 | body: a|b\nsecond line",
-                                 code="https.error"),),
-                     diagnoses=(diag(title="Blocked | by proxy",
-                                     evidence=("https:a:443: got a|b",)),))
+    subject = report(checks=(result("https:a:443", "fail", "HTTP 403 | body: a|b\nsecond line",
+                                    code="https.error"),),
+                     diagnoses=(diagnosis(title="Blocked | by proxy",
+                                          evidence=("https:a:443: got a|b",)),),
+                     profile="health")
     text = render.get("markdown")(subject)
     rows = [line for line in text.splitlines() if line.startswith("| ")]
     assert rows
@@ -344,13 +320,15 @@ def test_markdown_no_problem() -> None:
 def test_registered_secret_in_no_format(fmt: str) -> None:
     register_secret(SECRET)
     subject = report(
-        checks=(res("https:login.microsoftonline.com:443", "fail",
-                    f"sign-in failed for secret {SECRET} (HTTP 401)", code="auth.invalid_secret"),
-                res("proxy", "warn", f"proxy http://user:{SECRET}@proxy:3128 refused",
-                    code="proxy.denied")),
-        diagnoses=(diag(evidence=(f"https:login.microsoftonline.com:443: secret {SECRET}",
-                                  f"azcmagent.log:3: --service-principal-secret {SECRET}")),),
-        notices=(f"state file /x/{SECRET} unreadable",))
+        checks=(result("https:login.microsoftonline.com:443", "fail",
+                       f"sign-in failed for secret {SECRET} (HTTP 401)",
+                       code="auth.invalid_secret"),
+                result("proxy", "warn", f"proxy http://user:{SECRET}@proxy:3128 refused",
+                       code="proxy.denied")),
+        diagnoses=(diagnosis(evidence=(f"https:login.microsoftonline.com:443: secret {SECRET}",
+                                       f"azcmagent.log:3: --service-principal-secret {SECRET}")),),
+        notices=(f"state file /x/{SECRET} unreadable",),
+        profile="health")
     text = render.get(fmt)(subject)
     assert SECRET not in text
     assert "[REDACTED]" in text or fmt == "prometheus"

@@ -6,13 +6,14 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Tuple
 
 import pytest
+from factories import report, result
 
 from arc_preflight import catalog, render
 from arc_preflight.config import Settings
-from arc_preflight.model import Diagnosis, HostInfo, Report, Result, Status
+from arc_preflight.model import Diagnosis, HostInfo, Report, Status
 from arc_preflight.redact import register_secret
 from arc_preflight.render import endpoints as render_endpoints
 from arc_preflight.render import json_fmt, table
@@ -22,6 +23,7 @@ jsonschema = pytest.importorskip("jsonschema")
 SCHEMA_FILE = Path(render.__file__).resolve().parent.parent / "data" / "report.schema.json"
 SECRET = "Rend3r-SP-Secret~Value-4417"
 PROXY_PASSWORD = "Rend3rProxyPw-5521"
+SRV01 = HostInfo(hostname="srv01", os="Linux 6.1", python="3.11.7", elevated=False)
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +43,6 @@ def settings_shown() -> Dict[str, Any]:
     return shown
 
 
-def res(check_id: str, status: Status, summary: str = "", code: Optional[str] = None,
-        blocked_by: Optional[str] = None, facts: Optional[Dict[str, Any]] = None) -> Result:
-    probe, _, target = check_id.partition(":")
-    return Result(id=check_id, probe=probe, target=target or "this process", status=status,
-                  summary=summary or f"{probe} {status.value}", code=code, duration_ms=12,
-                  blocked_by=blocked_by, facts=facts or {})
-
-
 DNS_DIAG = Diagnosis(
     cause_id="dns_name_not_found", category="dns_failure", severity="fail",
     title="An endpoint name does not resolve",
@@ -66,57 +60,48 @@ WARN_DIAG = Diagnosis(
 )
 
 
-def make_report(checks: Sequence[Result], diagnoses: Sequence[Diagnosis] = ()) -> Report:
-    return Report(
-        tool_version="0.1.0",
-        host=HostInfo(hostname="srv01", os="Linux 6.1", python="3.11.7", elevated=False),
-        started_at="2024-05-01T12:00:00Z",
-        duration_s=1.5,
-        settings=settings_shown(),
-        checks=tuple(checks),
-        diagnoses=tuple(diagnoses),
-    )
-
-
 def all_pass() -> Report:
-    return make_report([
-        res("privilege", Status.PASS, "running as root"),
-        res("dns:management.azure.com", Status.PASS, "resolved to 20.37.1.1",
-            facts={"addresses": ["20.37.1.1"], "route": "direct"}),
-        res("tcp:management.azure.com:443", Status.PASS, "connected to 20.37.1.1 in 12 ms"),
-        res("tls:management.azure.com:443", Status.PASS, "TLS 1.3, chain verified"),
-        res("https:management.azure.com:443", Status.PASS, "HTTP 200"),
-    ])
+    return report([
+        result("privilege", Status.PASS, "running as root", target="this process"),
+        result("dns:management.azure.com", Status.PASS, "resolved to 20.37.1.1",
+               facts={"addresses": ["20.37.1.1"], "route": "direct"}),
+        result("tcp:management.azure.com:443", Status.PASS, "connected to 20.37.1.1 in 12 ms"),
+        result("tls:management.azure.com:443", Status.PASS, "TLS 1.3, chain verified"),
+        result("https:management.azure.com:443", Status.PASS, "HTTP 200"),
+    ], host=SRV01, settings=settings_shown())
 
 
 def warn_only() -> Report:
-    return make_report([
-        res("privilege", Status.WARN, "running as uid 1000, not root",
-            code="privilege.not_admin"),
-        res("dns:dls.microsoft.com", Status.WARN, "NXDOMAIN", code="dns.nxdomain"),
-        res("dns:management.azure.com", Status.PASS, "resolved"),
-        res("tcp:dls.microsoft.com:443", Status.SKIP, "not run: dns:dls.microsoft.com did not pass",
-            blocked_by="dns:dls.microsoft.com"),
-    ], [WARN_DIAG])
+    return report([
+        result("privilege", Status.WARN, "running as uid 1000, not root",
+               code="privilege.not_admin", target="this process"),
+        result("dns:dls.microsoft.com", Status.WARN, "NXDOMAIN", code="dns.nxdomain"),
+        result("dns:management.azure.com", Status.PASS, "resolved"),
+        result("tcp:dls.microsoft.com:443", Status.SKIP,
+               "not run: dns:dls.microsoft.com did not pass",
+               blocked_by="dns:dls.microsoft.com"),
+    ], [WARN_DIAG], host=SRV01, settings=settings_shown())
 
 
 def with_failures() -> Report:
-    return make_report([
-        res("privilege", Status.WARN, "running as uid 1000", code="privilege.not_admin"),
-        res("service:himdsd", Status.PASS, "active"),
-        res("dns:gbl.his.arc.azure.com", Status.FAIL, f"NXDOMAIN (asked with {SECRET})",
-            code="dns.nxdomain", facts={"detail": f"client_secret={SECRET}"}),
-        res("tcp:gbl.his.arc.azure.com:443", Status.SKIP,
-            "not run: dns:gbl.his.arc.azure.com did not pass",
-            blocked_by="dns:gbl.his.arc.azure.com"),
-        res("himds", Status.ERROR, "probe did not finish within its 5s timeout; abandoned",
-            code="probe.hung"),
-    ], [DNS_DIAG, WARN_DIAG])
+    return report([
+        result("privilege", Status.WARN, "running as uid 1000", code="privilege.not_admin",
+               target="this process"),
+        result("service:himdsd", Status.PASS, "active"),
+        result("dns:gbl.his.arc.azure.com", Status.FAIL, f"NXDOMAIN (asked with {SECRET})",
+               code="dns.nxdomain", facts={"detail": f"client_secret={SECRET}"}),
+        result("tcp:gbl.his.arc.azure.com:443", Status.SKIP,
+               "not run: dns:gbl.his.arc.azure.com did not pass",
+               blocked_by="dns:gbl.his.arc.azure.com"),
+        result("himds", Status.ERROR, "probe did not finish within its 5s timeout; abandoned",
+               code="probe.hung", target="this process"),
+    ], [DNS_DIAG, WARN_DIAG], host=SRV01, settings=settings_shown())
 
 
 def diag_only_fail() -> Report:
     """All checks passed but a diagnosis (from a log, say) is a failure: the run fails."""
-    return make_report([res("privilege", Status.PASS, "running as root")], [DNS_DIAG])
+    return report([result("privilege", Status.PASS, "running as root", target="this process")],
+                  [DNS_DIAG], host=SRV01, settings=settings_shown())
 
 
 REPORTS = {
@@ -124,7 +109,7 @@ REPORTS = {
     "warn": (warn_only, Status.WARN, 1),
     "fail": (with_failures, Status.FAIL, 2),
     "diagnosis-fail": (diag_only_fail, Status.FAIL, 2),
-    "empty": (lambda: make_report([]), Status.PASS, 0),
+    "empty": (lambda: report([], host=SRV01, settings=settings_shown()), Status.PASS, 0),
 }
 
 
@@ -188,7 +173,7 @@ def test_json_log_diagnosis_has_source_and_lines(validator: Any) -> None:
         evidence=("azcmagent.log:812: AADSTS7000215: Invalid client secret provided",),
         source="/var/opt/azcmagent/log/azcmagent.log", lines=(812,),
     )
-    doc = json.loads(json_fmt.render(make_report([], [diag])))
+    doc = json.loads(json_fmt.render(report([], [diag], host=SRV01, settings=settings_shown())))
     assert not list(validator.iter_errors(doc))
     assert doc["diagnoses"][0]["source"] == "/var/opt/azcmagent/log/azcmagent.log"
     assert doc["diagnoses"][0]["lines"] == [812]

@@ -7,6 +7,7 @@ import time
 from typing import Callable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import pytest
+from factories import report
 
 from arc_preflight import runner
 from arc_preflight.model import Check, Outcome, ProbeContext, Result, Status
@@ -438,15 +439,9 @@ def test_no_check_starts_at_the_deadline() -> None:
 
 def test_a_run_whose_only_trouble_is_the_tool_cannot_judge() -> None:
     """Exit 3 (could not judge) when nothing failed except the tool's own probes."""
-    from arc_preflight.model import HostInfo, Report, Result
-
-    def report(*results: Result) -> Report:
-        return Report("0", HostInfo("h", "os", "3", True), "2026-01-01T00:00:00Z", 1.0, {},
-                      tuple(results), ())
-
     ok = Result("a", "dns", "a", Status.PASS, "ok")
     hung = Result("b", "tcp", "b", Status.ERROR, "hung", code="probe.hung")
     failed = Result("c", "tcp", "c", Status.FAIL, "x", code="tcp.timeout")
-    assert report(ok, hung).exit_code == 3 and report(ok, hung).status == Status.UNKNOWN
-    assert report(ok, hung, failed).exit_code == 2
-    assert report(ok).exit_code == 0
+    assert report([ok, hung]).exit_code == 3 and report([ok, hung]).status == Status.UNKNOWN
+    assert report([ok, hung, failed]).exit_code == 2
+    assert report([ok]).exit_code == 0

@@ -19,26 +19,20 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, NamedTuple, Tuple
 
 import pytest
+from factories import report
 
 from arc_preflight import syslog_out
-from arc_preflight.model import Change, HostInfo, Report, Result, Status
+from arc_preflight.model import Change, Result, Status
 from arc_preflight.probes import privilege
 from arc_preflight.redact import register_secret
 
 SECRET = "Journal-Secret-0x5eed-4411"
-HOST = HostInfo(hostname="web01", os="Linux", python="3.11", elevated=True)
-
-
-def make_report(*checks: Result) -> Report:
-    return Report(tool_version="0.1.0", host=HOST, started_at="2026-01-01T00:00:00Z",
-                  duration_s=0.5, settings={}, checks=tuple(checks), diagnoses=())
-
 
 DNS_FAIL = Result("dns:login.microsoftonline.com", "dns", "login.microsoftonline.com",
                   Status.FAIL, "NXDOMAIN from 127.0.0.53", code="dns.nxdomain")
 TCP_PASS = Result("tcp:management.azure.com:443", "tcp", "management.azure.com:443",
                   Status.PASS, "connected in 3 ms")
-REPORT = make_report(DNS_FAIL, TCP_PASS)
+REPORT = report([DNS_FAIL, TCP_PASS])
 CHANGES = (
     Change(DNS_FAIL.id, "new_failure", "pass", "fail", "2026-01-01T00:00:00Z"),
     Change(TCP_PASS.id, "recovered", "fail", "pass", "2026-01-01T00:00:00Z"),
@@ -187,7 +181,7 @@ def test_secret_and_newlines_stay_out_of_message(journal: Journal) -> None:
                    Status.FAIL, f"HTTP 401 for client_secret={SECRET}\nsecond line {SECRET}",
                    code="https.error")
     change = Change(leaky.id, "new_failure", "pass", "fail")
-    assert syslog_out.emit([change], make_report(leaky), journal.path) is None
+    assert syslog_out.emit([change], report([leaky]), journal.path) is None
     data_entries = journal.entries()
     assert len(data_entries) == 1
     assert all(SECRET not in value for value in data_entries[0].values())
