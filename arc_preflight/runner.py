@@ -36,7 +36,10 @@ def _run_one(check: Check, ctx: ProbeContext, deps: Mapping[str, Result],
     out.put((check.id, outcome, time.monotonic() - started))
 
 
-def _finish(check: Check, outcome: Outcome, seconds: float) -> Result:
+def _finish(check: Check, outcome: Outcome, seconds: float,
+            started_ms: Optional[int] = None) -> Result:
+    """The reported result; ``started_ms`` (since the run began) and the duration make a span,
+    so a run's JSON shows where its time went."""
     status = outcome.status
     # Optional endpoints inform; their failures must not fail the run.
     if not check.required and status in (Status.FAIL, Status.ERROR):
@@ -44,6 +47,8 @@ def _finish(check: Check, outcome: Outcome, seconds: float) -> Result:
     facts = dict(outcome.facts)
     for key, value in check.meta.items():
         facts.setdefault(key, value)
+    if started_ms is not None:
+        facts["started_ms"] = started_ms
     return Result(
         id=check.id, probe=check.probe, target=check.target, status=status,
         summary=outcome.summary, code=outcome.code, duration_ms=int(seconds * 1000),
@@ -78,6 +83,9 @@ def run(
     done_queue: queue.Queue[Tuple[str, Outcome, float]] = queue.Queue()
     ctx = ProbeContext(timeout=timeout, settings=settings, deadline_at=deadline_at)
     total = len(checks)
+
+    def _offset(when: float) -> int:
+        return int((when - started) * 1000)
 
     def record(result: Result) -> None:
         results[result.id] = result
@@ -146,7 +154,7 @@ def run(
                     record(_finish(by_id[check_id], Outcome(
                         Status.ERROR, f"probe did not finish within {why}; abandoned",
                         code="probe.deadline" if at_deadline else "probe.hung"),
-                        now - begun[check_id]))
+                        now - begun[check_id], _offset(begun[check_id])))
                     settle(check_id)
             continue
         if check_id not in running:
@@ -159,7 +167,7 @@ def run(
                               code="probe.deadline", facts=outcome.facts)
         if outcome.status in (Status.PASS, Status.WARN):
             usable.add(check_id)
-        record(_finish(by_id[check_id], outcome, seconds))
+        record(_finish(by_id[check_id], outcome, seconds, _offset(begun[check_id])))
         settle(check_id)
 
     # Anything never started (a cycle, or everything it needed was abandoned) is listed too.

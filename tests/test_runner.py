@@ -445,3 +445,13 @@ def test_a_run_whose_only_trouble_is_the_tool_cannot_judge() -> None:
     assert report([ok, hung]).exit_code == 3 and report([ok, hung]).status == Status.UNKNOWN
     assert report([ok, hung, failed]).exit_code == 2
     assert report([ok]).exit_code == 0
+
+
+def test_each_finished_check_records_when_it_started_so_a_run_shows_its_spans() -> None:
+    checks = chain(sleeping(0.2))
+    results = {r.id: r for r in run(checks)}
+    dns_row, tcp_row = results["dns:management.azure.com"], results["tcp:management.azure.com:443"]
+    assert 0 <= dns_row.facts["started_ms"] < 100
+    # The TCP check starts only once DNS has finished: its span begins after DNS's ends.
+    assert tcp_row.facts["started_ms"] >= dns_row.facts["started_ms"] + dns_row.duration_ms
+    assert tcp_row.facts["started_ms"] >= 190
