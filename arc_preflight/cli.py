@@ -144,7 +144,9 @@ def check(
         raise UserError("--syslog logs changes between runs: it needs --state FILE")
 
     from . import engine, render
+    from .background import Background
 
+    Background(lambda: render.prepare(settings.format or "table"), "renderer")
     progress = None
     ui = _progress_ui()
     if ui is not None:

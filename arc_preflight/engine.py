@@ -10,6 +10,7 @@ import time
 from typing import List, Optional, Sequence
 
 from . import __version__, kb, plan, runner, state
+from .background import Background
 from .config import Settings
 from .diagnose import from_results
 from .model import Change, HostInfo, Report, Result
@@ -31,7 +32,8 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
     """Plan, probe and diagnose; never raises for network trouble, only for bad settings."""
     if settings.service_principal_secret:
         register_secret(settings.service_principal_secret)
-    knowledge = kb.load()  # load before probing: a broken data file should fail fast
+    # Parsed while the probes wait on the network; a broken data file still fails the run.
+    knowledge = Background(kb.load, "knowledge base")
     started_wall = _dt.datetime.now(_dt.timezone.utc)
     started = time.monotonic()
     the_plan = plan.build(settings)
@@ -41,7 +43,7 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
         results.append(clock_row)
         if progress is not None:
             progress(clock_row, len(results), len(results))
-    diagnoses = from_results(results, knowledge)
+    diagnoses = from_results(results, knowledge.result())
     shown = settings.public()
     shown["proxy_effective"] = the_plan.proxy.public()
     shown["agent_installed"] = the_plan.agent_installed

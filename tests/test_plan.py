@@ -61,6 +61,7 @@ def test_no_resolver_configuration_is_a_dns_finding(monkeypatch: pytest.MonkeyPa
         raise dns.resolver.NoResolverConfiguration("no nameservers")
 
     monkeypatch.setattr(dns.resolver, "Resolver", broken)
+    monkeypatch.setattr(dns_probe.dnsstub, "usable_here", lambda: False)  # Windows' path
     ipv4, ipv6, error, _ = dns_probe.resolve("login.microsoftonline.com", (), 1.0)
     assert (ipv4, ipv6) == ([], [])
     assert error is not None and error[0] == "dns.no_nameservers"

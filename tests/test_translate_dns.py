@@ -126,6 +126,7 @@ class FakeResolver:
 def run_resolve(monkeypatch: pytest.MonkeyPatch, by_type: Dict[str, Any]) -> Tuple[Any, ...]:
     fake = FakeResolver(by_type)
     monkeypatch.setattr(dns_probe, "make_resolver", lambda servers, lifetime: fake)
+    monkeypatch.setattr(dns_probe.dnsstub, "usable_here", lambda: False)  # dnspython's path
     ipv4, ipv6, error, _facts = dns_probe.resolve(QNAME.rstrip("."), (), 5.0)
     return ipv4, ipv6, error, fake.asked
 
@@ -135,6 +136,7 @@ def test_resolve_without_configuration_is_no_nameservers(monkeypatch: pytest.Mon
         raise dns.resolver.NoResolverConfiguration()
 
     monkeypatch.setattr(dns_probe, "make_resolver", broken)
+    monkeypatch.setattr(dns_probe.dnsstub, "usable_here", lambda: False)  # dnspython's path
     ipv4, ipv6, error, _ = dns_probe.resolve("example.invalid", (), 1.0)
     assert (ipv4, ipv6) == ([], [])
     assert error is not None and error[0] == "dns.no_nameservers"

@@ -17,6 +17,17 @@ def get(name: str) -> Callable[..., str]:
     return render
 
 
+def prepare(name: str) -> None:
+    """Import a renderer and the libraries it will need, ahead of time.
+
+    Called in a background thread while the probes wait on the network, so that rendering does
+    not add its imports (rich costs about 100 ms) after the last probe has finished.
+    """
+    get(name)
+    for module in _HEAVY.get(name, ()):
+        importlib.import_module(module)
+
+
 FORMATS: Dict[str, str] = {
     "table": "a table for people",
     "json": "arc-preflight/1 JSON",
@@ -26,4 +37,5 @@ FORMATS: Dict[str, str] = {
     "markdown": "for tickets and chat",
 }
 _MODULES = {"json": "json_fmt"}
-__all__ = ["FORMATS", "Report", "get"]
+_HEAVY = {"table": ("rich.console", "rich.table", "rich.text")}
+__all__ = ["FORMATS", "Report", "get", "prepare"]
