@@ -202,6 +202,31 @@ def endpoints(
     write_output(text, output)
 
 
+@app.command()
+def schedule(
+    name: Annotated[Optional[str], typer.Argument(
+        metavar="NAME", help="Which file: see --list.", show_default=False)] = None,
+    list_all: Annotated[bool, typer.Option("--list", help="List the schedules.")] = False,
+    command: Annotated[Optional[str], typer.Option(
+        metavar="COMMAND", help="Command line that starts arc-preflight (default: this "
+        "installation).")] = None,
+) -> None:
+    """Print a ready-made schedule (systemd, cron, Windows task) for this installation.
+
+    Redirect it into place, for example:
+
+        arc-preflight schedule arc-preflight.service > /etc/systemd/system/arc-preflight.service
+    """
+    from . import schedules
+
+    if list_all or name is None:
+        if name is not None:
+            raise UserError("give either NAME or --list, not both")
+        write_output(schedules.listing(), None)
+        return
+    write_output(schedules.render(name, command), None)
+
+
 app.command(help=cli_diag.DIAGNOSE_HELP)(cli_diag.diagnose)
 app.command(help=cli_diag.EXPLAIN_HELP)(cli_diag.explain)
 

@@ -22,15 +22,14 @@ from typing import Any, Dict, List, Optional, Sequence
 import pytest
 from conftest import Run
 
-from arc_preflight import syslog_out
+from arc_preflight import schedules, syslog_out
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ROOT / "scripts"
-SERVICE = SCRIPTS / "systemd" / "arc-preflight.service"
-TIMER = SCRIPTS / "systemd" / "arc-preflight.timer"
-CRON = SCRIPTS / "cron" / "arc-preflight.cron"
-TASK = SCRIPTS / "windows" / "arc-preflight-task.xml"
-REGISTER = SCRIPTS / "windows" / "register-task.ps1"
+FOLDER = schedules.FOLDER  # package data: a pip or single-file install ships them too
+SERVICE = FOLDER / "arc-preflight.service"
+TIMER = FOLDER / "arc-preflight.timer"
+CRON = FOLDER / "arc-preflight.cron"
+TASK = FOLDER / "arc-preflight-task.xml"
+REGISTER = FOLDER / "register-task.ps1"
 TASK_NS = {"t": "http://schemas.microsoft.com/windows/2004/02/mit/task"}
 
 
@@ -133,10 +132,10 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
         pytest.skip("systemd-analyze not installed")
     script = console_script()
     assert script, "arc-preflight console script not installed (pip install -e .)"
-    service_text = SERVICE.read_text(encoding="utf-8")
-    assert "/usr/local/bin/arc-preflight " in service_text
-    (tmp_path / SERVICE.name).write_text(
-        service_text.replace("/usr/local/bin/arc-preflight ", f"{script} "), encoding="utf-8")
+    # What `arc-preflight schedule arc-preflight.service` prints for this installation.
+    service_text = schedules.render(SERVICE.name, script)
+    assert f"ExecStart={script} check " in service_text
+    (tmp_path / SERVICE.name).write_text(service_text, encoding="utf-8")
     shutil.copy(TIMER, tmp_path / TIMER.name)
     proc = subprocess.run([analyze, "verify", str(tmp_path / SERVICE.name),
                            str(tmp_path / TIMER.name)],
@@ -304,3 +303,41 @@ def test_register_script() -> None:
     command = task_root().find("t:Actions/t:Exec/t:Command", TASK_NS)
     assert command is not None
     assert f".Replace('{command.text}'" in text
+
+
+# --------------------------------------------------------------------------------------------
+# arc-preflight schedule
+
+
+def test_schedule_list_names_every_shipped_file(run_cli: Any) -> None:
+    result = run_cli("schedule", "--list")
+    assert result.code == 0
+    shipped = sorted(p.name for p in FOLDER.iterdir())
+    assert sorted(line.split()[0] for line in result.out.splitlines()) == shipped
+
+
+@pytest.mark.parametrize("name", sorted(schedules.SCHEDULES))
+def test_schedule_prints_the_shipped_file(run_cli: Any, name: str) -> None:
+    result = run_cli("schedule", name, "--command", "/opt/arc/bin/arc-preflight")
+    assert result.code == 0, result.err
+    shipped = (FOLDER / name).read_text(encoding="utf-8")
+    if name in ("arc-preflight.service", "arc-preflight.cron"):
+        assert "/opt/arc/bin/arc-preflight check --profile health" in result.out
+        assert result.out.replace("/opt/arc/bin/arc-preflight", "") != shipped
+    else:
+        assert result.out == shipped
+
+
+def test_schedule_names_the_single_file_build_with_its_python(tmp_path: Path) -> None:
+    pyz = tmp_path / "arc-preflight.pyz"
+    pyz.write_bytes(b"PK")
+    command = schedules.this_command(str(pyz))
+    assert shlex.split(command) == [sys.executable, str(pyz)]
+    cron = schedules.render("arc-preflight.cron", command)
+    assert f" root {command} check --profile health" in cron
+
+
+def test_schedule_unknown_name_is_one_line_and_exit_3(run_cli: Any) -> None:
+    result = run_cli("schedule", "arc-preflight.services")
+    assert result.code == 3
+    assert result.err.count("\n") == 1 and "unknown schedule" in result.err
