@@ -33,7 +33,8 @@ could not be read (or reading stopped early and nothing was found before).
 EXPLAIN_HELP = """Explain an agent error code, a knowledge-base entry or pasted error text.
 
 QUERY is an AZCM code (AZCM0041, azcm0041), the agent's exit code (41), a cause id from
---list, a probe failure code (tcp.timeout), or error text as the agent printed it (classified
+--list, a category as check shows it (dns_failure: all its causes), a probe failure code
+(tcp.timeout), or error text as the agent printed it (classified
 as diagnose would; - reads the text from stdin).
 
 Exit codes: 0 found, 3 nothing in the knowledge base matches.

@@ -1,7 +1,8 @@
 """``explain``: look one query up in the knowledge base.
 
-A query is an AZCM code or the agent's exit code, a cause id, a probe failure code, or error
-text pasted as the agent printed it; text is classified exactly as ``diagnose`` would.
+A query is an AZCM code or the agent's exit code, a cause id, a category (listing its causes), a
+probe failure code, or error text pasted as the agent printed it; text is classified exactly as
+``diagnose`` would.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import sys
 
 from .kb import KnowledgeBase
 from .logs.diagnose import diagnose_text
-from .model import FAILURE_CODES, Explanation
+from .model import CATEGORIES, FAILURE_CODES, Explanation
 
 _CODE_QUERY = re.compile(r"^\s*(?:azcm)?(\d{1,4})\s*$", re.IGNORECASE)
 
@@ -30,6 +31,11 @@ def explain(query: str, kb: KnowledgeBase, platform: str = sys.platform) -> Expl
     cause = kb.get(text.lower())
     if cause is not None:
         return Explanation(query, "cause_id", (cause,))
+    if text.lower() in CATEGORIES:
+        # What `check` shows in brackets: every cause of that category, most decisive first.
+        members = sorted((c for c in kb.causes if c.category == text.lower()),
+                         key=lambda c: -c.priority)
+        return Explanation(query, "category", tuple(members))
     if text.lower() in FAILURE_CODES:
         found = kb.for_failure(text.lower())
         return Explanation(query, "probe_code", (found,) if found else ())

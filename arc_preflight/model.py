@@ -424,7 +424,7 @@ class Explanation:
     """What ``explain`` found for one query."""
 
     query: str
-    matched_by: str  # "azcm", "cause_id", "probe_code", "text", "success"
+    matched_by: str  # "azcm", "cause_id", "category", "probe_code", "text", "success"
     causes: Tuple[Cause, ...]
     code: Optional[str] = None
     text_report: Optional[LogReport] = None

@@ -141,3 +141,22 @@ def test_usage_errors(run: Any) -> None:
         result = run(*argv)
         assert result.code == 3, argv
         assert len(result.err.splitlines()) == 1 and result.out == ""
+
+
+@pytest.mark.parametrize("category", ["dns_failure", "TLS_INSPECTION", "firewall_or_proxy_blocking"])
+def test_category_lists_its_causes(run: Any, category: str) -> None:
+    """What check shows in brackets can be looked up: every cause of the category."""
+    result = run("explain", category, "--format", "json")
+    assert result.code == 0, result
+    doc = json.loads(result.out)
+    assert doc["matched_by"] == "category"
+    expected = {c.id for c in KB.causes if c.category == category.lower()}
+    assert expected and set(ids(result)) == expected
+    table = run("explain", category)
+    assert table.code == 0 and f"category {category.lower()}" in table.out
+
+
+def test_a_cause_id_wins_over_a_category_of_the_same_name(run: Any) -> None:
+    result = run("explain", "not_admin", "--format", "json")
+    doc = json.loads(result.out)
+    assert doc["matched_by"] == "cause_id" and ids(result) == ["not_admin"]

@@ -160,6 +160,7 @@ def render_explain(result: Explanation, kb: KnowledgeBase, platform: str, color:
         "text": "the text given, classified as diagnose would",
     }[result.matched_by]
     console.print(_text(("arc-preflight explain: ", "bold"), how,
+        "category": f"category {result.query.strip().lower()}",
                         f" - {len(result.causes)} entr{'y' if len(result.causes) == 1 else 'ies'}"))
     if result.matched_by == "azcm" and len(result.causes) > 1:
         console.print(_text(("The agent uses this code for more than one cause; the message "
