@@ -165,10 +165,11 @@ ARM_CASES: List[Tuple[str, int, Optional[str], str]] = [
     # fallthrough: unknown codes, and answers without an error object, whatever the status
     ("unknown-code", 409, "Conflict", "auth.arm_error"),
     ("missing-subscription-registration", 409, "MissingSubscriptionRegistration",
-     "auth.arm_error"),
+     "auth.provider_not_registered"),
+    ("linked-authorization-failed", 403, "LinkedAuthorizationFailed", "auth.forbidden"),
     ("disallowed-by-policy", 403, "RequestDisallowedByPolicy", "auth.arm_error"),
-    ("401-without-body", 401, None, "auth.arm_error"),
-    ("403-without-body", 403, None, "auth.arm_error"),
+    ("401-without-body", 401, None, "auth.failed"),
+    ("403-without-body", 403, None, "auth.forbidden"),
     ("500-without-body", 500, None, "auth.arm_error"),
 ]
 
@@ -318,3 +319,22 @@ def test_every_code_is_a_known_failure_code() -> None:
     assert in_source, "the scan found the module's codes"
     assert in_source <= set(FAILURE_CODES), in_source - set(FAILURE_CODES)
     assert in_source <= returned, f"codes without a case here: {in_source - returned}"
+
+
+def test_unregistered_provider_seen_twice_is_one_diagnosis() -> None:
+    """The providers check and a 409 MissingSubscriptionRegistration from the machine lookup
+    are one finding: one diagnosis (the provider is not registered) with both checks."""
+    from arc_preflight import kb
+    from arc_preflight.diagnose import from_results
+    from arc_preflight.model import Result
+
+    providers = Result("auth:providers", "auth", "subscription", Status.FAIL,
+                       "not registered on the subscription: Microsoft.HybridCompute",
+                       code="auth.provider_not_registered")
+    lookup = auth_probe._arm_error(409, arm_body("MissingSubscriptionRegistration"),
+                                   "looking up the machine")
+    exists = Result("auth:exists", "auth", "machine", lookup.status, lookup.summary,
+                    code=lookup.code)
+    diagnoses = from_results([providers, exists], kb.load())
+    assert [d.category for d in diagnoses] == ["resource_provider_not_registered"]
+    assert diagnoses[0].checks == ("auth:providers", "auth:exists")

@@ -204,8 +204,16 @@ def _arm_error(status: int, body: Mapping[str, Any], what: str) -> Outcome:
         "InvalidAuthenticationToken": ("auth.failed", Status.FAIL),
         "InvalidAuthenticationTokenTenant": ("auth.tenant_not_found", Status.FAIL),
         "ExpiredAuthenticationToken": ("auth.failed", Status.FAIL),
+        # 409 on any Microsoft.HybridCompute call while the provider is unregistered: the same
+        # finding as the providers check, so one diagnosis, not an extra "unknown ARM error".
+        "MissingSubscriptionRegistration": ("auth.provider_not_registered", Status.FAIL),
+        "LinkedAuthorizationFailed": ("auth.forbidden", Status.FAIL),
+        # A policy, not a missing role: its message names the policy, shown as it is.
+        "RequestDisallowedByPolicy": ("auth.arm_error", Status.FAIL),
     }
-    failure, status_ = table.get(code, ("auth.arm_error", Status.FAIL))
+    # Without a known code the HTTP status still says what kind of refusal it was.
+    by_status = {401: "auth.failed", 403: "auth.forbidden"}
+    failure, status_ = table.get(code, (by_status.get(status, "auth.arm_error"), Status.FAIL))
     return Outcome(status_, f"{what}: HTTP {status} {code} {message}".strip(), code=failure,
                    facts={"status_code": status, "arm_code": code})
 
