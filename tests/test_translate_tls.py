@@ -63,8 +63,9 @@ HANDSHAKE_CASES: List[Tuple[str, BaseException, str, str]] = [
      "tls.reset", "closed during the handshake"),
     ("unsupported-protocol", ssl_error("UNSUPPORTED_PROTOCOL"), "tls.handshake_failure",
      "no common TLS version"),
+    # The answer was not a TLS record at all: not a version problem, so no retry with old TLS.
     ("wrong-version-number", ssl_error("WRONG_VERSION_NUMBER"), "tls.handshake_failure",
-     "no common TLS version"),
+     "does not speak TLS"),
     ("no-protocols-available", ssl_error("NO_PROTOCOLS_AVAILABLE"), "tls.handshake_failure",
      "no common TLS version"),
     ("alert-protocol-version", ssl_error("TLSV1_ALERT_PROTOCOL_VERSION"),
@@ -222,7 +223,14 @@ VERIFY_CASES: List[Tuple[str, int, str, str, str]] = [
                                              "in a root certificate which is not trusted",
      "tls.untrusted", INSPECTOR),
     ("win-cert-e-expired", 0x800B0101, "A required certificate is not within its validity "
-                                       "period", "tls.untrusted", INSPECTOR),
+                                       "period", "tls.expired", "expired"),
+    ("win-cert-e-chaining", 0x800B010A, "A certificate chain could not be built to a trusted "
+                                        "root authority", "tls.untrusted", INSPECTOR),
+    ("win-cert-e-cn-no-match", 0x800B010F, "The certificate's CN name does not match the "
+                                           "passed value", "tls.hostname_mismatch",
+     f"does not name {HOST}"),
+    ("64-ip-address-mismatch", 64, "IP address mismatch", "tls.hostname_mismatch",
+     f"does not name {HOST}"),
 ]
 
 
@@ -339,3 +347,19 @@ def test_every_code_is_a_known_failure_code() -> None:
     assert in_source, "the scan found the module's codes"
     assert in_source <= set(FAILURE_CODES), in_source - set(FAILURE_CODES)
     assert in_source <= returned, f"codes without a case here: {in_source - returned}"
+
+
+def test_a_port_that_does_not_speak_tls_is_not_retried_as_old_tls(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stage = Stage(monkeypatch, handshake=ssl_error("WRONG_VERSION_NUMBER"), legacy="TLSv1")
+    outcome = stage.run()
+    assert outcome.code == "tls.handshake_failure"
+    assert "does not speak TLS" in outcome.summary
+    assert stage.calls == ["open", "handshake"]
+
+
+def test_not_yet_valid_points_at_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    stage = Stage(monkeypatch, handshake=verify_error(9, "certificate is not yet valid"),
+                  examined=EXAMINED)
+    outcome = stage.run()
+    assert outcome.code == "tls.expired" and "clock" in outcome.summary

@@ -22,17 +22,25 @@ from .proxy import TunnelError, tunnel
 from .proxyplan import ProxyPlan
 from .trust import examining_context, legacy_context, verified_context
 
-# OpenSSL X509_V_ERR_* numbers -> failure code (the one table for verification failures).
+# Verification error numbers -> failure code (the one table for verification failures):
+# OpenSSL's X509_V_ERR_* where Python's ssl verifies, and the Windows CERT_E_*/CRYPT_E_* values
+# that truststore reports where Windows verifies (as unsigned DWORDs).
 _VERIFY_CODES = {
     9: "tls.expired",  # not yet valid
     10: "tls.expired",
     62: "tls.hostname_mismatch",
+    64: "tls.hostname_mismatch",  # IP address mismatch
     2: "tls.untrusted",
     18: "tls.untrusted",
     19: "tls.untrusted",
     20: "tls.untrusted",
     21: "tls.untrusted",
+    0x800B0101: "tls.expired",  # CERT_E_EXPIRED
+    0x800B010F: "tls.hostname_mismatch",  # CERT_E_CN_NO_MATCH
+    0x800B0109: "tls.untrusted",  # CERT_E_UNTRUSTEDROOT
+    0x800B010A: "tls.untrusted",  # CERT_E_CHAINING
 }
+_NOT_YET_VALID = 9
 _OLD = {"TLSv1", "TLSv1.1", "SSLv3"}
 
 
@@ -128,13 +136,18 @@ def _failure_from_ssl(exc: BaseException) -> Tuple[str, str]:
     if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError)):
         return "tls.reset", "connection closed during the handshake (after ClientHello)"
     if isinstance(exc, ssl.SSLError):
-        reason = (exc.reason or str(exc)).lower()
+        said = getattr(exc, "reason", None) or str(exc)
+        reason = said.lower()
+        if "wrong_version_number" in reason or "record layer failure" in reason:
+            # The first bytes back were not a TLS record: plain HTTP, or a proxy in the way.
+            return "tls.handshake_failure", ("the other end does not speak TLS on this port "
+                                             f"(a plain-HTTP service or a proxy?) ({said})")
         if "unsupported_protocol" in reason or "unsupported protocol" in reason or \
                 "wrong_version" in reason or "no_protocols" in reason or "version" in reason:
-            return "tls.handshake_failure", f"no common TLS version ({exc.reason})"
+            return "tls.handshake_failure", f"no common TLS version ({said})"
         if "handshake_failure" in reason or "alert" in reason or "cipher" in reason:
-            return "tls.handshake_failure", f"handshake refused by the server ({exc.reason})"
-        return "tls.error", f"TLS error: {exc.reason or exc}"
+            return "tls.handshake_failure", f"handshake refused by the server ({said})"
+        return "tls.error", f"TLS error: {said}"
     if isinstance(exc, OSError):
         kind, text = classify_socket_error(exc)
         if kind == "reset":
@@ -174,12 +187,16 @@ def probe(
         tls = _handshake(context, raw, host, left())
     except ssl.SSLCertVerificationError as exc:
         raw.close()
-        code = _VERIFY_CODES.get(exc.verify_code, "tls.untrusted")
+        number = exc.verify_code & 0xFFFFFFFF if exc.verify_code < 0 else exc.verify_code
+        code = _VERIFY_CODES.get(number, "tls.untrusted")
         facts.update({"verify_code": exc.verify_code, "verify_message": exc.verify_message})
         facts.update(_examine(host, port, route, plan, via, deps, left()))
         issuer = facts.get("issuer", "an unknown issuer")
+        expired = (f"certificate not yet valid (issuer {issuer}): is this machine's clock "
+                   "behind?" if number == _NOT_YET_VALID else
+                   f"certificate expired or not yet valid (issuer {issuer})")
         text = {
-            "tls.expired": f"certificate expired or not yet valid (issuer {issuer})",
+            "tls.expired": expired,
             "tls.hostname_mismatch": f"certificate does not name {host} (issued to "
                                      f"{facts.get('subject', '?')} by {issuer})",
         }.get(code, f"certificate chain not trusted: issued by {issuer!r} "
@@ -188,7 +205,7 @@ def probe(
     except (OSError, ssl.SSLError) as exc:
         raw.close()
         code, text = _failure_from_ssl(exc)
-        if code == "tls.handshake_failure":
+        if code == "tls.handshake_failure" and "does not speak TLS" not in text:
             old = _legacy_version(host, port, route, plan, via, deps, left())
             if old:
                 facts["server_max_version"] = old
