@@ -84,8 +84,20 @@ SOCKET_CASES: List[Tuple[str, BaseException, str, str]] = [
     # fallthrough: an OSError of no known kind keeps its own words
     ("fallthrough-eaddrnotavail", OSError(errno.EADDRNOTAVAIL, "Cannot assign requested address"),
      "error", "Cannot assign requested address"),
-    ("fallthrough-eacces", OSError(errno.EACCES, "Permission denied"), "error",
-     "Permission denied"),
+    # A packet filter on this machine (EPERM on Linux, WSAEACCES on Windows)
+    ("local-block-eacces", OSError(errno.EACCES, "Permission denied"), "unreachable",
+     "firewall rule on this machine"),
+    ("local-block-eperm", OSError(errno.EPERM, "Operation not permitted"), "unreachable",
+     "firewall rule on this machine"),
+    ("local-block-wsaeacces", winsock(10013, "An attempt was made to access a socket in a way "
+                                      "forbidden by its access permissions"), "unreachable",
+     "firewall rule on this machine"),
+    ("errno-enetdown", OSError(errno.ENETDOWN, "Network is down"), "unreachable",
+     "network unreachable"),
+    ("errno-ehostdown", OSError(errno.EHOSTDOWN, "Host is down"), "unreachable",
+     "host unreachable"),
+    ("errno-enetreset", OSError(errno.ENETRESET, "Network dropped connection on reset"),
+     "reset", "connection reset"),
     ("fallthrough-no-errno", OSError("odd socket state"), "error", "odd socket state"),
     ("fallthrough-bare-oserror", OSError(), "error", "OSError"),
     ("fallthrough-gaierror", socket.gaierror(socket.EAI_NONAME, "Name or service not known"),

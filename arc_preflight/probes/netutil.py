@@ -8,10 +8,15 @@ from typing import Optional, Tuple
 
 # Windows reports Winsock codes; Python maps the common ones onto the builtin exception classes,
 # but "network unreachable" and "host unreachable" arrive as plain OSError with these numbers.
-_UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, 10051, 10065}
+_UNREACHABLE = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN,
+                10050, 10051, 10064, 10065}
 _REFUSED = {errno.ECONNREFUSED, 10061}
-_RESET = {errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE, 10053, 10054}
+_RESET = {errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE, errno.ENETRESET, 10052, 10053,
+          10054}
 _TIMEOUT = {errno.ETIMEDOUT, 10060}
+# A packet filter on this machine rejecting the connection (Linux OUTPUT rules give EPERM;
+# Windows reports WSAEACCES 10013).
+_LOCAL_BLOCK = {errno.EPERM, errno.EACCES, 10013}
 
 
 def classify_socket_error(exc: BaseException) -> Tuple[str, str]:
@@ -29,8 +34,11 @@ def classify_socket_error(exc: BaseException) -> Tuple[str, str]:
     if isinstance(exc, OSError):
         code = exc.errno if exc.errno is not None else getattr(exc, "winerror", None)
         if code in _UNREACHABLE:
-            what = "network" if code in (errno.ENETUNREACH, 10051) else "host"
+            what = "network" if code in (errno.ENETUNREACH, errno.ENETDOWN, 10050,
+                                         10051) else "host"
             return "unreachable", f"{what} unreachable (no route)"
+        if code in _LOCAL_BLOCK:
+            return "unreachable", "blocked by a firewall rule on this machine (not permitted)"
         if code in _REFUSED:
             return "refused", "connection refused"
         if code in _RESET:
