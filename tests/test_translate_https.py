@@ -58,7 +58,21 @@ CASES: List[Tuple[str, BaseException, str, str]] = [
         POOL + "(Caused by ProxyError('Unable to connect to proxy', NewConnectionError('"
         f"{CONN}: Failed to establish a new connection: [Errno 111] Connection refused')))"),
      "proxy.unreachable", "proxy"),
-    ("proxy-other-status", tunnel_failed("400 Bad Request"), "proxy.unreachable", "proxy"),
+    ("proxy-other-status", tunnel_failed("400 Bad Request"), "proxy.denied", "400"),
+    # a status-looking number elsewhere in the text is not the proxy's answer
+    ("proxy-refused-port-5030", RE.ProxyError(
+        POOL + "(Caused by ProxyError('Unable to connect to proxy', NewConnectionError('"
+        "<urllib3.connection.HTTPSConnection object at 0x7f4075031d90>: Failed to establish a "
+        "new connection: [Errno 111] Connection refused to proxy.corp.example:5030')))"),
+     "proxy.unreachable", "proxy"),
+    ("proxy-timeout", RE.ProxyError(
+        POOL + "(Caused by ProxyError('Unable to connect to proxy', ConnectTimeoutError("
+        f"{CONN}, 'Connection to proxy.corp.example timed out. (connect timeout=5)')))"),
+     "proxy.timeout", "in time"),
+    ("proxy-name", RE.ProxyError(
+        POOL + "(Caused by ProxyError('Unable to connect to proxy', NameResolutionError("
+        f"\"{CONN}: Failed to resolve 'proxy.corp.example' ([Errno -2] Name or service not "
+        "known)\")))"), "proxy.dns", "resolve"),
     ("ssl-verify-untrusted", verify_failed("unable to get local issuer certificate"),
      "tls.untrusted", "verification failed"),
     # requests gives no verify code: expired and mismatched certificates read the same today

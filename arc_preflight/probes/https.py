@@ -9,6 +9,7 @@ proxy variables this shell happens to have.
 
 from __future__ import annotations
 
+import re
 import ssl
 import time
 from typing import Any, Dict, Mapping, Optional
@@ -47,18 +48,29 @@ def _session(context: ssl.SSLContext, server_hostname: Optional[str]) -> Any:
     return session
 
 
+_TUNNEL_STATUS = re.compile(r"Tunnel connection failed: (\d{3})\b")
+
+
 def _classify(exc: BaseException) -> tuple[str, str]:
     """The one table from requests exceptions to failure codes."""
     import requests
 
     text = str(exc)
     if isinstance(exc, requests.exceptions.ProxyError):
-        if "407" in text:
+        # Only the proxy's own status line counts: object addresses and ports in the rest of
+        # the text (0x7f...503..., :5030) must not read as a status.
+        answered = _TUNNEL_STATUS.search(text)
+        status = int(answered.group(1)) if answered else 0
+        if status == 407:
             return "proxy.auth_required", "proxy requires authentication (407)"
-        if "403" in text:
-            return "proxy.denied", "proxy refused the tunnel (403)"
-        if any(code in text for code in ("502", "503", "504")):
-            return "proxy.upstream_failed", "proxy could not reach the endpoint"
+        if status in (502, 503, 504):
+            return "proxy.upstream_failed", f"proxy could not reach the endpoint ({status})"
+        if status:
+            return "proxy.denied", f"proxy refused the tunnel ({status})"
+        if "timed out" in text.lower() or "timeout" in text.lower():
+            return "proxy.timeout", "proxy did not answer in time"
+        if "resolve" in text.lower() or "name or service" in text.lower():
+            return "proxy.dns", "proxy host name does not resolve"
         return "proxy.unreachable", "proxy error"
     if isinstance(exc, requests.exceptions.SSLError):
         if "CERTIFICATE_VERIFY_FAILED" in text:
