@@ -19,10 +19,12 @@ from .cli_common import (
     EndpointsFormatOpt,
     ExtensionsOpt,
     LocationOpt,
+    NoColorOpt,
     OutputOpt,
     PrivateLinkScopeOpt,
     choose_format,
     terminal_width,
+    to_terminal,
     use_color,
     write_output,
 )
@@ -59,7 +61,7 @@ def _root(
     """
 
 
-def _progress_ui() -> Any:
+def _progress_ui(no_color: bool = False) -> Any:
     """A live progress bar on stderr, only when stderr is a terminal."""
     if not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
         return None
@@ -67,7 +69,7 @@ def _progress_ui() -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     return Progress(TextColumn("probing"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("{task.description}"), console=Console(stderr=True),
+                    TextColumn("{task.description}"), console=Console(stderr=True, no_color=no_color),
                     transient=True)
 
 
@@ -110,6 +112,8 @@ def check(
     only: Annotated[Optional[List[str]], typer.Option(metavar="KIND", help="Run only these probe kinds (repeatable): dns tcp tls https proxy service himds privilege clock imds agent params auth. The layers an endpoint check needs (dns, tcp) always run.")] = None,
     skip: Annotated[Optional[List[str]], typer.Option(metavar="KIND", help="Skip these probe kinds (repeatable).")] = None,
     config: Annotated[Optional[str], typer.Option(metavar="PATH", help="TOML file holding any of these settings.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Table: every layer's full result under each endpoint (TLS cipher, issuer, addresses), not one line per check.")] = False,
+    no_color: NoColorOpt = False,
 ) -> None:
     """Probe everything the agent needs to connect and explain each failure.
 
@@ -148,7 +152,7 @@ def check(
 
     Background(lambda: render.prepare(settings.format or "table"), "renderer")
     progress = None
-    ui = _progress_ui()
+    ui = _progress_ui(no_color)
     if ui is not None:
         task = ui.add_task("", total=None)
 
@@ -167,8 +171,9 @@ def check(
     fmt_name = settings.format or "table"
     quiet_now = settings.quiet and report.status.value == "pass" and not report.changes
     if not (quiet_now and not settings.output):
-        text = render.get(fmt_name)(report, color=use_color(fmt_name, settings.output),
-                                    width=terminal_width())
+        text = render.get(fmt_name)(report, color=use_color(fmt_name, settings.output, no_color),
+                                    width=terminal_width(settings.output),
+                                    terminal=to_terminal(settings.output), verbose=verbose)
         write_output(text, settings.output)
     raise typer.Exit(report.exit_code)
 

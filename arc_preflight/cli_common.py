@@ -32,6 +32,9 @@ EndpointsFormatOpt = Annotated[Optional[str], typer.Option(
     "--format", "-f", metavar="FORMAT", help="table (default), csv or json.")]
 DiagFormatOpt = Annotated[Optional[str], typer.Option(
     "--format", "-f", metavar="FORMAT", help="table (default) or json.")]
+NoColorOpt = Annotated[bool, typer.Option(
+    "--no-color", help="No colour in the table (also: NO_COLOR=1); the words PASS, WARN and "
+    "FAIL say the same.")]
 
 
 def choose_format(fmt: Optional[str], allowed: "tuple[str, ...]") -> str:
@@ -42,19 +45,31 @@ def choose_format(fmt: Optional[str], allowed: "tuple[str, ...]") -> str:
     return chosen
 
 
-def use_color(fmt: str, output: Optional[str]) -> bool:
-    """Colour only for a table on a terminal, and never when NO_COLOR is set."""
-    return fmt == "table" and not output and sys.stdout.isatty() and \
-        "NO_COLOR" not in os.environ
+def use_color(fmt: str, output: Optional[str], no_color: bool = False) -> bool:
+    """Colour only for a table on a terminal, and never with --no-color, a non-empty NO_COLOR
+    (no-color.org) or TERM=dumb. Colour only repeats the status words, so nothing is lost."""
+    return fmt == "table" and not no_color and to_terminal(output) and \
+        not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
 
 
-def terminal_width() -> int:
-    """The terminal's width for tables (at least 80), or a fixed 110 for files and pipes."""
+def to_terminal(output: Optional[str]) -> bool:
+    """Whether the result goes to a terminal (stdout, and stdout is one)."""
+    return (not output or output == "-") and sys.stdout.isatty()
+
+
+def terminal_width(output: Optional[str] = None) -> int:
+    """Columns to lay a table out in: the terminal's own width, whatever it is (under 80 the
+    table becomes a list). A file or pipe has no width of its own: 80 (what a pager, an e-mail
+    or a ticket shows without folding), or COLUMNS when the caller sets it."""
     import shutil
 
-    if sys.stdout.isatty():
-        return max(80, shutil.get_terminal_size((110, 24)).columns)
-    return 110
+    if to_terminal(output):
+        return max(20, shutil.get_terminal_size((80, 24)).columns)
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    return columns if 20 <= columns <= 1000 else 80
 
 
 def write_output(text: str, output: Optional[str]) -> None:

@@ -11,7 +11,15 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from .cli_common import DiagFormatOpt, OutputOpt, choose_format, use_color, write_output
+from .cli_common import (
+    DiagFormatOpt,
+    NoColorOpt,
+    OutputOpt,
+    choose_format,
+    terminal_width,
+    use_color,
+    write_output,
+)
 from .errors import UserError
 
 DIAGNOSE_HELP = """Explain why azcmagent connect failed, from the agent's log.
@@ -56,6 +64,7 @@ def diagnose(
         "'2026-03-04 10:00' or RFC 3339.")] = None,
     fmt: DiagFormatOpt = None,
     output: OutputOpt = None,
+    no_color: NoColorOpt = False,
 ) -> None:
     from . import __version__
     from . import kb as kb_mod
@@ -89,7 +98,8 @@ def diagnose(
     else:
         from .render.diag_table import render_report
 
-        text = render_report(report, color=use_color(fmt, output))
+        text = render_report(report, color=use_color(fmt, output, no_color),
+                             width=terminal_width(output))
     write_output(text, output)
     raise typer.Exit(report.exit_code)
 
@@ -103,13 +113,15 @@ def explain(
         "--list", help="List every knowledge-base entry.")] = False,
     fmt: DiagFormatOpt = None,
     output: OutputOpt = None,
+    no_color: NoColorOpt = False,
 ) -> None:
     from . import __version__
     from . import kb as kb_mod
 
     fmt = choose_format(fmt, _FORMATS)
     knowledge = kb_mod.load()
-    color = use_color(fmt, output)
+    color = use_color(fmt, output, no_color)
+    width = terminal_width(output)
     if list_all:
         if query:
             raise UserError("give either QUERY or --list, not both")
@@ -120,7 +132,7 @@ def explain(
         else:
             from .render.diag_table import render_list
 
-            write_output(render_list(knowledge, color=color), output)
+            write_output(render_list(knowledge, color=color, width=width), output)
         return
     if not query:
         raise UserError("give an AZCM code, exit code, cause id or error text, or --list")
@@ -145,4 +157,5 @@ def explain(
     else:
         from .render.diag_table import render_explain
 
-        write_output(render_explain(result, knowledge, sys.platform, color=color), output)
+        write_output(render_explain(result, knowledge, sys.platform, color=color, width=width),
+                     output)

@@ -224,7 +224,7 @@ def test_table_never_contains_registered_secrets() -> None:
 
 
 def test_table_header_redacts_proxy_password() -> None:
-    text = table.render(all_pass())
+    text = table.render(all_pass(), width=120)
     assert PROXY_PASSWORD not in text
     assert "proxy http://arc:[REDACTED]@proxy.corp:3128 (--proxy)" in text
 

@@ -14,6 +14,7 @@ from typing import Any, Sequence, Tuple
 from ..kb import KnowledgeBase, remedy_for
 from ..model import Cause, Diagnosis, Explanation, LogDiagnosis, LogReport, Status
 from ..redact import redact
+from .prose import links, remedy_step
 from .style import labelled
 
 
@@ -69,7 +70,7 @@ def _cause_block(console: Any, number: int, severity: str, title: str, category:
     console.print()
     _para(console, 0, (f"{number}. " if number else "", ""), (f"{label}  ", style),
           (title, "bold"))
-    _para(console, 3, (f"[{category}]", "dim"), (f"  {', '.join(azcm)}" if azcm else "", "cyan"))
+    _para(console, 3, (f"[{category}]", "dim"), (f"  {', '.join(azcm)}" if azcm else "", "bold"))
     _para(console, 3, explanation)
     if evidence:
         _para(console, 3, ("Evidence:", "bold"))
@@ -78,10 +79,12 @@ def _cause_block(console: Any, number: int, severity: str, title: str, category:
         if more > 0:
             _para(console, 5, (f"... and {more:,} more line(s)", "dim"))
     _para(console, 3, ("Fix:", "bold"))
+    # Commands whole on their own lines and links unbroken, so both can be copied.
     for step_no, step in enumerate(remedy, 1):
-        _para(console, 5, f"{step_no}. {step}")
-    for doc in docs[:3]:
-        _para(console, 3, (f"See {doc}", "dim"))
+        for line in remedy_step(step_no, step, console.width, 5):
+            console.print(line, soft_wrap=True)
+    for line in links(list(docs[:3]), console.width, 3):
+        console.print(line, soft_wrap=True)
 
 
 def _diagnosis_block(console: Any, number: int, item: LogDiagnosis) -> None:
@@ -157,10 +160,10 @@ def render_explain(result: Explanation, kb: KnowledgeBase, platform: str, color:
         "azcm": f"{result.code} (agent exit code {int(result.code[4:])})" if result.code else "",
         "cause_id": f"cause {result.causes[0].id}" if result.causes else "",
         "probe_code": f"probe failure code {result.query.strip()}",
+        "category": f"category {result.query.strip().lower()}",
         "text": "the text given, classified as diagnose would",
     }[result.matched_by]
     console.print(_text(("arc-preflight explain: ", "bold"), how,
-        "category": f"category {result.query.strip().lower()}",
                         f" - {len(result.causes)} entr{'y' if len(result.causes) == 1 else 'ies'}"))
     if result.matched_by == "azcm" and len(result.causes) > 1:
         console.print(_text(("The agent uses this code for more than one cause; the message "
@@ -184,7 +187,7 @@ def render_list(kb: KnowledgeBase, color: bool = False, width: int = 110) -> str
         label, style = labelled(Status(cause.severity))
         codes = f"  {', '.join(cause.azcm)}" if cause.azcm else ""
         _para(console, 0, (cause.id, "bold"), (f"  [{cause.category}]", "dim"),
-              (f"  {label}", style), (codes, "cyan"))
+              (f"  {label}", style), (codes, "bold"))
         _para(console, 4, cause.title)
     console.print()
     _para(console, 0, (f"{len(kb.causes)} entries. arc-preflight explain ID|CODE|TEXT shows one "
