@@ -12,7 +12,7 @@ from typing import Annotated, Any, Dict, List, Optional
 
 import typer
 
-from . import __version__, cli_diag
+from . import __version__, cli_diag, cli_fleet
 from .cli_common import (
     CheckFormatOpt,
     CloudOpt,
@@ -234,6 +234,8 @@ def schedule(
 
 app.command(help=cli_diag.DIAGNOSE_HELP)(cli_diag.diagnose)
 app.command(help=cli_diag.EXPLAIN_HELP)(cli_diag.explain)
+app.command(help=cli_fleet.REPORT_HELP)(cli_fleet.report)
+app.command(help=cli_fleet.COMPARE_HELP)(cli_fleet.compare)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

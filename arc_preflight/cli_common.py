@@ -27,7 +27,7 @@ OutputOpt = Annotated[Optional[str], typer.Option(
     "--output", "-o", metavar="PATH", help="Write the result here instead of stdout.")]
 CheckFormatOpt = Annotated[Optional[str], typer.Option(
     "--format", "-f", metavar="FORMAT",
-    help="table (default), json, prometheus, nagios, junit or markdown.")]
+    help="table (default), json, prometheus, nagios, junit, markdown or html.")]
 EndpointsFormatOpt = Annotated[Optional[str], typer.Option(
     "--format", "-f", metavar="FORMAT", help="table (default), csv or json.")]
 DiagFormatOpt = Annotated[Optional[str], typer.Option(
@@ -35,6 +35,8 @@ DiagFormatOpt = Annotated[Optional[str], typer.Option(
 NoColorOpt = Annotated[bool, typer.Option(
     "--no-color", help="No colour in the table (also: NO_COLOR=1); the words PASS, WARN and "
     "FAIL say the same.")]
+DiagnoseFormatOpt = Annotated[Optional[str], typer.Option(
+    "--format", "-f", metavar="FORMAT", help="table (default), json or html (one page).")]
 
 
 def choose_format(fmt: Optional[str], allowed: "tuple[str, ...]") -> str:

@@ -13,6 +13,7 @@ import typer
 
 from .cli_common import (
     DiagFormatOpt,
+    DiagnoseFormatOpt,
     NoColorOpt,
     OutputOpt,
     choose_format,
@@ -62,7 +63,7 @@ def diagnose(
     since: Annotated[Optional[str], typer.Option(
         metavar="TIME", help="Only lines dated at or after this time: 2h, 30m, 1d, 2026-03-04, "
         "'2026-03-04 10:00' or RFC 3339.")] = None,
-    fmt: DiagFormatOpt = None,
+    fmt: DiagnoseFormatOpt = None,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
 ) -> None:
@@ -72,7 +73,7 @@ def diagnose(
     from .logs.inputs import default_log_path, rotated_siblings
     from .logs.lines import parse_since
 
-    fmt = choose_format(fmt, _FORMATS)
+    fmt = choose_format(fmt, (*_FORMATS, "html"))
     since_at = parse_since(since) if since is not None else None
     target = path
     if target is None:
@@ -95,6 +96,10 @@ def diagnose(
         from .render.diag_json import dumps, report_json
 
         text = dumps(report_json(report, __version__))
+    elif fmt == "html":
+        from .render.html import render_log
+
+        text = render_log(report, __version__)
     else:
         from .render.diag_table import render_report
 

@@ -17,7 +17,10 @@ MAX_LINES = 600
 # What a renderer may import from the package besides other renderers: the models, the
 # catalogue's types, the knowledge base and redaction (a renderer is a function of a model).
 RENDER_MAY_IMPORT = {"arc_preflight.model", "arc_preflight.catalog", "arc_preflight.kb",
-                     "arc_preflight.redact"}
+                     "arc_preflight.redact",
+                     # the fleet's models (roll-up and comparison): plain frozen dataclasses
+                     # like model.py, kept beside the code that builds them
+                     "arc_preflight.fleet.model"}
 
 
 def _modules() -> Dict[str, Path]:

@@ -35,6 +35,7 @@ FORMATS: Dict[str, str] = {
     "nagios": "monitoring-plugin status line with performance data",
     "junit": "JUnit XML, a testcase per check",
     "markdown": "for tickets and chat",
+    "html": "one self-contained page (the fleet report's design)",
 }
 _MODULES = {"json": "json_fmt"}
 _HEAVY = {"table": ("rich.console", "rich.table", "rich.text")}

@@ -1,0 +1,469 @@
+"""Reading many hosts' ``arc-preflight/1`` reports, none of them trusted.
+
+Inputs are files, folders (every ``*.json`` below them, and ``*.jsonl``/``*.ndjson`` as JSON
+lines), globs, or ``-`` for JSON lines on stdin. Each report is read with a size cap (20 MiB),
+parsed by the standard library (whose recursion guard turns absurd nesting into an error),
+checked field by field and reduced at once to a :class:`~.model.HostReport`, so memory grows
+with the number of hosts, not with the size of their reports. Every text kept is made printable,
+redacted and cut to a bounded length. A report that cannot be used becomes an
+:class:`~.model.InputProblem` with the reason; nothing is dropped without being listed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import glob
+import json
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+from ..errors import UserError
+from ..model import Status
+from ..redact import clean, redact
+from .model import CauseInfo, HostCheck, HostDiagnosis, HostReport, InputProblem
+
+SCHEMA = "arc-preflight/1"
+MAX_REPORT_BYTES = 20 * 1024 * 1024
+_LINE_FILES = (".jsonl", ".ndjson")
+_GLOB_CHARS = "*?["
+_RUN_STATUSES = ("pass", "warn", "fail", "unknown")
+_CHECK_STATUSES = ("pass", "warn", "fail", "skip", "error")
+_SEVERITIES = ("fail", "warn")
+_QUIET = ("pass", "skip")
+# Bounds on what one report may contribute to the page: a report is a few hundred checks and a
+# handful of diagnoses, so anything larger is cut (and says so with "...").
+_SUMMARY, _TITLE, _LONG, _EVIDENCE, _MAX_ITEMS = 400, 300, 2000, 300, 50
+
+
+class _Unusable(Exception):
+    """This input is not a report we can roll up; ``kind`` is a PROBLEM_KINDS value."""
+
+    def __init__(self, kind: str, reason: str, hostname: Optional[str] = None) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+        self.hostname = hostname
+
+
+@dataclass
+class Loaded:
+    """What :func:`load` found: the reports, the inputs it could not use, the causes named."""
+
+    hosts: List[HostReport] = field(default_factory=list)
+    problems: List[InputProblem] = field(default_factory=list)
+    causes: Dict[str, CauseInfo] = field(default_factory=dict)
+    inputs: int = 0
+
+
+PARALLEL_MIN = 400  # files in a row before reading them in worker processes pays off
+MAX_WORKERS = 4
+
+
+def load(args: Sequence[str], stdin: Optional[IO[bytes]] = None,
+         keep_checks: bool = False, parallel_min: int = PARALLEL_MIN) -> Loaded:
+    """Read every report named by ``args``; raises UserError when there is nothing to read.
+
+    Many files in a row are read by worker processes on Linux (parsing JSON is most of the
+    cost, and it holds the interpreter's lock); the result is the same as reading them in
+    order, which decides which of two reports of one host is "later" on a tie.
+    """
+    loaded = Loaded()
+    reader = _Reader(loaded, keep_checks)
+    pending: List[str] = []
+    for source, kind in _expand(args, loaded):
+        if kind == "file":
+            pending.append(source)
+            continue
+        _read_files_into(loaded, pending, keep_checks, parallel_min)
+        pending = []
+        if kind == "stdin":
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            reader.lines(stream, "stdin")
+        else:
+            try:
+                with _open_regular(source) as handle:
+                    reader.lines(handle, source)
+            except _Unusable as exc:
+                reader.problem(source, exc)
+    _read_files_into(loaded, pending, keep_checks, parallel_min)
+    if loaded.inputs == 0:
+        shown = " ".join(args)
+        raise UserError(f"no arc-preflight reports found in {clean(shown)[:200]} "
+                        "(give JSON files, folders holding them, globs, or - for JSON lines)")
+    return loaded
+
+
+def read_files(paths: List[str], keep_checks: bool) -> Loaded:
+    """Read report files in order (the unit of work of a worker process)."""
+    part = Loaded()
+    reader = _Reader(part, keep_checks)
+    for path in paths:
+        reader.file(path)
+    return part
+
+
+def _workers() -> int:
+    try:
+        cpus = len(os.sched_getaffinity(0))  # type: ignore[attr-defined,unused-ignore]
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, MAX_WORKERS))
+
+
+def _read_files_into(loaded: Loaded, paths: List[str], keep_checks: bool,
+                     parallel_min: int) -> None:
+    if not paths:
+        return
+    workers = _workers()
+    parts: List[Loaded] = []
+    if len(paths) >= parallel_min and workers > 1 and sys.platform.startswith("linux"):
+        parts = _read_parallel(paths, keep_checks, workers)
+    if not parts:
+        parts = [read_files(paths, keep_checks)]
+    for part in parts:
+        loaded.hosts.extend(part.hosts)
+        loaded.problems.extend(part.problems)
+        loaded.inputs += part.inputs
+        for cause_id, cause in part.causes.items():
+            loaded.causes.setdefault(cause_id, cause)
+
+
+def _read_parallel(paths: List[str], keep_checks: bool, workers: int) -> List[Loaded]:
+    """The files read by ``workers`` forked processes, in order; [] if processes cannot be
+    used here (no /dev/shm, a sandbox that forbids fork), and the caller reads them itself."""
+    import concurrent.futures
+    import multiprocessing
+
+    size = max(25, min(250, len(paths) // (workers * 8) or 1))
+    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+    try:
+        context = multiprocessing.get_context("fork")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            return list(pool.map(read_files, chunks, [keep_checks] * len(chunks)))
+    except (OSError, ValueError, concurrent.futures.process.BrokenProcessPool):
+        return []
+
+
+def _expand(args: Sequence[str], loaded: Loaded) -> Iterator[Tuple[str, str]]:
+    """(path, how to read it) for each input: "file", "lines" or "stdin"."""
+    if not args:
+        raise UserError("give report files, folders or globs, or - to read JSON lines on stdin")
+    for arg in args:
+        if arg == "-":
+            yield arg, "stdin"
+            continue
+        if os.path.isdir(arg):
+            found = list(_walk(arg))
+            if not found:
+                loaded.inputs += 1
+                loaded.problems.append(InputProblem(
+                    "unreadable", arg, "no reports (*.json) in this folder"))
+            yield from found
+        elif os.path.lexists(arg):
+            yield arg, _kind_of(arg)
+        elif any(ch in arg for ch in _GLOB_CHARS):
+            matched = sorted(glob.glob(arg, recursive=True))
+            if not matched:
+                loaded.inputs += 1
+                loaded.problems.append(InputProblem("unreadable", arg,
+                                                    "the pattern matched no file"))
+            for path in matched:
+                if os.path.isdir(path):
+                    yield from _walk(path)
+                else:
+                    yield path, _kind_of(path)
+        else:
+            loaded.inputs += 1
+            loaded.problems.append(InputProblem("unreadable", arg, "no such file or folder"))
+
+
+def _kind_of(path: str) -> str:
+    return "lines" if path.lower().endswith(_LINE_FILES) else "file"
+
+
+def _walk(folder: str) -> Iterator[Tuple[str, str]]:
+    """Report files below ``folder`` in a stable order; linked folders are not followed."""
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        for name in sorted(files):
+            lowered = name.lower()
+            if lowered.endswith(".json") or lowered.endswith(_LINE_FILES):
+                path = os.path.join(root, name)
+                yield path, _kind_of(path)
+
+
+def _open_regular(path: str) -> IO[bytes]:
+    """``path`` opened for reading if it is a regular file (never blocks on a FIFO)."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | \
+        getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise _Unusable("unreadable", f"cannot open: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _Unusable("unreadable", "not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_capped(handle: IO[bytes]) -> bytes:
+    """At most MAX_REPORT_BYTES + 1 bytes (one more than allowed shows the file is too big).
+
+    The buffer is sized from the file's size: asking for 20 MiB for every 40 KB report would
+    allocate and free 20 MiB each time.
+    """
+    try:
+        size = os.fstat(handle.fileno()).st_size
+    except (OSError, ValueError):
+        size = MAX_REPORT_BYTES
+    want = min(size, MAX_REPORT_BYTES) + 1
+    data = handle.read(want)
+    if len(data) == want and want <= MAX_REPORT_BYTES:  # grew while read: read the rest, capped
+        data += handle.read(MAX_REPORT_BYTES + 1 - len(data))
+    return data
+
+
+class _Reader:
+    def __init__(self, loaded: Loaded, keep_checks: bool) -> None:
+        self.loaded = loaded
+        self.keep_checks = keep_checks
+
+    def problem(self, source: str, exc: _Unusable) -> None:
+        self.loaded.problems.append(InputProblem(exc.kind, source, exc.reason, exc.hostname))
+
+    def file(self, path: str) -> None:
+        self.loaded.inputs += 1
+        try:
+            with _open_regular(path) as handle:
+                data = read_capped(handle)
+            if len(data) > MAX_REPORT_BYTES:
+                raise _Unusable("unreadable", f"larger than {MAX_REPORT_BYTES >> 20} MiB: not read")
+            self.add(data, path)
+        except OSError as exc:
+            self.problem(path, _Unusable("unreadable", f"cannot read: {exc.strerror or exc}"))
+        except _Unusable as exc:
+            self.problem(path, exc)
+
+    def lines(self, stream: IO[bytes], name: str) -> None:
+        """One report per line; a line over the size cap is skipped to its end and listed."""
+        number = 0
+        while True:
+            try:
+                line = stream.readline(MAX_REPORT_BYTES + 1)
+            except OSError as exc:
+                self.loaded.inputs += 1
+                self.problem(name, _Unusable("unreadable", f"cannot read: {exc.strerror or exc}"))
+                return
+            if not line:
+                return
+            number += 1
+            where = f"{name}:{number}"
+            if len(line) > MAX_REPORT_BYTES and not line.endswith(b"\n"):
+                self.loaded.inputs += 1
+                self.problem(where, _Unusable(
+                    "unreadable", f"line longer than {MAX_REPORT_BYTES >> 20} MiB: not read"))
+                while True:  # skip the rest of that line without holding it
+                    rest = stream.readline(1 << 20)
+                    if not rest or rest.endswith(b"\n"):
+                        break
+                continue
+            if not line.strip():
+                continue
+            self.loaded.inputs += 1
+            try:
+                self.add(line, where)
+            except _Unusable as exc:
+                self.problem(where, exc)
+
+    def add(self, data: bytes, source: str) -> None:
+        try:
+            doc = json.loads(data)
+        except RecursionError:
+            raise _Unusable("unreadable", "not JSON: nested too deeply") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _Unusable("unreadable", f"not JSON: {_first_line(str(exc))}") from None
+        self.loaded.hosts.append(extract(doc, source, self.loaded.causes, self.keep_checks))
+
+
+def _first_line(text: str) -> str:
+    return clean(text.splitlines()[0] if text else "invalid")[:160]
+
+
+# -- one report ------------------------------------------------------------------------------
+
+_CACHE: Dict[Tuple[str, int], str] = {}
+_CACHE_MAX = 200_000
+
+
+def _text(value: Any, limit: int) -> str:
+    """A printable, redacted string of at most ``limit`` characters.
+
+    Memoised: across a fleet the same check ids, targets, codes and most messages repeat on
+    every host, and redaction is the costliest step of reading a report.
+    """
+    raw = value if isinstance(value, str) else str(value)
+    key = (raw, limit)
+    found = _CACHE.get(key)
+    if found is not None:
+        return found
+    text = redact(clean(raw[:limit * 4]))  # cut first (a secret cut here is still masked
+    text = text if len(text) <= limit else text[:limit - 3] + "..."  # by shape), then again
+    if len(_CACHE) >= _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[key] = text = sys.intern(text) if len(text) < 100 else text
+    return text
+
+
+def _need(doc: Dict[str, Any], key: str, kind: Any, where: str = "") -> Any:
+    value = doc.get(key)
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise _Unusable("unreadable", f"not an {SCHEMA} report: {where}{key} is missing or "
+                        "of the wrong type")
+    return value
+
+
+def _strings(value: Any, limit: int) -> Tuple[str, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(_text(item, limit) for item in value[:_MAX_ITEMS] if isinstance(item, str))
+
+
+def parse_time(text: str) -> Optional[float]:
+    """Epoch seconds of an RFC 3339 time, or None."""
+    try:
+        when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.timestamp()
+
+
+def extract(doc: Any, source: str, causes: Dict[str, CauseInfo],
+            keep_checks: bool = False) -> HostReport:
+    """The fleet's view of one parsed report; raises _Unusable with the reason."""
+    if not isinstance(doc, dict):
+        raise _Unusable("unreadable", f"not an {SCHEMA} report: not a JSON object")
+    schema = doc.get("schema")
+    host = doc.get("host")
+    name = host.get("hostname") if isinstance(host, dict) else None
+    shown = _text(name, 255) if isinstance(name, str) and name.strip() else None
+    if schema != SCHEMA:
+        what = _text(schema, 60) if isinstance(schema, str) else "none"
+        raise _Unusable("schema", f"schema {what}, not {SCHEMA}", shown)
+    host = _need(doc, "host", dict)
+    if shown is None:
+        raise _Unusable("unreadable", f"not an {SCHEMA} report: host.hostname is missing")
+    status = _need(doc, "status", str)
+    if status not in _RUN_STATUSES:
+        raise _Unusable("unreadable", f"status {_text(status, 30)!r} unknown", shown)
+    checks_in = _need(doc, "checks", list)
+    diags_in = _need(doc, "diagnoses", list)
+    started_at = _text(_need(doc, "started_at", str), 40)
+
+    diagnoses: List[HostDiagnosis] = []
+    cause_of: Dict[str, str] = {}
+    for index, item in enumerate(diags_in):
+        diag = _diagnosis(item, index, causes)
+        diagnoses.append(diag)
+        for check_id in diag.checks:
+            cause_of.setdefault(check_id, diag.cause_id)
+
+    counts: Dict[str, int] = {}
+    kept: List[HostCheck] = []
+    problems: List[HostCheck] = []
+    for index, item in enumerate(checks_in):
+        # The fast path: most checks passed or were skipped, and only their count is kept.
+        state = item.get("status") if isinstance(item, dict) else None
+        if state in _QUIET and isinstance(item.get("id"), str) and not keep_checks:
+            counts[state] = counts.get(state, 0) + 1
+            continue
+        if not isinstance(item, dict):
+            raise _Unusable("unreadable", f"checks[{index}] is not an object", shown)
+        check_id = _need(item, "id", str, f"checks[{index}].")
+        state = _need(item, "status", str, f"checks[{index}].")
+        if state not in _CHECK_STATUSES:
+            raise _Unusable("unreadable", f"checks[{index}].status {_text(state, 30)!r} unknown",
+                            shown)
+        counts[state] = counts.get(state, 0) + 1
+        result = Status(state)
+        code = item.get("code")
+        check_key = _text(check_id, 300)
+        row = HostCheck(
+            id=check_key,
+            probe=_text(item.get("probe", ""), 20),
+            target=_text(item.get("target", ""), 300),
+            status=result,
+            code=_text(code, 60) if isinstance(code, str) else None,
+            summary=_text(item.get("summary", ""), _SUMMARY),
+            cause_id=cause_of.get(check_key),
+        )
+        if keep_checks:
+            kept.append(row)
+        if result.is_problem:
+            problems.append(row)
+
+    found = doc.get("settings")
+    settings: Dict[str, Any] = found if isinstance(found, dict) else {}
+    proxy = settings.get("proxy_effective")
+    proxy_url = proxy.get("url") if isinstance(proxy, dict) else settings.get("proxy")
+    duration = doc.get("duration_s")
+    exit_code = doc.get("exit_code")
+    return HostReport(
+        hostname=shown,
+        source=source,
+        started_at=started_at,
+        started=parse_time(started_at),
+        status=Status(status),
+        exit_code=exit_code if isinstance(exit_code, int) and 0 <= exit_code <= 3
+        else Status(status).exit_code,
+        tool_version=_text(doc.get("tool_version", "?"), 40),
+        os=_text(host.get("os", ""), 120),
+        elevated=host.get("elevated") is True,
+        duration_s=float(duration) if isinstance(duration, (int, float)) else 0.0,
+        cloud=_text(settings.get("cloud") or "", 60),
+        location=_text(settings.get("location") or "", 60),
+        proxy=_text(proxy_url, 200) if proxy_url else "",
+        counts=tuple(sorted(((Status(k), n) for k, n in counts.items()),
+                            key=lambda item: -item[0].rank)),
+        problems=tuple(problems),
+        diagnoses=tuple(diagnoses),
+        checks=tuple(kept),
+    )
+
+
+def _diagnosis(item: Any, index: int, causes: Dict[str, CauseInfo]) -> HostDiagnosis:
+    where = f"diagnoses[{index}]."
+    if not isinstance(item, dict):
+        raise _Unusable("unreadable", f"diagnoses[{index}] is not an object")
+    cause_id = _text(_need(item, "cause_id", str, where), 80)
+    severity = item.get("severity")
+    if severity not in _SEVERITIES:
+        severity = "fail"
+    if cause_id not in causes:
+        causes[cause_id] = CauseInfo(
+            cause_id=cause_id,
+            category=_text(item.get("category") or "unknown", 60),
+            severity=str(severity),
+            title=_text(item.get("title") or cause_id, _TITLE),
+            explanation=_text(item.get("explanation") or "", _LONG),
+            remedy=_strings(item.get("remedy"), _LONG),
+            docs=tuple(d for d in _strings(item.get("docs"), _TITLE)
+                       if d.startswith("https://")),
+            azcm=_strings(item.get("azcm"), 20),
+        )
+    evidence = _strings(item.get("evidence"), _EVIDENCE)
+    checks = item.get("checks")
+    if isinstance(checks, list):
+        linked = tuple(_text(c, 300) for c in checks[:500] if isinstance(c, str))
+    else:  # older reports: the evidence lines start with the check's id
+        linked = tuple(sys.intern(e.split(": ", 1)[0]) for e in evidence if ": " in e)
+    return HostDiagnosis(cause_id=cause_id, severity=str(severity), evidence=evidence,
+                         checks=linked)
