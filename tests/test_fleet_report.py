@@ -162,7 +162,7 @@ def test_table_and_markdown_name_causes_and_hosts(tmp_path: Path) -> None:
 class _Collector(HTMLParser):
     """Checks that the page is well formed: every opened element closed, in order."""
 
-    VOID = {"meta", "br", "input", "link", "img", "hr", "wbr"}
+    VOID = frozenset({"meta", "br", "input", "link", "img", "hr", "wbr"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
