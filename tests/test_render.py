@@ -212,7 +212,8 @@ def test_table_shows_diagnosis_title_remedy_and_evidence() -> None:
     assert "Not running as root" in text
     assert "Run with sudo." in text
     assert "2 failed, 1 warning(s), 1 passed, 1 skipped" in text
-    assert "gbl.his.arc.azure.com:443" in text
+    assert "Endpoints on port 443 (1; 1 problem, shown first)" in text
+    assert "gbl.his.arc.azure.com  " in text
     assert "[dns.nxdomain]" in text
     assert "srv01" in text
 

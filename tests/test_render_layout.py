@@ -126,7 +126,7 @@ def test_one_line_per_endpoint_and_per_host_check(width: int) -> None:
 @pytest.mark.parametrize("width", [80, 100, 160])
 def test_failing_rows_first_with_reason_and_code(width: int) -> None:
     rows = section(table.render(failing(), width=width), "Endpoints")[2:]
-    assert "login.windows.net:443" in rows[0] and "[tcp.timeout]" in rows[0]
+    assert "login.windows.net " in rows[0] and "[tcp.timeout]" in rows[0]
     assert "timed out" in rows[0]
     assert "[tls.untrusted]" in rows[1] and "certificate chain not" in rows[1]
     assert "agentservice" in rows[1]
@@ -145,7 +145,7 @@ def test_headers_whole(width: int) -> None:
     else:
         assert header == ["status", "endpoint", "result"]
     assert section(text, "This host")[1].split() == ["status", "check", "result"]
-    assert "Endpoints (8; 2 problems, shown first)" in text
+    assert "Endpoints on port 443 (8; 2 problems, shown first)" in text
 
 
 def test_passing_rows_say_little() -> None:
@@ -163,9 +163,10 @@ def test_long_host_names_shortened_in_the_middle() -> None:
     rows = section(table.render(failing(), width=80), "Endpoints")[2:]
     long_row = next(row for row in rows if "agentservice" in row)
     assert LONG not in long_row
-    assert "…" in long_row and ".com:443" in long_row
+    assert "…" in long_row and "agentservice" in long_row and "azure.com " in long_row
     wide = table.render(failing(), width=160)
-    assert f"{LONG}:443" in wide, "whole where there is room"
+    assert f"{LONG} " in wide, "whole where there is room"
+    assert "Endpoints on port 443 (8;" in wide, "the port all endpoints share, said once"
 
 
 def test_closing_line_counts_problems_and_names_the_diagnoses() -> None:

@@ -15,6 +15,7 @@ Lines are rich ``Text``; colour is only the status word's.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, List, Sequence
 
 from ..model import Status
@@ -61,8 +62,18 @@ def _result_text(row: Row, width: int) -> str:
     return cut_end(row.reason, width)
 
 
+def same_port(rows: Sequence[Row]) -> str:
+    """The port every endpoint row shares (then the table leaves it out), or ""."""
+    ports = {row.name.rsplit(":", 1)[-1] for row in rows if ":" in row.name}
+    return ports.pop() if len(ports) == 1 and all(":" in row.name for row in rows) else ""
+
+
 def table(title: str, rows: Sequence[Row], width: int, name_header: str) -> List[Any]:
-    """One line per row: status, name (shortened in the middle), result."""
+    """One line per row: status, name (shortened in the middle), result. Endpoints that all
+    use one port are named without it (the caller's title says which)."""
+    port = same_port(rows) if name_header == "endpoint" else ""
+    if port:
+        rows = [replace(row, name=row.name[:-len(port) - 1]) for row in rows]
     grid = name_header == "endpoint" and width >= GRID_FROM
     fixed = (STATUS_W + len(GAP)) if not grid else len(LAYERS) * (LAYER_W + len(GAP))
     longest = max([cells(r.name) for r in rows] + [len(name_header)])

@@ -126,5 +126,8 @@ def _section(title: str, found: List[rows.Row], width: int, name: str, as_table:
     heading = f"{title} ({len(found)}; {problems} {problem_word}, shown first)" if problems \
         else f"{title} ({len(found)})"
     if as_table:
+        port = sections.same_port(found) if name == "endpoint" else ""
+        if port:
+            heading = heading.replace(title, f"{title} on port {port}", 1)
         return sections.table(heading, found, width, name)
     return sections.listing(heading, found, width, verbose)
