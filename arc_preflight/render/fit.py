@@ -40,13 +40,18 @@ def _take(text: str, width: int, from_end: bool = False) -> str:
 _ASIDE = re.compile(r"\s*\([^()]*\)")
 
 
+def without_asides(text: str) -> str:
+    """``text`` without its parenthetical asides ("timed out (no answer...)": "timed out")."""
+    return _SPACE.sub(" ", _ASIDE.sub("", text)).strip() or text
+
+
 def cut_end(text: str, width: int) -> str:
     """``text`` in at most ``width`` cells: without its parenthetical asides if that is enough
     ("timed out (no answer: ...)" is "timed out"), else cut with an ellipsis at the end."""
     text = _SPACE.sub(" ", text).strip()
     if cells(text) <= width:
         return text
-    plain = _ASIDE.sub("", text).strip()
+    plain = without_asides(text)
     if plain and cells(plain) <= width:
         return plain
     if width <= 1:

@@ -121,7 +121,10 @@ def remedy_step(number: int, step: str, width: int, indent: int) -> List[Any]:
         if flow:
             lines.extend(_pack(flow, width, indent if not lines else text_at, text_at))
             flow.clear()
-        at = command_at if cells(segment.text) <= width - command_at else text_at
+        # Under the step's text, indented; two cells to the left if that is all it takes to
+        # stay whole on one line; else folded at the indent.
+        at = text_at if cells(segment.text) <= width - text_at < cells(segment.text) + 2 \
+            else command_at
         lines.extend(_line(at, [(part, "bold")])
                      for part in fold_command(segment.text, max(20, width - at)))
     if flow:

@@ -3,9 +3,9 @@ within a width.
 
 Three layouts, each a list of lines that never exceed the width:
 
-* ``table``: one line per row under a header; problems show their reason cut to fit with the
-  failure code kept whole; passing rows say "ok" and a few facts when there is room. From 120
-  columns endpoints get a column per layer (dns, tcp, tls, https).
+* ``table``: one line per row under a header (a problem's reason may take a second line under
+  the result column), the failure code always whole; passing rows say "ok" and a few facts when
+  there is room. From 120 columns endpoints get a column per layer (dns, tcp, tls, https).
 * ``list``: for narrow terminals and for files and pipes: a row's status and name on one line,
   the reason of a problem in full on indented lines below it; no column can shrink to nothing.
 * ``verbose``: the list, with every layer's full result under each endpoint.
@@ -19,7 +19,7 @@ from dataclasses import replace
 from typing import Any, List, Sequence
 
 from ..model import Status
-from .fit import cells, cut_end, cut_keeping_tail, cut_middle, pad
+from .fit import cells, cut_end, cut_keeping_tail, cut_middle, pad, without_asides
 from .rows import LAYERS, Row
 from .style import labelled
 
@@ -28,7 +28,7 @@ STATUS_W = 6  # "status" (the header) is the widest word of the column
 LAYER_W = 5  # "https" and "ERROR"
 GAP = "  "
 NAME_MIN = 16
-RESULT_KEEP = 42
+RESULT_KEEP = 44
 
 
 def _line(*parts: Any) -> Any:
@@ -62,6 +62,23 @@ def _result_text(row: Row, width: int) -> str:
     return cut_end(row.reason, width)
 
 
+def _problem_lines(row: Row, width: int) -> List[str]:
+    """A problem's reason and code in the result column: one line when it fits (without its
+    parenthetical asides if need be), else two, the second cut to keep the code whole."""
+    tail = f"[{row.code}]" if row.code else ""
+    one = cut_keeping_tail(row.reason, tail, width)
+    if "…" not in one or width < 20:
+        return [one]
+    plain = without_asides(row.reason)
+    words = plain.split()
+    first = ""
+    while words and cells(f"{first} {words[0]}".strip()) <= width:
+        first = f"{first} {words.pop(0)}".strip()
+    if not first or not words:
+        return [one]
+    return [first, cut_keeping_tail(" ".join(words), tail, width)]
+
+
 def same_port(rows: Sequence[Row]) -> str:
     """The port every endpoint row shares (then the table leaves it out), or ""."""
     ports = {row.name.rsplit(":", 1)[-1] for row in rows if ":" in row.name}
@@ -77,7 +94,7 @@ def table(title: str, rows: Sequence[Row], width: int, name_header: str) -> List
     grid = name_header == "endpoint" and width >= GRID_FROM
     fixed = (STATUS_W + len(GAP)) if not grid else len(LAYERS) * (LAYER_W + len(GAP))
     longest = max([cells(r.name) for r in rows] + [len(name_header)])
-    # The result keeps what it needs up to 60% of the line (at 80 columns at least 42 cells: a
+    # The result keeps what it needs up to 60% of the line (at 80 columns at least 44 cells: a
     # reason and its code); names take the rest, shortened in the middle if they must be.
     avail = width - fixed - len(GAP)
     need = max(cells(_result_text(row, 1000)) for row in rows) if rows else 0
@@ -92,7 +109,9 @@ def table(title: str, rows: Sequence[Row], width: int, name_header: str) -> List
         lines.append(_header(pad("status", STATUS_W), pad(name_header, name_w), "result"))
     for row in rows:
         name = pad(cut_middle(row.name, name_w), name_w)
-        result = _result_text(row, result_w)
+        results = _problem_lines(row, result_w) if row.status.is_problem else \
+            [_result_text(row, result_w)]
+        result = results[0]
         if grid:
             cells_ = []
             for kind in LAYERS:
@@ -103,6 +122,8 @@ def table(title: str, rows: Sequence[Row], width: int, name_header: str) -> List
             lines.append(_line(name, GAP, *cells_, GAP, result))
         else:
             lines.append(_line(_status(row.status), GAP, name, GAP, result))
+        # A reason that needs it continues under the result column.
+        lines.extend(_line(" " * (width - result_w) + more) for more in results[1:])
     for line in lines:
         line.rstrip()
     return lines
