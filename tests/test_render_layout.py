@@ -316,3 +316,10 @@ def test_long_command_folded_with_a_line_continuation() -> None:
     assert " ".join(line.rstrip(" \\").strip() for line in lines) == command
     ps = fold_command("Get-NetTCPConnection -LocalPort 40342 -State Listen | Select Owner", 40)
     assert ps[0].endswith(" `"), "PowerShell continues a line with a backtick"
+
+
+def test_a_new_probe_kind_still_shows() -> None:
+    extra = result("revocation:login.windows.net:443", Status.WARN, "OCSP responder timed out",
+                   code="revocation.timeout")
+    text = table.render(report([*host_checks(), extra]), width=80)
+    assert "WARN    revocation:" in text and "[revocation.timeout]" in text

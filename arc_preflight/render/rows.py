@@ -48,9 +48,13 @@ def _text(result: Result) -> str:
 
 
 def host_rows(report: Report, kinds: Sequence[str]) -> List[Row]:
+    """Rows of the checks of these probe kinds; for ``HOST_KINDS``, also of any kind that is
+    neither an endpoint layer nor a connect check (a probe added later is never left out)."""
+    others = kinds == HOST_KINDS
     rows = []
     for result in report.checks:
-        if result.probe not in kinds:
+        if result.probe not in kinds and not (
+                others and result.probe not in LAYERS and result.probe not in CONNECT_KINDS):
             continue
         code = result.code if result.status.is_problem else None
         rows.append(Row(name=redact(result.id), status=result.status, reason=_text(result),
