@@ -70,7 +70,13 @@ def test_json_lines_on_stdin_and_in_a_jsonl_file(tmp_path: Path) -> None:
     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     (json.dumps({"schema": "arc-preflight/1", "host": {"hostname": "x"}, "status": "pass",
                  "started_at": "2026-01-01T00:00:00Z", "checks": [{"id": "a"}],
-                 "diagnoses": []}).encode(), "checks[0].status"),
+                 "diagnoses": []}).encode(), "checks[0] is not a check"),
+    (json.dumps({"schema": "arc-preflight/1", "host": {"hostname": "x"}, "status": "pass",
+                 "started_at": "2026-01-01T00:00:00Z", "checks": [{"status": ["x"]}],
+                 "diagnoses": []}).encode(), "checks[0] is not a check"),
+    (json.dumps({"schema": "arc-preflight/1", "host": {"hostname": "x"}, "status": "pass",
+                 "started_at": "2026-01-01T00:00:00Z", "checks": [{"status": "bogus"}],
+                 "diagnoses": []}).encode(), "status 'bogus' is unknown"),
     ("\udcff".encode("utf-8", "surrogatepass"), "not JSON"),
 ])
 def test_bad_files_are_listed_as_unreadable_with_the_reason(

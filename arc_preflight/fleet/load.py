@@ -17,6 +17,7 @@ import json
 import os
 import stat
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -376,23 +377,27 @@ def extract(doc: Any, source: str, causes: Dict[str, CauseInfo],
         for check_id in diag.checks:
             cause_of.setdefault(check_id, diag.cause_id)
 
-    counts: Dict[str, int] = {}
     kept: List[HostCheck] = []
     problems: List[HostCheck] = []
-    for index, item in enumerate(checks_in):
-        # The fast path: most checks passed or were skipped, and only their count is kept.
-        state = item.get("status") if isinstance(item, dict) else None
-        if state in _QUIET and isinstance(item.get("id"), str) and not keep_checks:
-            counts[state] = counts.get(state, 0) + 1
-            continue
-        if not isinstance(item, dict):
-            raise _Unusable("unreadable", f"checks[{index}] is not an object", shown)
-        check_id = _need(item, "id", str, f"checks[{index}].")
-        state = _need(item, "status", str, f"checks[{index}].")
-        if state not in _CHECK_STATUSES:
-            raise _Unusable("unreadable", f"checks[{index}].status {_text(state, 30)!r} unknown",
+    # The fast path, in comprehensions: most checks passed or were skipped, and only their
+    # number is kept; every other check is then read field by field.
+    try:
+        counts: Dict[str, int] = Counter([item["status"] for item in checks_in])
+        pending = list(enumerate(checks_in)) if keep_checks else \
+            [(i, item) for i, item in enumerate(checks_in) if item["status"] not in _QUIET]
+    except (TypeError, KeyError):
+        index = next((i for i, item in enumerate(checks_in)
+                      if not isinstance(item, dict) or not isinstance(item.get("status"), str)),
+                     0)
+        raise _Unusable("unreadable", f"checks[{index}] is not a check (no status)",
+                        shown) from None
+    for bad in counts:
+        if bad not in _CHECK_STATUSES:
+            raise _Unusable("unreadable", f"a check's status {_text(bad, 30)!r} is unknown",
                             shown)
-        counts[state] = counts.get(state, 0) + 1
+    for index, item in pending:
+        check_id = _need(item, "id", str, f"checks[{index}].")
+        state = item["status"]
         result = Status(state)
         code = item.get("code")
         check_key = _text(check_id, 300)

@@ -95,7 +95,7 @@ def comparison_dict(comparison: Comparison) -> Dict[str, Any]:
 
 
 def render_json(comparison: Comparison) -> str:
-    return json.dumps(comparison_dict(comparison), indent=1) + "\n"
+    return json.dumps(comparison_dict(comparison), indent=2) + "\n"
 
 
 def render(comparison: Comparison, fmt: str = "table", color: bool = False,

@@ -12,7 +12,21 @@ from typing import Any, Dict, List
 
 from ..fleet.model import Fleet, HostReport, status_counts
 from ..model import Status
-from .html_page import anchor, badge, card, diagnosis_block, esc, kv, page, table, tile
+from .html_page import anchor, card, diagnosis_block, page, table, tile
+from .html_page import badge as _badge
+from .html_page import esc_clean as esc
+from .html_page import kv as _kv
+
+# The fleet's texts were made printable and redacted by the loader: escaping is enough here.
+
+
+def badge(status: Status, text: Any = None) -> str:
+    return _badge(status, text, escape=esc)
+
+
+def kv(pairs: Any) -> str:
+    return _kv(pairs, escape=esc)
+
 
 GRID_MAX_HOSTS = 40  # an endpoint x host grid up to this many hosts; a list beyond
 NAMES_SHOWN = 25
@@ -50,7 +64,7 @@ def _causes(fleet: Fleet) -> str:
         cause = rolled.cause
         status = Status(rolled.severity)
         fix = diagnosis_block(status, cause.title, cause.category, cause.azcm, cause.explanation,
-                              (), cause.remedy, cause.docs)
+                              (), cause.remedy, cause.docs, escape=esc)
         rows.append(
             f'<tr id="{anchor("cause", cause.cause_id)}"><td class="num">{rank}</td>'
             f'<td data-sort="{-status.rank}">{badge(status)}</td>'

@@ -125,12 +125,13 @@ def _subtitle_bits(report: Report) -> str:
 def render(report: Report, **_: Any) -> str:
     """``check --format html``: the whole report as one page."""
     counts = Counter(r.status for r in report.checks)
-    tiles = "".join([
-        tile(counts[Status.FAIL] + counts[Status.ERROR], "failed", Status.FAIL),
-        tile(counts[Status.WARN], "warnings", Status.WARN),
-        tile(counts[Status.PASS], "passed", Status.PASS),
-        tile(counts[Status.SKIP], "skipped", Status.SKIP),
-        tile(len(report.diagnoses), "diagnoses", report.status),
+    failed = counts[Status.FAIL] + counts[Status.ERROR]
+    tiles = "".join([  # a tile takes its status's colour only when it counts something
+        tile(failed, "failed", Status.FAIL if failed else None),
+        tile(counts[Status.WARN], "warnings", Status.WARN if counts[Status.WARN] else None),
+        tile(counts[Status.PASS], "passed", Status.PASS if counts[Status.PASS] else None),
+        tile(counts[Status.SKIP], "skipped"),
+        tile(len(report.diagnoses), "diagnoses", report.status if report.diagnoses else None),
     ])
     body = [f'<div class="tiles">{tiles}</div>']
     body.extend(f'<div class="notice">{esc(n)}</div>' for n in report.notices)
