@@ -8,13 +8,12 @@ read from ``--agent-dir`` so a test points every path at stand-ins.
 from __future__ import annotations
 
 import datetime as _dt
-import glob
 import json
 import os
 import shutil
 import subprocess
 import sys
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..model import Outcome, ProbeContext, Result, Status
 from .agentconfig import read_agentconfig
@@ -181,54 +180,155 @@ def certificate_folder(agent_dir: str) -> str:
     return os.path.join(agent_dir, "certs")
 
 
+# The managed-identity certificate, as the agent writes it. The agent keeps it as "myCert" (no
+# extension) in /var/opt/azcmagent/certs and as "myCert.cer" in
+# C:\ProgramData\AzureConnectedMachineAgent\Certs; the content is a base64 PKCS#12 bundle
+# without a password. Public readers of the real file: NetSPI/MicroBurst
+# Az/Get-AzArcCertificates.ps1 ("cat /var/opt/azcmagent/certs/myCert", then
+# [Convert]::FromBase64String(...) written as .pfx and opened with Get-PfxCertificate, no
+# password) and BishopFox/cloudfox internal/azure/arc_helpers.go ("base64 -d > X.pfx", then
+# "openssl pkcs12 -in X.pfx -nodes -passin pass:"). Folders and the 90-day validity renewed at
+# 45 days left: Microsoft's security-identity-authorization.md (azure-management-docs,
+# articles/azure-arc/servers, lines 19 and 21). PEM and DER X.509 files are still read for
+# older agents and hand-made copies.
+IDENTITY_CERT_NAMES = ("mycert", "mycert.cer")  # compared case-insensitively
+CERT_SUFFIXES = (".crt", ".cer", ".pem")
+CERT_RENEW_DAYS = 45  # the agent starts renewing when 45 days or fewer are left
+CERT_MAX_BYTES = 1024 * 1024
+
+
 def certificate_files(agent_dir: str) -> List[str]:
+    """The identity certificate files in the agent's certificate folder.
+
+    ``myCert``/``myCert.cer`` are the agent's own; when one is there, other files (left-overs,
+    copies) are not judged. Without it, any ``*.crt``, ``*.cer`` or ``*.pem`` file is read."""
     folder = certificate_folder(agent_dir)
-    found: List[str] = []
-    for pattern in ("*.crt", "*.cer", "*.pem"):
-        found.extend(glob.glob(os.path.join(folder, pattern)))
-    return sorted(found)
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    own = [n for n in names if n.lower() in IDENTITY_CERT_NAMES]
+    chosen = own or [n for n in names if n.lower().endswith(CERT_SUFFIXES)]
+    return [os.path.join(folder, n) for n in chosen if os.path.isfile(os.path.join(folder, n))]
+
+
+def _base64_body(data: bytes) -> Optional[bytes]:
+    """The bytes a base64 text decodes to, or None when ``data`` is not base64 text."""
+    import base64
+    import binascii
+
+    text = b"".join(data.split())
+    if not text or len(text) % 4:
+        return None
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def load_identity_certificate(data: bytes) -> Tuple[Any, str]:
+    """(certificate, format) from a certificate file's bytes; raises ValueError when no
+    certificate can be read (a password-protected or damaged bundle included).
+
+    Formats: ``pkcs12-base64`` (what current agents write), ``pkcs12``, ``pem``, ``der`` and
+    ``der-base64``."""
+    from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    if b"-----BEGIN" in data:
+        try:
+            return x509.load_pem_x509_certificate(data), "pem"
+        except ValueError as exc:
+            raise ValueError(f"PEM text holds no readable certificate ({exc})") from None
+    candidates: List[Tuple[bytes, str]] = []
+    decoded = _base64_body(data)
+    if decoded is not None:
+        candidates.append((decoded, "base64"))
+    candidates.append((data, ""))
+    problems: List[str] = []
+    for blob, encoding in candidates:
+        try:
+            _key, cert, extra = pkcs12.load_key_and_certificates(blob, None)
+        except ValueError as exc:
+            # A PKCS#12 bundle that needs a password is not what the agent writes.
+            if "password" in str(exc).lower():
+                problems.append("a PKCS#12 bundle that needs a password")
+        except (TypeError, UnsupportedAlgorithm) as exc:
+            problems.append(f"PKCS#12 not readable ({type(exc).__name__})")
+        else:
+            cert = cert or (extra[0] if extra else None)
+            if cert is not None:
+                return cert, "pkcs12" + (f"-{encoding}" if encoding else "")
+            problems.append("a PKCS#12 bundle without a certificate")
+        try:
+            return x509.load_der_x509_certificate(blob), "der" + (f"-{encoding}" if encoding
+                                                                     else "")
+        except ValueError:
+            pass
+    reason = "; ".join(dict.fromkeys(problems)) or "neither base64 PKCS#12, PEM nor DER"
+    raise ValueError(reason)
 
 
 def certificate_probe(agent_dir: str, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
     """Expiry of the managed-identity certificate, where this user may read it."""
-    files = certificate_files(agent_dir)
     folder = certificate_folder(agent_dir)
+    if os.path.isdir(folder) and not os.access(folder, os.R_OK | os.X_OK):
+        return Outcome(Status.SKIP, "certificate folder not readable (run as root to check)",
+                       facts={"folder": folder})
+    files = certificate_files(agent_dir)
     if not files:
-        if os.path.isdir(folder) and not os.access(folder, os.R_OK | os.X_OK):
-            return Outcome(Status.SKIP, "certificate folder not readable (run as root to check)")
-        return Outcome(Status.SKIP, "no managed-identity certificate (not connected yet)")
-    from cryptography import x509
-
+        return Outcome(Status.SKIP, "no managed-identity certificate (not connected yet)",
+                       facts={"folder": folder})
     now = _dt.datetime.now(_dt.timezone.utc)
     soonest: Optional[_dt.datetime] = None
-    facts: Dict[str, Any] = {"files": len(files)}
+    facts: Dict[str, Any] = {"folder": folder, "files": len(files)}
+    read: List[Dict[str, Any]] = []
+    unreadable: List[str] = []
     for path in files:
         try:
             with open(path, "rb") as handle:
-                data = handle.read(1024 * 1024)
-            cert = (x509.load_pem_x509_certificate(data) if b"-----BEGIN" in data
-                    else x509.load_der_x509_certificate(data))
+                data = handle.read(CERT_MAX_BYTES)
         except PermissionError:
-            return Outcome(Status.SKIP, "certificate not readable (run as root to check)")
-        except (OSError, ValueError):
+            return Outcome(Status.SKIP, "certificate not readable (run as root to check)",
+                           facts=facts)
+        except OSError as exc:
+            unreadable.append(f"{os.path.basename(path)}: {exc.strerror or exc}")
+            continue
+        try:
+            cert, form = load_identity_certificate(data)
+        except ValueError as exc:
+            unreadable.append(f"{os.path.basename(path)}: {exc}")
             continue
         try:
             expires = cert.not_valid_after_utc
         except AttributeError:  # pragma: no cover - cryptography < 42
             expires = cert.not_valid_after.replace(tzinfo=_dt.timezone.utc)
+        read.append({"file": os.path.basename(path), "format": form,
+                     "not_after": expires.strftime("%Y-%m-%dT%H:%M:%SZ")})
         if soonest is None or expires < soonest:
             soonest = expires
+    facts["certificates"] = read
+    if unreadable:
+        facts["unreadable"] = unreadable
     if soonest is None:
-        return Outcome(Status.SKIP, "no readable certificate in the certificate folder",
-                       facts=facts)
+        return Outcome(Status.SKIP, "no readable certificate in the certificate folder ("
+                       + "; ".join(unreadable) + ")", facts=facts)
     days = (soonest - now).total_seconds() / 86400
-    facts.update({"not_after": soonest.strftime("%Y-%m-%dT%H:%M:%SZ"), "days_left": int(days)})
+    renews_at = soonest - _dt.timedelta(days=CERT_RENEW_DAYS)
+    facts.update({"not_after": soonest.strftime("%Y-%m-%dT%H:%M:%SZ"), "days_left": int(days),
+                  "renews_at": renews_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "renewal_due": days <= CERT_RENEW_DAYS})
     if days < 0:
         return Outcome(Status.FAIL, f"managed-identity certificate expired {-days:.0f} days ago",
                        code="agent.cert_expired", facts=facts)
     if days < CERT_WARN_DAYS:
         return Outcome(Status.WARN, f"managed-identity certificate expires in {days:.0f} days "
-                       "(the agent renews at 45: renewal is failing)", code="agent.cert_expiring",
+                       f"(the agent renews at {CERT_RENEW_DAYS}: renewal is failing)",
+                       code="agent.cert_expiring", facts=facts)
+    if days <= CERT_RENEW_DAYS:
+        return Outcome(Status.PASS, f"managed-identity certificate valid for {days:.0f} more "
+                       f"days: renewal is due (the agent renews at {CERT_RENEW_DAYS} days left)",
                        facts=facts)
-    return Outcome(Status.PASS, f"managed-identity certificate valid for {days:.0f} more days",
-                   facts=facts)
+    return Outcome(Status.PASS, f"managed-identity certificate valid for {days:.0f} more days "
+                   f"(renewal from {renews_at:%Y-%m-%d})", facts=facts)

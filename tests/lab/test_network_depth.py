@@ -101,22 +101,36 @@ def assert_proxied(result: CliResult, proxy_id: str) -> None:
 
 
 def write_cert(lab: Lab, days_left: float) -> Path:
-    """A stand-in managed-identity certificate in ``<agent_dir>/certs`` expiring in
-    ``days_left`` days (negative: already expired)."""
+    """A stand-in managed-identity certificate ``<agent_dir>/certs/myCert`` expiring in
+    ``days_left`` days (negative: already expired), in the agent's shape: base64 of a PKCS#12
+    bundle without a password (see tests/test_agent_cert.py for the public readers of the real
+    file)."""
     import trustme
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
 
     now = datetime.datetime.now(datetime.timezone.utc)
     not_after = now + datetime.timedelta(days=days_left)
     not_before = min(now, not_after) - datetime.timedelta(days=90)
     leaf = trustme.CA().issue_cert("web01.arc.local", not_before=not_before,
                                    not_after=not_after)
+    cert = x509_from_pem(leaf.cert_chain_pems[0].bytes())
+    key = serialization.load_pem_private_key(leaf.private_key_pem.bytes(), None)
+    bundle = pkcs12.serialize_key_and_certificates(None, key, cert, None,
+                                                   serialization.NoEncryption())
     folder = Path(agent_dir(lab)) / "certs"
     folder.mkdir(exist_ok=True)
-    path = folder / "himds.crt"
-    path.write_bytes(leaf.cert_chain_pems[0].bytes())
+    path = folder / "myCert"
+    path.write_bytes(base64.b64encode(bundle))
     folder.chmod(0o755)
     path.chmod(0o644)
     return path
+
+
+def x509_from_pem(data: bytes) -> Any:
+    from cryptography import x509
+
+    return x509.load_pem_x509_certificate(data)
 
 
 # ---------------------------------------------------------------------------------------------
