@@ -323,3 +323,31 @@ def test_a_new_probe_kind_still_shows() -> None:
                    code="revocation.timeout")
     text = table.render(report([*host_checks(), extra]), width=80)
     assert "WARN    revocation:" in text and "[revocation.timeout]" in text
+
+
+def test_a_command_too_long_for_its_sentence_gets_its_own_lines() -> None:
+    step = ("Wait until az provider show --namespace Microsoft.HybridCompute --query "
+            "registrationState reports Registered, then retry.")
+    lines = [line.plain for line in remedy_step(2, step, 80, 5)]
+    assert all(len(line) <= 80 for line in lines), lines
+    assert lines == ["     2. Wait until",
+                     "          az provider show --namespace Microsoft.HybridCompute \\",
+                     "              --query registrationState",
+                     "        reports Registered, then retry."]
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_every_remedy_of_the_knowledge_base_fits(width: int) -> None:
+    """Each step of every cause, both platforms: within the width, except a single word (a
+    link) longer than the whole line, and every command found is printed whole."""
+    from arc_preflight import kb
+
+    for cause in kb.load().causes:
+        for step in (*cause.remedy, *cause.remedy_linux, *cause.remedy_windows):
+            lines = [line.plain for line in remedy_step(1, step, width, 5)]
+            for line in lines:
+                assert len(line) <= width or len(line.split()) == 1, (cause.id, line)
+            text = "\n".join(lines)
+            for segment in split_step(step):
+                if segment.kind != "prose" and len(segment.text) < width - 10:
+                    assert segment.text in text, (cause.id, segment.text)

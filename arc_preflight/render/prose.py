@@ -108,9 +108,10 @@ def remedy_step(number: int, step: str, width: int, indent: int) -> List[Any]:
             for word in _words([segment.text]):
                 _glue(flow, word)
             continue
-        if segment.kind == "inline":
+        if segment.kind == "inline" and cells(segment.text) <= width - text_at:
             _glue(flow, (segment.text, "bold", True))
             continue
+        # A command on its own line: introduced as such, or too long to stay in the sentence.
         if not lines and len(flow) == 1:  # the step opens with the command
             folded = fold_command(segment.text, max(20, width - text_at))
             lines.append(_line(indent, [(label, ""), (folded[0], "bold")]))
