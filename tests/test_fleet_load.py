@@ -194,3 +194,22 @@ def test_host_checks_survive_pickling() -> None:
 
     check = HostCheck("a", "tcp", "t:443", Status.FAIL, "tcp.timeout", "s", None)
     assert pickle.loads(pickle.dumps(check)) == check
+
+
+def test_a_folder_that_cannot_be_listed_is_listed(tmp_path: Path) -> None:
+    from conftest import run_subprocess, without_dac_prefix
+
+    folder = tmp_path / "fleet"
+    write(folder, "web01.json", with_host(sample("healthy"), "web01"))
+    locked = folder / "site-b"
+    write(locked, "web02.json", with_host(sample("healthy"), "web02"))
+    locked.chmod(0)
+    try:
+        run = run_subprocess("report", str(folder), "--format", "json",
+                             prefix=without_dac_prefix())
+    finally:
+        locked.chmod(0o755)
+    assert run.code == 3, run.err
+    [problem] = json.loads(run.out)["inputs"]
+    assert problem["source"].endswith("site-b")
+    assert problem["reason"].startswith("cannot list this folder")

@@ -157,8 +157,9 @@ def _expand(args: Sequence[str], loaded: Loaded) -> Iterator[Tuple[str, str]]:
             yield arg, "stdin"
             continue
         if os.path.isdir(arg):
-            found = list(_walk(arg))
-            if not found:
+            seen = len(loaded.problems)
+            found = list(_walk(arg, loaded))
+            if not found and len(loaded.problems) == seen:
                 loaded.inputs += 1
                 loaded.problems.append(InputProblem(
                     "unreadable", arg, "no reports (*.json) in this folder"))
@@ -173,7 +174,7 @@ def _expand(args: Sequence[str], loaded: Loaded) -> Iterator[Tuple[str, str]]:
                                                     "the pattern matched no file"))
             for path in matched:
                 if os.path.isdir(path):
-                    yield from _walk(path)
+                    yield from _walk(path, loaded)
                 else:
                     yield path, _kind_of(path)
         else:
@@ -185,9 +186,16 @@ def _kind_of(path: str) -> str:
     return "lines" if path.lower().endswith(_LINE_FILES) else "file"
 
 
-def _walk(folder: str) -> Iterator[Tuple[str, str]]:
-    """Report files below ``folder`` in a stable order; linked folders are not followed."""
-    for root, dirs, files in os.walk(folder):
+def _walk(folder: str, loaded: Loaded) -> Iterator[Tuple[str, str]]:
+    """Report files below ``folder`` in a stable order; linked folders are not followed, and a
+    folder that cannot be listed is itself listed as unreadable."""
+    def refused(exc: OSError) -> None:
+        loaded.inputs += 1
+        loaded.problems.append(InputProblem(
+            "unreadable", str(exc.filename or folder),
+            f"cannot list this folder: {exc.strerror or exc}"))
+
+    for root, dirs, files in os.walk(folder, onerror=refused):
         dirs.sort()
         for name in sorted(files):
             lowered = name.lower()
