@@ -75,7 +75,7 @@ def build(settings: Settings) -> Plan:
         for name in settings.services:
             checks.append(Check(f"service:{name}", "service", name,
                                 functools.partial(service.probe, name, installed),
-                                required=name in service.REQUIRED))
+                                required=service.is_required(name, settings)))
     if enabled("himds"):
         # The target names the service, so a refused port and a stopped himdsd unit are
         # recognised as one cause; the URL itself is in the check's facts.

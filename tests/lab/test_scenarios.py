@@ -38,18 +38,43 @@ def agent_dir(lab: Lab) -> str:
     return str(folder)
 
 
-FAKE_SYSTEMCTL = """#!/bin/sh
-# Stand-in for systemctl: 'systemctl show UNIT.service ...' answers from $ARC_LAB_UNITS_DIR/UNIT,
-# or 'active' when there is no file. The lab has no systemd, and must not touch the host's.
-unit=$(printf '%s\\n' "$@" | grep '\\.service$' | head -n 1)
-name=${unit%.service}
-state=active
-[ -f "$ARC_LAB_UNITS_DIR/$name" ] && state=$(cat "$ARC_LAB_UNITS_DIR/$name")
-if [ "$state" = not-found ]; then
-  printf 'LoadState=not-found\\nActiveState=inactive\\nSubState=dead\\n'
-else
-  printf 'LoadState=loaded\\nActiveState=%s\\nSubState=running\\nUnitFileState=enabled\\n' "$state"
+FAKE_SYSTEMCTL = r"""#!/bin/sh
+# Stand-in for systemctl (the lab has no systemd, and must not touch the host's). It prints what
+# real systemd prints for 'systemctl show UNIT.service -p LoadState,ActiveState,SubState,...':
+#   active    ActiveState=active   SubState=running
+#   inactive  ActiveState=inactive SubState=dead     (stopped)
+#   disabled  ActiveState=inactive SubState=dead     UnitFileState=disabled (arcproxyd off)
+#   failed    ActiveState=failed   SubState=failed   Result=exit-code
+#   not-found LoadState=not-found  ActiveState=inactive SubState=dead UnitFileState=
+# The state comes from $ARC_LAB_UNITS_DIR/UNIT ('active' when there is no file). A unit's
+# Environment= property comes from $ARC_LAB_UNITS_DIR/UNIT.environment and 'show-environment'
+# prints $ARC_LAB_UNITS_DIR/manager.environment: a system.conf.d DefaultEnvironment= is not a
+# unit property, so 'show -p Environment' never shows it.
+dir=$ARC_LAB_UNITS_DIR
+if [ "$1" = show-environment ]; then
+  if [ -f "$dir/manager.environment" ]; then cat "$dir/manager.environment"
+  else printf 'LANG=C.UTF-8\nPATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin\n'; fi
+  exit 0
 fi
+unit=$(printf '%s\n' "$@" | grep '\.service$' | head -n 1)
+name=${unit%.service}
+case " $* " in
+  *" Environment "*|*" -pEnvironment "*|*"--property=Environment "*)
+    value=
+    [ -f "$dir/$name.environment" ] && value=$(cat "$dir/$name.environment")
+    printf 'Environment=%s\n' "$value"; exit 0;;
+esac
+state=active
+[ -f "$dir/$name" ] && state=$(cat "$dir/$name")
+show() { printf 'LoadState=%s\nActiveState=%s\nSubState=%s\nUnitFileState=%s\n' "$@"; }
+case "$state" in
+  not-found) show not-found inactive dead '';;
+  active) show loaded active running enabled;;
+  inactive) show loaded inactive dead enabled;;
+  disabled) show loaded inactive dead disabled;;
+  failed) show loaded failed failed enabled; printf 'Result=exit-code\n';;
+  *) show loaded "$state" "$state" enabled;;
+esac
 """
 
 
@@ -331,3 +356,34 @@ def test_agent_not_installed_is_not_a_failure(lab: Lab, lab_hosts: List[str]) ->
     assert by_id["service:himdsd"]["status"] == "skip"
     assert by_id["himds"]["status"] == "skip"
     assert data["status"] == "pass" and proc.returncode == 0
+
+
+def test_arc_proxy_disabled_without_gateway_is_normal(healthy_lab: Lab) -> None:
+    """arcproxyd stays off unless the Arc gateway is used (agent-overview.md, "Azure Arc
+    Proxy"): with the stand-in systemctl printing what systemd prints for a disabled, stopped
+    unit (ActiveState=inactive, SubState=dead, UnitFileState=disabled), nothing is flagged; the
+    stopped and failed units print dead/failed, never 'running'."""
+    result = run(healthy_lab, units={"arcproxyd": "disabled", "gcad": "inactive",
+                                     "extd": "failed"})
+    by_id = checks(result)
+    proxy = by_id["service:arcproxyd"]
+    assert proxy["status"] == "pass" and proxy["code"] is None, proxy
+    assert proxy["facts"]["SubState"] == "dead" and proxy["facts"]["needed"] is False
+    assert "gateway" in proxy["summary"]
+    gcad, extd = by_id["service:gcad"], by_id["service:extd"]
+    assert (gcad["code"], gcad["facts"]["SubState"]) == ("service.stopped", "dead")
+    assert (extd["code"], extd["facts"]["SubState"]) == ("service.failed", "failed")
+    assert "arc_proxy" not in " ".join(d["cause_id"] for d in result.data["diagnoses"])
+
+
+def test_arc_proxy_stopped_with_gateway_fails(healthy_lab: Lab) -> None:
+    folder = Path(agent_dir(healthy_lab))
+    (folder / "localconfig.json").write_text(json.dumps({"connection.type": "gateway"}))
+    try:
+        result = run(healthy_lab, "--only", "service", units={"arcproxyd": "inactive"})
+    finally:
+        (folder / "localconfig.json").unlink()
+    proxy = checks(result)["service:arcproxyd"]
+    assert (proxy["status"], proxy["code"]) == ("fail", "service.stopped"), proxy
+    assert any("AZCM0004" in d["azcm"] for d in result.data["diagnoses"])
+    assert result.returncode == 2
