@@ -32,6 +32,7 @@ from .probes import (
     proxy,
     proxyplan,
     proxysources,
+    revocation,
     service,
     tcp,
     tls,
@@ -168,6 +169,13 @@ def build(settings: Settings) -> Plan:
                                 functools.partial(https.probe, host, port, endpoint.scheme,
                                                   endpoint.path, route, proxy_plan),
                                 needs=https_needs, required=required, meta=meta))
+    tls_ids = tuple(c.id for c in checks if c.probe == "tls")
+    if enabled("revocation") and tls_ids:
+        # After every TLS check, whatever it found: the passing ones name the CRL and OCSP
+        # endpoints; one failing endpoint must not hide the others' revocation trouble.
+        checks.append(Check("revocation", "revocation", "CRL and OCSP endpoints",
+                            functools.partial(revocation.probe, proxy_plan), after=tls_ids,
+                            required=False))
     if enabled("auth"):
         checks.extend(_auth_checks(settings, cloud, proxy_plan, {c.id for c in checks}))
     return Plan(tuple(checks), endpoints, proxy_plan, installed)

@@ -69,7 +69,7 @@ def run(
     by_id = {check.id: check for check in checks}
     children: Dict[str, List[str]] = {check.id: [] for check in checks}
     for check in checks:
-        for need in check.needs:
+        for need in (*check.needs, *check.after):
             if need not in by_id:
                 raise ValueError(f"check {check.id} needs unknown check {need}")
             children[need].append(check.id)
@@ -104,7 +104,7 @@ def run(
             return
         if left < timeout:
             cut.add(check_id)
-        deps = {need: results[need] for need in check.needs}
+        deps = {need: results[need] for need in (*check.needs, *check.after)}
         cap = min(time.monotonic() + timeout, deadline_at) + GRACE
         running[check_id] = cap
         begun[check_id] = time.monotonic()
@@ -121,7 +121,7 @@ def run(
                 child = by_id[child_id]
                 if child_id in results or child_id in running:
                     continue
-                if not all(need in results for need in child.needs):
+                if not all(need in results for need in (*child.needs, *child.after)):
                     continue
                 blocker = next((results[n] for n in child.needs if n not in usable), None)
                 if blocker is None:
@@ -136,7 +136,7 @@ def run(
                 pending.append(child_id)
 
     for check in checks:
-        if not check.needs:
+        if not check.needs and not check.after:
             start(check.id)
 
     while running:

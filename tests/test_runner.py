@@ -455,3 +455,22 @@ def test_each_finished_check_records_when_it_started_so_a_run_shows_its_spans() 
     # The TCP check starts only once DNS has finished: its span begins after DNS's ends.
     assert tcp_row.facts["started_ms"] >= dns_row.facts["started_ms"] + dns_row.duration_ms
     assert tcp_row.facts["started_ms"] >= 190
+
+
+def test_a_check_waits_for_its_after_checks_and_runs_whatever_they_found() -> None:
+    seen: List[Tuple[str, ...]] = []
+
+    def summary(ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
+        seen.append(tuple(sorted(f"{k}={v.status.value}" for k, v in deps.items())))
+        return Outcome(Status.PASS, "looked at both")
+
+    checks = [
+        Check("tls:a", "tls", "a", sleeping(0.2)),
+        Check("tls:b", "tls", "b", failing("tls.untrusted")),
+        Check("revocation", "revocation", "crl", summary, after=("tls:a", "tls:b")),
+    ]
+    results = {r.id: r for r in run(checks)}
+    assert results["revocation"].status == Status.PASS  # a failed 'after' does not skip it
+    assert results["revocation"].blocked_by is None
+    assert seen == [("tls:a=pass", "tls:b=fail")]
+    assert results["revocation"].facts["started_ms"] >= 190  # it waited for the slow one

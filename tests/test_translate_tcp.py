@@ -228,3 +228,14 @@ def test_every_code_is_a_known_failure_code() -> None:
     assert in_source, "the scan found the module's codes"
     assert in_source <= set(FAILURE_CODES), in_source - set(FAILURE_CODES)
     assert in_source <= returned
+
+
+def test_an_ssl_error_is_not_read_as_a_local_firewall() -> None:
+    """OpenSSL's errno 1 (SSL_ERROR_SSL) is not EPERM: a TLS failure on the way to a proxy keeps
+    its own words."""
+    import ssl
+
+    exc = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+                                          "failed: unable to get local issuer certificate")
+    kind, text = netutil.classify_socket_error(exc)
+    assert kind == "error" and "certificate verify failed" in text

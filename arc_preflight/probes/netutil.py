@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import sys
 from typing import Optional, Tuple
 
 # Windows reports Winsock codes; Python maps the common ones onto the builtin exception classes,
@@ -31,6 +32,10 @@ def classify_socket_error(exc: BaseException) -> Tuple[str, str]:
         return "refused", "connection refused"
     if isinstance(exc, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
         return "reset", "connection reset"
+    loaded_ssl = sys.modules.get("ssl")  # an SSLError exists only once ssl is imported
+    if loaded_ssl is not None and isinstance(exc, loaded_ssl.SSLError):
+        # Its errno is OpenSSL's (1 = SSL_ERROR_SSL), not the socket's: never EPERM.
+        return "error", str(getattr(exc, "reason", None) or exc or type(exc).__name__)
     if isinstance(exc, OSError):
         code = exc.errno if exc.errno is not None else getattr(exc, "winerror", None)
         if code in _UNREACHABLE:

@@ -22,7 +22,8 @@ from .proxyplan import ProxyPlan
 __all__ = ["ProxyPlan", "TunnelError", "open_socket", "probe", "tunnel"]
 
 
-def _auth_header(url: str) -> str:
+def auth_header(url: str) -> str:
+    """The Proxy-Authorization line for a proxy URL with credentials (empty without)."""
     parts = urlsplit(url)
     if parts.username is None:
         return ""
@@ -75,7 +76,7 @@ def tunnel(
         sock.settimeout(max(0.05, timeout - (time.monotonic() - started)))
         request = (
             f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            f"{_auth_header(plan.url or '')}User-Agent: arc-preflight\r\n\r\n"
+            f"{auth_header(plan.url or '')}User-Agent: arc-preflight\r\n\r\n"
         )
         sock.sendall(request.encode("ascii"))
         head = recv_until(sock, b"\r\n\r\n", first=b"HTTP/")

@@ -75,7 +75,24 @@ def describe_verified(cert: Mapping[str, Any]) -> Dict[str, Any]:
             facts["not_after"] = str(not_after)
     serial = str(cert.get("serialNumber", ""))
     facts["negative_serial"] = serial.startswith("-")
+    facts.update(revocation_urls([cert]))
     return facts
+
+
+def revocation_urls(certs: Sequence[Mapping[str, Any]]) -> Dict[str, Any]:
+    """The CRL distribution points and OCSP responders the certificates name (ssl's dicts).
+
+    Read from the certificates, not from a list: they are what Windows and some agents fetch
+    over HTTP port 80 to check revocation, so they are what a firewall must allow.
+    """
+    crl: Dict[str, None] = {}
+    ocsp: Dict[str, None] = {}
+    for cert in certs:
+        for url in cert.get("crlDistributionPoints") or ():
+            crl[str(url)] = None
+        for url in cert.get("OCSP") or ():
+            ocsp[str(url)] = None
+    return {"crl": list(crl), "ocsp": list(ocsp)} if crl or ocsp else {}
 
 
 def describe_certificate(der: Optional[bytes]) -> Dict[str, Any]:
@@ -217,6 +234,17 @@ def probe(
         cipher = tls.cipher()
         facts.update({"version": version, "cipher": cipher[0] if cipher else None})
         facts.update(describe_verified(tls.getpeercert() or {}))
+        chain = getattr(tls, "get_verified_chain", None)  # Python 3.13+: intermediates too
+        if chain is not None:
+            try:
+                infos = [c.get_info() for c in chain() or ()]
+            except (ValueError, AttributeError):  # pragma: no cover - defensive
+                infos = []
+            more = revocation_urls(infos)
+            if more:
+                facts["crl"] = list(dict.fromkeys([*facts.get("crl", []), *more.get("crl", [])]))
+                facts["ocsp"] = list(dict.fromkeys([*facts.get("ocsp", []),
+                                                    *more.get("ocsp", [])]))
     issuer = str(facts.get("issuer", "?"))
     summary = f"{version}, {facts.get('cipher')}, issuer {issuer}"
     if version in _OLD:

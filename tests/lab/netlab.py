@@ -516,11 +516,17 @@ class Lab:
         return self.workdir / "foreign-ca.pem"
 
     def issue_cert(self, hosts: Iterable[str], *, issuer: str = "lab", expired: bool = False,
-                   tag: str = "server") -> tuple[Path, Path]:
-        """Write a leaf certificate for ``hosts`` (wildcards allowed); returns (chain, key)."""
+                   tag: str = "server", revocation: Optional[str] = None) -> tuple[Path, Path]:
+        """Write a leaf certificate for ``hosts`` (wildcards allowed); returns (chain, key).
+
+        ``revocation="crl.host"`` names ``http://crl.host/lab.crl`` as CRL distribution point
+        and ``http://crl.host/ocsp`` as OCSP responder, as Microsoft's certificates name theirs.
+        """
         import datetime
 
         ca = {"lab": self._ca, "foreign": self._foreign_ca}[issuer]
+        if revocation:
+            return self._issue_with_revocation(ca, list(dict.fromkeys(hosts)), revocation, tag)
         kwargs: Dict[str, Any] = {}
         if expired:
             now = datetime.datetime.now(datetime.timezone.utc)
@@ -534,6 +540,54 @@ class Lab:
         cert.private_key_pem.write_to_path(str(key))
         key.chmod(0o600)
         return chain, key
+
+    def _issue_with_revocation(self, ca: Any, hosts: List[str], revocation: str,
+                               tag: str) -> tuple[Path, Path]:
+        """A leaf signed by ``ca`` with CRL distribution point and OCSP (trustme adds neither)."""
+        import datetime
+        import ipaddress
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+
+        ca_key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), password=None)
+        ca_cert = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
+        key = ec.generate_private_key(ec.SECP256R1())
+        names: List[x509.GeneralName] = []
+        for host in hosts:
+            try:
+                names.append(x509.IPAddress(ipaddress.ip_address(host)))
+            except ValueError:
+                names.append(x509.DNSName(host))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0])]))
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName(names), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
+                full_name=[x509.UniformResourceIdentifier(f"http://{revocation}/lab.crl")],
+                relative_name=None, reasons=None, crl_issuer=None)]), critical=False)
+            .add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+                AuthorityInformationAccessOID.OCSP,
+                x509.UniformResourceIdentifier(f"http://{revocation}/ocsp"))]), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+        chain = self.workdir / f"{tag}-chain.pem"
+        key_path = self.workdir / f"{tag}-key.pem"
+        chain.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + ca.cert_pem.bytes())
+        key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                               serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+        key_path.chmod(0o600)
+        return chain, key_path
 
     # -- addresses -----------------------------------------------------------------------
 
@@ -696,7 +750,8 @@ class Lab:
               issuer: str = "lab", tls_max: Optional[str] = None, mode: str = "ok",
               status: Optional[int] = None, body: Optional[str] = None,
               date_offset: float = 0.0, expired: bool = False,
-              cert_hosts: Optional[Sequence[str]] = None) -> Server:
+              cert_hosts: Optional[Sequence[str]] = None,
+              revocation: Optional[str] = None) -> Server:
         """Start an HTTPS stand-in on ip:port with a certificate for ``hosts`` (no DNS change).
 
         ``issuer="foreign"`` signs with the untrusted CA (TLS inspection); ``tls_max="1.1"``
@@ -707,7 +762,8 @@ class Lab:
         self.add_address(ip)
         names = [h for h in (cert_hosts if cert_hosts is not None else hosts) if h]
         tag = f"https-{ip}-{port}"
-        chain, key = self.issue_cert([*names, ip], issuer=issuer, expired=expired, tag=tag)
+        chain, key = self.issue_cert([*names, ip], issuer=issuer, expired=expired, tag=tag,
+                                     revocation=revocation)
         ready = self.workdir / f"{tag}.ready"
         argv = [sys.executable, str(STANDIN), "--kind", "https", "--bind", ip,
                 "--port", str(port), "--cert", str(chain), "--key", str(key), "--mode", mode,
