@@ -9,7 +9,7 @@ import socket
 import time
 from typing import List, Optional, Sequence
 
-from . import __version__, kb, plan, runner, state
+from . import __version__, dated, kb, plan, runner, state
 from .background import Background
 from .config import Settings
 from .diagnose import from_results
@@ -43,6 +43,7 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
         results.append(clock_row)
         if progress is not None:
             progress(clock_row, len(results), len(results))
+    results = dated.apply(results, started_wall.date())  # announced changes turn on their date
     diagnoses = from_results(results, knowledge.result())
     shown = settings.public()
     shown["proxy_effective"] = the_plan.proxy.public()
