@@ -80,7 +80,6 @@ PROBE_KINDS: Tuple[str, ...] = (
     "agent",
     "params",
     "auth",
-    "revocation",
 )
 
 CATEGORIES: Tuple[str, ...] = (
@@ -115,6 +114,16 @@ CATEGORIES: Tuple[str, ...] = (
     "install_failure",
     "unsupported_environment",
     "internal_agent_error",
+    "policy_denied",
+    "resource_locked",
+    "arc_resource_missing",
+    "agent_not_installed",
+    "missing_intermediate_ca",
+    "gpo_secret_protect_failed",
+    "deployment_share_permission",
+    "extension_failure",
+    "guest_login_failed",
+    "client_tool_bug",
     "unknown",
 )
 
@@ -146,7 +155,6 @@ FAILURE_CODES: Tuple[str, ...] = (
     "tls.error",
     "tls.unexpected_issuer",
     "tls.negative_serial",
-    "revocation.unreachable",
     "proxy.dns",
     "proxy.unreachable",
     "proxy.timeout",
@@ -251,9 +259,6 @@ class Check:
     # A check that is needed for information only (optional endpoints) reports failures as warn.
     required: bool = True
     meta: Mapping[str, Any] = field(default_factory=dict)
-    # Checks this one waits for without depending on them: it runs whatever their outcome (a
-    # failed one never skips it) and sees their results beside those of ``needs``.
-    after: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -245,7 +245,7 @@ FACT_STRINGS = [
     ('{"error":{"code":"SubscriptionNotFound"}}', "sp_or_tenant_not_found"),
     ('{"error":{"code":"ResourceGroupNotFound"}}', "missing_parameter"),
     ('{"error":{"code":"InvalidAuthenticationToken"}}', "invalid_sp_secret"),
-    ('{"error":{"code":"RequestDisallowedByPolicy"}}', "missing_role_permission"),
+    ('{"error":{"code":"RequestDisallowedByPolicy"}}', "policy_denied"),
     (
         'level=info msg="https://management.azure.com is available, using cryptographic '
         'protocol: TLS 1.0"',
@@ -487,17 +487,29 @@ def test_patterns_stay_fast_on_hostile_lines(kb: kbmod.KnowledgeBase) -> None:
         "lookup x on y: read udp " * 2000,
         "localhost:40342 " * 3000,
     ]
-    start = time.perf_counter()
-    for line in lines:
-        kb.match_text(line)
-    assert time.perf_counter() - start < 5.0
+    # Per pattern, not in total: the knowledge base grows by whole code families, and a total
+    # budget measures their number (and the machine's load), while a pattern that backtracks
+    # quadratically on a 20,000-character line takes seconds on its own.
+    slow = []
+    for cause in kb.causes:
+        for regex in kb.compiled[cause.id]:
+            start = time.perf_counter()
+            for line in lines:
+                regex.search(line)
+            spent = time.perf_counter() - start
+            if spent > 2.0:
+                slow.append((cause.id, regex.pattern, round(spent, 2)))
+    assert not slow, slow
 
 
 def test_docs_point_at_learn(kb: kbmod.KnowledgeBase) -> None:
+    """The first link is the Arc article; further ones may be the reference a code family comes
+    from (WinHTTP error list, Entra error codes, MSI error codes), all on Microsoft Learn."""
     for cause in kb.causes:
         assert cause.docs, cause.id
+        assert cause.docs[0].startswith("https://learn.microsoft.com/azure/azure-arc/"), cause.id
         for url in cause.docs:
-            assert url.startswith("https://learn.microsoft.com/azure/azure-arc/"), (cause.id, url)
+            assert url.startswith("https://learn.microsoft.com/"), (cause.id, url)
 
 
 def test_service_remedies_name_the_units(kb: kbmod.KnowledgeBase) -> None:

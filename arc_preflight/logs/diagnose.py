@@ -16,14 +16,18 @@ How a line becomes a cause:
   ``azcm`` list. With no such diagnosis, the code's own entries become diagnoses: its umbrella
   entry if it has one, else every entry for the code (AZCM0147 means either an Azure VM or a
   missing ``--desiredversion``; AZCM0041 a bad secret or an unknown app or tenant).
-* **Unknown errors last.** Error, fatal and panic lines that match nothing (and codes the
-  knowledge base does not know) become one ``unknown`` diagnosis, severity warn.
+* **Unknown errors last.** Error, fatal and panic lines, and lines that report a failure in
+  words (``FAILED``, an exception, ``error:``, a non-zero exit code, HTTP 4xx/5xx; see
+  ``lines.FAILURE_PATTERNS``), that match nothing (and codes the knowledge base does not know)
+  become one ``unknown`` diagnosis, severity warn, when nothing else was found: a text with a
+  failure line is never met with "nothing found".
 
 A cause seen only on lines the agent logged below error level (trace, debug, info, warning) is
 demoted to a warning: the agent itself did not treat it as a failure (a retried timeout).
 
 Scope: by default only the latest connect attempt (see ``lines.BOUNDARY_PATTERNS``): from the
-last line that starts one to the end of the input; two start markers at most 20 lines apart with
+last line that starts one (``Agent Command: connect``) to the next ``Agent Command:`` line of
+another command, or the end of the input; two start markers at most 20 lines apart with
 nothing found between them (the echoed command line, then "Onboarding Machine") are one attempt.
 If no attempt start is found, the whole input is one attempt. ``--all`` reads everything.
 ``--since`` reads everything dated at or after a time, whatever the attempts (undated lines take
@@ -172,7 +176,7 @@ class _Scope:
                                                                 (code,))
             else:
                 unknown_codes.append(code)
-        if unknown_codes or (not self.by_code_line(event) and event.is_error):
+        if unknown_codes or (not self.by_code_line(event) and (event.is_error or event.failure)):
             start = event.text.upper().find(unknown_codes[0]) if unknown_codes else 0
             self.unknown.add(event, max(start, 0), max(start, 0) + 9, unknown_codes)
 
@@ -207,6 +211,10 @@ class _Scope:
                 target = _nearest(related, evidence)
             elif failing:
                 target = _nearest(failing, evidence)
+            elif specific:
+                # The most specific evidence wins even when the agent logged it below error
+                # level: a bare code's list of possibilities adds nothing beside it.
+                target = _nearest(specific, evidence)
             if target is not None:
                 target[1].merge(evidence)
                 continue
@@ -272,7 +280,10 @@ def _diagnosis(cause: Cause, evidence: _Evidence, source: str, platform: str) ->
 
 def _finish(scope: _Scope, source: str, platform: str) -> Tuple[LogDiagnosis, ...]:
     out = [_diagnosis(cause, ev, source, platform) for cause, ev in scope.resolve()]
-    if scope.unknown.count:
+    if scope.unknown.count and not out:
+        # Failure lines that no cause explains are reported only when nothing else is: beside
+        # a named cause they are its consequences ("Failed to AzcmagentConnect ARM resource"),
+        # and alone they are the evidence that something failed (never "nothing found").
         unknown = scope.unknown
         out.append(_diagnosis(UNKNOWN, unknown, source, platform))
     return tuple(out)
@@ -298,6 +309,12 @@ def diagnose_events(events: Iterable[Event], kb: KnowledgeBase, source: str, *,
                 last_time = event.timestamp
             if stamp is not None and stamp < since:
                 continue
+        if event.command is not None and not event.boundary:
+            # Another azcmagent command (show, check, logs...) ends the connect attempt.
+            if current is not None:
+                latest = current
+                current = None
+            continue
         if event.boundary:
             if current is None or current.events or event.line_no - current.start_line > 20:
 

@@ -19,11 +19,16 @@ _LEVEL_NAMES = {
     "warn": "warning", "warning": "warning", "error": "error", "erro": "error", "fatal": "fatal",
     "fata": "fatal", "panic": "panic", "pani": "panic",
 }
-# logrus text format: level=error; JSON format: "level":"error"; console: ERRO[0002] / ERROR[0002]
+# logrus text format: level=error; JSON format: "level":"error"; old console: ERRO[0002] /
+# ERROR[0002]; current console (agents 1.3x+): the level word in capitals, padded with spaces, no
+# brackets (``INFO    Connecting machine to Azure...``, ``  INFO    Creating resource...``,
+# ``FATAL   ...``, ``ERROR   ...``); a leading ``error:``/``fatal:`` prefix.
 _LEVEL_RE = re.compile(
     r'\blevel=\\?"?(?P<a>[A-Za-z]{4,7})\b|"level":\s{0,2}"(?P<b>[A-Za-z]{4,7})"'
     r"|^(?:\x1b\[\d{1,2}m)?(?P<c>TRACE?|DEBUG?|INFO|WARN(?:ING)?|ERROR?|FATAL?|PANIC?)"
     r"(?:\x1b\[0m)?\[\d{1,6}\]"
+    r"|^\s{0,8}(?:\x1b\[\d{1,2}m)?(?-i:(?P<e>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|PANIC))"
+    r"(?:\x1b\[0m)?(?: {2,8}|\t)(?=\S)"
     r"|^\s{0,8}(?P<d>error|fatal|panic):\s",
     re.IGNORECASE,
 )
@@ -33,6 +38,7 @@ ERROR_LEVEL_TRIGGERS = (
     r'"level":"(?:error|fatal|panic)"',
     r'"level": "(?:error|fatal|panic)"',
     r"(?:erro\[|error\[|fata\[|fatal\[|pani\[|panic\[)\d",
+    r"(?:error|fatal|panic)  ",
     r"\x1b\[31m",
 )
 _TIME_RE = re.compile(
@@ -43,28 +49,64 @@ _TIME_RE = re.compile(
 MSG_RE = re.compile(r'\bmsg=(?:"((?:[^"\\]|\\.){0,65536})"|(\S{1,4096}))')
 ERR_RE = re.compile(r'\b(?:error|err)=(?:"((?:[^"\\]|\\.){0,65536})"|(\S{1,4096}))',
                      re.IGNORECASE)
-CONSOLE_MSG_RE = re.compile(r"^(?:\x1b\[\d{1,2}m)?[A-Z]{4,7}(?:\x1b\[0m)?\[\d{1,6}\]\s?")
+CONSOLE_MSG_RE = re.compile(r"^\s{0,8}(?:\x1b\[\d{1,2}m)?[A-Z]{4,7}(?:\x1b\[0m)?"
+                            r"(?:\[\d{1,6}\]\s?| {2,8}|\t)")
 AZCM_RE = re.compile(r"\bAZCM\d{4}\b", re.IGNORECASE)
 AZCM_TRIGGER = r"azcm[0-9]"
 
-# A connect attempt starts on a line that shows the ``connect`` command being run. The agent's
-# exact wording is not documented, so this is a heuristic: a line quoting the command itself
-# (``azcmagent connect ...``, ``azcmagent.exe connect``: shell traces, PowerShell transcripts,
-# "Running azcmagent connect"), or the first message ``connect`` prints (``Onboarding Machine``).
-# Lines at warning level or above, or that carry an AZCM code or a known error, never start an
-# attempt (an error that says "run azcmagent connect again" is not a new attempt).
+# A connect attempt starts where the agent logs ``msg="Agent Command: connect"``: every azcmagent
+# command begins its log with ``Agent Command: <command>`` (public himds.log/azcmagent.log
+# samples, e.g. MicrosoftDocs/azure-docs issue 99004 and the verbose connect log quoted in
+# tests/corpus/healthy/b-h04.txt). A later ``Agent Command: show``/``check``/``logs`` line ends the
+# connect attempt: it is another command, not a new attempt. Console text has no such line, so a
+# line quoting the command itself (``azcmagent connect ...`` in a shell trace or a PowerShell
+# transcript) and the first message older agents printed (``Onboarding Machine``, seen in public
+# console pastes of 2020-2021 agents) also start an attempt. Lines at warning level or above, or
+# that carry an AZCM code or a known error, never start an attempt (an error that says "run
+# azcmagent connect again" is not a new attempt).
 BOUNDARY_PATTERNS: Tuple[str, ...] = (
     r"\bazcmagent(?:\.exe)? connect\b",
     r"\bonboarding machine\b",
+    r"\bAgent Command: ",
 )
-BOUNDARY_RE = re.compile("|".join(BOUNDARY_PATTERNS), re.IGNORECASE)
+BOUNDARY_RE = re.compile(
+    r"\bazcmagent(?:\.exe)? connect\b|\bonboarding machine\b"
+    r"|\bAgent Command: (?P<command>[\w-]{1,40})",
+    re.IGNORECASE,
+)
+
+# Lines that report a failure in words, whatever tool wrote them: FAILED/failure, exceptions,
+# ``error:``/``E:`` prefixes, non-zero exit codes and return values, HTTP 4xx/5xx statuses. A
+# line matching one (and not logged below error level) that no cause explains is reported as
+# ``unknown``, so a failure is never met with silence.
+FAILURE_PATTERNS: Tuple[str, ...] = (
+    r"(?<![a-z])fail(?:ed|ure|s)?\b",
+    r"exception",
+    r"(?<!\S)(?:error|fatal):\s",
+    r"^E: (?:unable|failed|could|sub-process|package|the |repository|some |you |dpkg)",
+    r"\bexit ?code\W{1,3}[1-9]",
+    r"\bexit_code\W{1,3}[1-9]",
+    r"\bis returning [1-9]",
+    r"\breturn value [23]\b",
+    r"\b(?:status ?code|httpStatusCode|RESPONSE)\W{1,4}[45]\d\d\b",
+    r"returned an error: \([45]\d\d\)",
+    r"\bHTTP/\d(?:\.\d)? [45]\d\d\b",
+)
+# Compiled one by one: the scanner runs only those whose literal the line holds (one big
+# case-insensitive alternation is ten times slower per character than a pattern that starts
+# with a literal). Each is linear: no nested repeats, every repeat bounded.
+FAILURE_RES: Tuple[Pattern[str], ...] = tuple(
+    re.compile(p, re.IGNORECASE | re.MULTILINE) for p in FAILURE_PATTERNS)
+FAILURE_LEVELS = frozenset({"error", "fatal", "panic", None})
+
 
 def parse_level(text: str) -> Optional[str]:
     """The normalised log level of a line (``error``, ``info``...), or None if it shows none."""
     m = _LEVEL_RE.search(text)
     if not m:
         return None
-    word = (m.group("a") or m.group("b") or m.group("c") or m.group("d") or "").lower()
+    word = (m.group("a") or m.group("b") or m.group("c") or m.group("d") or m.group("e")
+            or "").lower()
     return _LEVEL_NAMES.get(word)
 
 

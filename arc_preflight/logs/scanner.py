@@ -26,6 +26,9 @@ from .lines import (
     ERR_RE,
     ERROR_LEVEL_TRIGGERS,
     ERROR_LEVELS,
+    FAILURE_LEVELS,
+    FAILURE_PATTERNS,
+    FAILURE_RES,
     MSG_RE,
     field_value,
     parse_level,
@@ -51,6 +54,9 @@ class Matcher:
     uncovered: Tuple[Tuple[str, str], ...]  # (cause id, pattern)
     azcm_ids: FrozenSet[int]  # prefilter literals that may start an AZCM code
     boundary_ids: FrozenSet[int]  # ... that may belong to a connect-attempt start
+    failure_ids: FrozenSet[int] = frozenset()  # ... that may belong to a failure line
+    # prefilter literal id -> indices (in lines.FAILURE_RES) of the failure patterns needing it
+    failure_candidates: Tuple[Tuple[int, ...], ...] = ()
     literals: FrozenSet[str] = field(default_factory=frozenset)  # every required literal
 
     def line_literals(self, lowered: bytes) -> Set[int]:
@@ -107,7 +113,7 @@ def build_matcher(kb: KnowledgeBase) -> Matcher:
             literals.update(requirement)
             patterns.append((cause_pos, regex, tuple(s.encode("ascii") for s in requirement)))
     triggers: Dict[str, Requirement] = {}
-    for trigger in (*ERROR_LEVEL_TRIGGERS, AZCM_TRIGGER, *BOUNDARY_PATTERNS):
+    for trigger in (*ERROR_LEVEL_TRIGGERS, AZCM_TRIGGER, *BOUNDARY_PATTERNS, *FAILURE_PATTERNS):
         requirement = required_literals(trigger)
         if requirement is None:  # pragma: no cover - guarded by tests
             raise ValueError(f"trigger {trigger!r} has no required literal")
@@ -117,6 +123,8 @@ def build_matcher(kb: KnowledgeBase) -> Matcher:
     candidates: List[Tuple[int, ...]] = []
     azcm_ids: Set[int] = set()
     boundary_ids: Set[int] = set()
+    failure_ids: Set[int] = set()
+    failure_candidates: List[Tuple[int, ...]] = []
     for lit_id, small in enumerate(prefilter.literals):
         candidates.append(tuple(pid for pid, (_, _, needs) in enumerate(patterns)
                                 if any(small in need for need in needs)))
@@ -124,10 +132,17 @@ def build_matcher(kb: KnowledgeBase) -> Matcher:
             azcm_ids.add(lit_id)
         if any(small in t.encode("ascii") for b in BOUNDARY_PATTERNS for t in triggers[b]):
             boundary_ids.add(lit_id)
+        wanted = tuple(index for index, f in enumerate(FAILURE_PATTERNS)
+                       if any(small in t.encode("ascii") for t in triggers[f]))
+        failure_candidates.append(wanted)
+        if wanted:
+            failure_ids.add(lit_id)
     return Matcher(
         kb=kb, prefilter=prefilter, patterns=tuple(patterns), candidates=tuple(candidates),
         always=tuple(always), uncovered=tuple(uncovered), azcm_ids=frozenset(azcm_ids),
-        boundary_ids=frozenset(boundary_ids), literals=frozenset(literals),
+        boundary_ids=frozenset(boundary_ids), failure_ids=frozenset(failure_ids),
+        failure_candidates=tuple(failure_candidates),
+        literals=frozenset(literals),
     )
 
 
@@ -163,6 +178,8 @@ class Event:
     causes: Tuple[Tuple[Cause, int, int], ...]  # (cause, span start, span end), most decisive
     boundary: bool = False
     truncated: bool = False
+    command: Optional[str] = None  # the azcmagent command an ``Agent Command:`` line starts
+    failure: bool = False  # the line reports a failure in words (see lines.FAILURE_PATTERNS)
 
     @property
     def is_error(self) -> bool:
@@ -188,10 +205,20 @@ def event_for_line(matcher: Matcher, raw: bytes, line_no: int, lowered: Optional
         codes = tuple(dict.fromkeys(c.upper() for c in AZCM_RE.findall(text)))
     level = parse_level(text)
     boundary = False
+    command: Optional[str] = None
     if (not causes and not codes and level not in ERROR_LEVELS and level != "warning"
             and not literal_ids.isdisjoint(matcher.boundary_ids)):
-        boundary = BOUNDARY_RE.search(text) is not None
-    if not causes and not codes and not boundary and level not in ERROR_LEVELS:
+        found = BOUNDARY_RE.search(text)
+        if found is not None:
+            command = found.group("command")
+            boundary = command is None or command.lower() == "connect"
+            command = command.lower() if command else None
+    failure = False
+    if level in FAILURE_LEVELS and not literal_ids.isdisjoint(matcher.failure_ids):
+        wanted = {i for lit in literal_ids for i in matcher.failure_candidates[lit]}
+        failure = any(FAILURE_RES[i].search(text) is not None for i in sorted(wanted))
+    if (not causes and not codes and not boundary and command is None and not failure
+            and level not in ERROR_LEVELS):
         return None
     msg = field_value(MSG_RE, text)
     if msg is None:
@@ -201,7 +228,7 @@ def event_for_line(matcher: Matcher, raw: bytes, line_no: int, lowered: Optional
     return Event(
         line_no=line_no, text=text, timestamp=parse_time(text), level=level, msg=msg,
         error=field_value(ERR_RE, text), azcm=codes, causes=tuple(causes), boundary=boundary,
-        truncated=truncated,
+        truncated=truncated, command=command, failure=failure,
     )
 
 
