@@ -80,6 +80,7 @@ PROBE_KINDS: Tuple[str, ...] = (
     "agent",
     "params",
     "auth",
+    "revocation",
 )
 
 CATEGORIES: Tuple[str, ...] = (
@@ -155,6 +156,7 @@ FAILURE_CODES: Tuple[str, ...] = (
     "tls.error",
     "tls.unexpected_issuer",
     "tls.negative_serial",
+    "revocation.unreachable",
     "proxy.dns",
     "proxy.unreachable",
     "proxy.timeout",
@@ -259,6 +261,9 @@ class Check:
     # A check that is needed for information only (optional endpoints) reports failures as warn.
     required: bool = True
     meta: Mapping[str, Any] = field(default_factory=dict)
+    # Checks this one waits for without depending on them: it runs whatever their outcome (a
+    # failed one never skips it) and sees their results beside those of ``needs``.
+    after: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
