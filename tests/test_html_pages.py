@@ -112,13 +112,14 @@ def _chromium() -> str:
                 "opened in a browser")
 
 
-def _browser(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _browser(binary: str, profile: Path, *args: str,
+             size: str = "1400,1000") -> subprocess.CompletedProcess[str]:
     isolate = ["unshare", "-n"] if hasattr(os, "geteuid") and os.geteuid() == 0 and \
         shutil.which("unshare") else []
     argv = [*isolate, binary, "--headless", "--no-sandbox", "--disable-gpu",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--no-first-run", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
-            "--window-size=1400,1000", *args]
+            f"--window-size={size}", *args]
     return subprocess.run(argv, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "HOME": str(profile)})
 
@@ -133,6 +134,15 @@ def test_pages_render_in_headless_chromium(tmp_path: Path) -> None:
                        f"file://{page}")
         assert shot.exists() and shot.stat().st_size > 20_000, run.stderr[-2000:]
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # A link to a host opens its card (the script opens the <details> the address names).
+    from arc_preflight.render.html_page import anchor
+
+    shot = ARTIFACTS / "fleet-host-web02.png"
+    shot.unlink(missing_ok=True)
+    # (A window as tall as the page: headless Chromium captures a scrolled page blank.)
+    _browser(binary, tmp_path / "profile", f"--screenshot={shot}",
+             f"file://{tmp_path / 'fleet.html'}#{anchor('host', 'web02')}", size="1400,3600")
+    assert shot.exists() and shot.stat().st_size > 20_000
     # The page's script ran under its Content-Security-Policy: it filled in the count.
     dom = _browser(binary, tmp_path / "profile", "--dump-dom",
                    f"file://{tmp_path / 'fleet.html'}")

@@ -146,7 +146,7 @@ function(){ca.value=a.getAttribute("data-cause");st.value="";apply();});});
 apply();}
 function openTarget(){var id=decodeURIComponent(location.hash.slice(1));
 var el=id&&document.getElementById(id);if(el&&el.tagName==="DETAILS"){el.open=true;
-el.classList.remove("hidden");}}
+el.classList.remove("hidden");el.scrollIntoView();}}
 window.addEventListener("hashchange",openTarget);openTarget();
 })();
 """
