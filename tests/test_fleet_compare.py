@@ -40,14 +40,14 @@ def test_dns_answers_differ() -> None:
 def test_route_and_proxy_differ() -> None:
     result = _pair("healthy", "proxy-auth")
     route = _by(result, "route")
-    assert route["management.azure.com:443"] == ("direct (--no-proxy)", "proxy (--proxy)")
+    assert route["management.azure.com"] == ("direct (--no-proxy)", "proxy (--proxy)")
     settings = _by(result, "settings")
     assert settings["proxy in use"][1].startswith("http://127.0.0.1:3128")
 
 
 def test_tls_version_and_issuer_differ() -> None:
     tls = _by(_pair("healthy", "foreign-ca"), "tls")
-    good, bad = tls["management.azure.com:443"]
+    good, bad = tls["management.azure.com"]
     assert good == "TLSv1.3, issuer arc-preflight lab CA"
     assert bad.startswith("FAIL tls.untrusted") and "Contoso TLS Inspection CA" in bad
 

@@ -173,7 +173,12 @@ def _route_items(a: _Doc, b: _Doc, ca: _Checks, cb: _Checks) -> _Items:
         return f"{how} ({_show(why)})" if why else how
 
     targets = sorted({i.split(":", 1)[1] for i in _ids(ca, cb, "tcp") + _ids(ca, cb, "tls")})
-    return [(target, route(ca, target), route(cb, target)) for target in targets]
+    return [(_endpoint(target), route(ca, target), route(cb, target)) for target in targets]
+
+
+def _endpoint(target: str) -> str:
+    """An endpoint as people name it: the port only when it is not HTTPS's."""
+    return target[:-4] if target.endswith(":443") else target
 
 
 def _tls_items(a: _Doc, b: _Doc, ca: _Checks, cb: _Checks) -> _Items:
@@ -188,7 +193,8 @@ def _tls_items(a: _Doc, b: _Doc, ca: _Checks, cb: _Checks) -> _Items:
             parts.insert(0, _verdict(check))
         return ", ".join(parts) or _verdict(check)
 
-    return [(i.split(":", 1)[-1], va, vb) for i, va, vb in _pairs(_ids(ca, cb, "tls"), ca, cb, tls)]
+    return [(_endpoint(i.split(":", 1)[-1]), va, vb)
+            for i, va, vb in _pairs(_ids(ca, cb, "tls"), ca, cb, tls)]
 
 
 def _clock_items(a: _Doc, b: _Doc, ca: _Checks, cb: _Checks) -> _Items:

@@ -34,8 +34,8 @@ def render_table(comparison: Comparison, color: bool = False, width: int = 110) 
     for side in (comparison.a, comparison.b):
         label, style = labelled(side.status)
         console.print(Text.assemble(f"{side.label}: {side.hostname} (", (label, style),
-                                    f"), started {side.started_at}, tool {side.tool_version}"
-                                    f" - {side.source}"))
+                                    f"), started {side.started_at}, tool {side.tool_version}"))
+        console.print(Text(f"   {side.source}", style="dim"))
     compared = dict(comparison.compared)
     for key, title in SECTIONS:
         found = comparison.section(key)
@@ -45,7 +45,7 @@ def render_table(comparison: Comparison, color: bool = False, width: int = 110) 
             continue
         table = Table(title=f"{title} ({len(found)} of {compared.get(key, len(found))} differ)",
                       title_justify="left", header_style="bold", pad_edge=False)
-        table.add_column("item", ratio=2, overflow="fold")
+        table.add_column("item", ratio=3, overflow="fold")
         table.add_column(f"A: {comparison.a.hostname}", ratio=2, overflow="fold")
         table.add_column(f"B: {comparison.b.hostname}", ratio=2, overflow="fold")
         for diff in found:
