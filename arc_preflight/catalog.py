@@ -18,7 +18,7 @@ from .errors import CatalogError
 
 DATA_FILE = DATA_DIR / "endpoints.toml"
 WHEN = ("always", "connect", "install", "optional")
-FEATURES = ("extensions", "sql", "wac", "esu", "license", "telemetry")
+FEATURES = ("extensions", "sql", "wac", "esu", "license", "telemetry", "ama")
 
 
 @dataclass(frozen=True)
@@ -178,6 +178,11 @@ def endpoints(
     return result
 
 
+def bypass_categories(value: str) -> Tuple[str, ...]:
+    """The proxy.bypass categories of a catalogue entry's ``bypass`` column ("ARM,AMA")."""
+    return tuple(part.strip() for part in str(value).split(",") if part.strip())
+
+
 @lru_cache(maxsize=1)
 def bypass_table() -> Mapping[str, Tuple[str, ...]]:
     """Host patterns per ``proxy.bypass`` category, from the catalogue's ``bypass`` column.
@@ -188,9 +193,8 @@ def bypass_table() -> Mapping[str, Tuple[str, ...]]:
     table: Dict[str, Dict[str, None]] = {}
     for cloud in clouds().values():
         for raw in cloud.templates:
-            category = raw.get("bypass")
-            if category:
-                pattern = re.sub(r"\{[a-z_]+\}", "*", str(raw["host"])).lower()
+            pattern = re.sub(r"\{[a-z_]+\}", "*", str(raw["host"])).lower()
+            for category in bypass_categories(raw.get("bypass", "")):
                 table.setdefault(category, {})[pattern] = None
     return {category: tuple(patterns) for category, patterns in table.items()}
 

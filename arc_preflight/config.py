@@ -87,6 +87,9 @@ class Settings:
     clock_warn_s: float = 120.0
     clock_fail_s: float = 300.0
     agent_dir: str = field(default_factory=default_agent_dir)
+    # Where the host's system files (systemd's system.conf.d) are read from: "/" except in tests
+    # and when checking a mounted image. Set in a --config file as system-root.
+    system_root: str = "/"
     services: Tuple[str, ...] = field(default_factory=default_services)
     only: Tuple[str, ...] = ()
     skip: Tuple[str, ...] = ()

@@ -195,7 +195,7 @@ def test_as_dict_fields(public: catalog.Cloud) -> None:
         "host": "management.azure.com", "port": 443, "scheme": "https",
         "url": "https://management.azure.com/", "purpose": row["purpose"], "when": "connect",
         "feature": None, "private_link": False, "probe": True, "reason": None,
-        "proxy_bypass": "ARM",
+        "proxy_bypass": "ARM,AMA",
     }
     assert by_host(catalog.endpoints(public))["management.azure.com"].target == \
         "management.azure.com:443"

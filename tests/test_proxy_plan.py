@@ -211,10 +211,10 @@ def _bypass_mismatches(cloud_name: str) -> List[str]:
     wrong = []
     for region in cloud.regions:
         for item in catalog.endpoints(cloud, region, include_optional=True):
-            if item.bypass and item.probe:
-                plan = ProxyPlan(AGENT_PROXY, "agent proxy.url", (item.bypass,))
+            for category in catalog.bypass_categories(item.bypass) if item.probe else ():
+                plan = ProxyPlan(AGENT_PROXY, "agent proxy.url", (category,))
                 if plan.route(item.host)[0] != "direct":
-                    wrong.append(f"{item.host} ({item.bypass})")
+                    wrong.append(f"{item.host} ({category})")
     return sorted(set(wrong))
 
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..model import Outcome, ProbeContext, Result, Status
@@ -42,6 +43,31 @@ def _pick(data: Mapping[str, Any], *keys: str) -> Any:
         if value not in (None, ""):
             return value
     return None
+
+
+_SHOWN: Dict[str, Tuple[float, Any]] = {}  # binary -> (when, parsed output or the exception)
+_SHOWN_LOCK = threading.Lock()
+SHOW_REUSE_S = 30.0
+
+
+def show_once(binary: str, timeout: float) -> Dict[str, Any]:
+    """:func:`show`, run once per binary and run (the proxy plan reads it before the probes
+    run; the agent probe then reuses the answer, or the failure, for up to 30 seconds)."""
+    import time
+
+    with _SHOWN_LOCK:
+        cached = _SHOWN.get(binary)
+        if cached is None or time.monotonic() - cached[0] > SHOW_REUSE_S:
+            try:
+                found: Any = show(binary, timeout)
+            except (OSError, ValueError, subprocess.TimeoutExpired) as exc:
+                found = exc
+            _SHOWN[binary] = (time.monotonic(), found)
+        else:
+            found = cached[1]
+    if isinstance(found, BaseException):
+        raise found
+    return dict(found)
 
 
 def show(binary: str, timeout: float) -> Dict[str, Any]:
@@ -111,7 +137,7 @@ def probe(settings_dir: str, binary_setting: Optional[str], profile: str, ctx: P
         return Outcome(Status.WARN, "agent configuration found but no azcmagent program",
                        code="agent.unreadable", facts=facts)
     try:
-        data = show(binary, ctx.budget())
+        data = show_once(binary, ctx.budget())
     except subprocess.TimeoutExpired:
         return Outcome(Status.WARN, "azcmagent show did not answer in time",
                        code="agent.unreadable", facts=facts)

@@ -1,10 +1,12 @@
 """The proxy plan: which route the agent would take to each endpoint, and why.
 
 The agent's own precedence is followed (facts 3.5): its ``proxy.url`` setting wins over the
-``HTTPS_PROXY`` environment variable of its services, then this shell's; Windows' system proxy
-is ignored. ``--proxy`` and ``--no-proxy`` override everything, for "what if" runs. With the Arc
-gateway (``connection.type gateway``) everything goes through the agent's local Arc proxy. Which
-names a ``proxy.bypass`` category sends direct is read from the catalogue's ``bypass`` column.
+``HTTPS_PROXY`` environment variable of its services, then this shell's; when the agent is
+installed and has no ``proxy.url``, the proxy (or gateway) ``azcmagent show`` reports comes
+before the files; Windows' system proxy is ignored. ``--proxy`` and ``--no-proxy`` override
+everything, for "what if" runs. With the Arc gateway (``connection.type gateway``) everything
+goes through the agent's local Arc proxy. Which names a ``proxy.bypass`` category sends direct
+is read from the catalogue's ``bypass`` column.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from ..catalog import bypass_table
 from ..errors import ProxyConfigError
 from ..redact import redact_url, register_secret, userinfo_password
 from .agentconfig import read_localconfig
-from .proxysources import agent_environment_sources
+from .proxysources import SHOWN, agent_environment_sources, agent_view
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -92,17 +94,24 @@ def resolve_proxy(settings: Settings, environ: Optional[Mapping[str, str]] = Non
     bypass = tuple(str(b) for b in bypass)
     if settings.proxy:
         return _plan(settings.proxy, "--proxy", bypass, no_proxy)
-    if str(local.get("connection.type", "")).lower() == "gateway":
+    # The agent's own answer, when it is installed: "azcmagent show" reports the proxy it uses
+    # (manage-agent-proxy-settings.md: "Use azcmagent show to view the effective proxy").
+    view = agent_view(settings)
+    if str(local.get("connection.type", "")).lower() == "gateway" or (view and view.gateway):
         # Agents 1.51+ send everything through their local Arc proxy, which forwards to the Arc
         # gateway (through proxy.url, the "upstream proxy", when one is set).
-        return ProxyPlan(settings.arc_proxy_url, "Arc gateway (connection.type gateway) via the "
-                         "local Arc proxy", bypass, (), gateway=True)
+        why = ("connection.type gateway" if str(local.get("connection.type", "")).lower()
+               == "gateway" else "azcmagent show reports a gateway URL")
+        return ProxyPlan(settings.arc_proxy_url, f"Arc gateway ({why}) via the local Arc proxy",
+                         bypass, (), gateway=True)
     candidates: List[Tuple[str, str, Tuple[str, ...]]] = []
     agent_url = local.get("proxy.url")
     if isinstance(agent_url, str) and agent_url.strip():
         candidates.append((agent_url.strip(), "agent proxy.url", ()))
+    elif view is not None and view.https_proxy:
+        candidates.append((view.https_proxy, SHOWN, ()))
     else:
-        service = service_proxy()
+        service = service_proxy(settings.system_root)
         if service is not None:
             # Next in the agent's order: HTTPS_PROXY in its services' environment.
             candidates.append((service[1], service[0], ()))
@@ -120,9 +129,9 @@ def resolve_proxy(settings: Settings, environ: Optional[Mapping[str, str]] = Non
         return ProxyPlan(None, f"{source} (unusable)", bypass, notes=(str(exc),))
 
 
-def service_proxy() -> Optional[Tuple[str, str]]:
+def service_proxy(root: str = "/") -> Optional[Tuple[str, str]]:
     """(source, url) of a proxy the agent's services get from their environment, if any."""
-    for found in agent_environment_sources(timeout=2.0):
+    for found in agent_environment_sources(timeout=2.0, root=root):
         if found.url:
             return found.name, found.url
     return None

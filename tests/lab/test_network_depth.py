@@ -311,7 +311,7 @@ def test_proxy_in_agent_service_environment_is_listed(healthy_lab: Lab) -> None:
                                                                               proxy.url))
     config = checks(result)["proxy:config"]
     assert {"source": "himdsd service environment", "url": proxy.url,
-            "detail": "systemctl show"} in config["facts"]["sources"]
+            "detail": "systemctl show", "used": True} in config["facts"]["sources"]
 
 
 def test_proxy_only_in_agent_service_environment(healthy_lab: Lab) -> None:
@@ -325,6 +325,55 @@ def test_proxy_only_in_agent_service_environment(healthy_lab: Lab) -> None:
     assert proxied or (config["status"] == "warn" and config["code"] == "proxy.conflict")
     if proxied:
         assert_proxied(result, "proxy:127.0.0.1:3128")
+
+
+def systemd_proxy_root(lab: Lab, url: str) -> Path:
+    """A --config file whose system-root holds what ``azcmagent_proxy add URL`` writes:
+    DefaultEnvironment="https_proxy=URL" in lib/systemd/system.conf.d/proxy.conf, beside the
+    installer's azcmagent.conf with the identity endpoints (shapes: tests/test_proxy_sources.py).
+    """
+    root = Path(lab.workdir) / "sysroot"
+    conf = root / "lib" / "systemd" / "system.conf.d"
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "proxy.conf").write_text(f'[Manager]\nDefaultEnvironment="https_proxy={url}"\n')
+    (conf / "azcmagent.conf").write_text(
+        '[Manager]\nDefaultEnvironment="IDENTITY_ENDPOINT=http://localhost:40342/metadata/'
+        'identity/oauth2/token" "IMDS_ENDPOINT=http://localhost:40342"\n')
+    config = Path(lab.workdir) / "sysroot.toml"
+    config.write_text(f'system-root = "{root}"\n')
+    for path in (root, root / "lib", root / "lib" / "systemd", conf):
+        path.chmod(0o755)
+    return config
+
+
+def test_proxy_in_global_systemd_file_is_used(healthy_lab: Lab) -> None:
+    """The global file is not a unit property: the stand-in systemctl prints 'Environment='
+    for himdsd, as systemd does, and the proxy is still found and used."""
+    proxy = healthy_lab.proxy()
+    config = systemd_proxy_root(healthy_lab, proxy.url)
+    result = run(healthy_lab, "--config", str(config), proxy=PROXY_FROM_ENVIRONMENT)
+    effective = result.data["settings"]["proxy_effective"]
+    assert effective["url"] == proxy.url
+    assert effective["source"] == "systemd DefaultEnvironment (azcmagent_proxy)"
+    config_check = checks(result)["proxy:config"]
+    used = [s for s in config_check["facts"]["sources"] if s["used"]]
+    assert [s["source"] for s in used] == ["systemd DefaultEnvironment (azcmagent_proxy)"]
+    assert "proxy.conf" in used[0]["detail"]
+    assert_proxied(result, "proxy:127.0.0.1:3128")
+    assert f"CONNECT {ARM}:443" in proxy.access_log()
+
+
+def test_show_disagreeing_with_the_systemd_file(healthy_lab: Lab) -> None:
+    proxy = healthy_lab.proxy()
+    config = systemd_proxy_root(healthy_lab, proxy.url)
+    # azcmagent show -j as an agent whose services started before azcmagent_proxy ran.
+    shown = {"status": "Disconnected", "agentVersion": "1.64.03414.2961", "httpsProxy": "",
+             "gatewayUrl": "", "connectionType": "direct"}
+    result = run(healthy_lab, "--config", str(config), proxy=PROXY_FROM_ENVIRONMENT, show=shown)
+    config_check = checks(result)["proxy:config"]
+    assert config_check["status"] == "warn" and config_check["code"] == "proxy.conflict"
+    assert "azcmagent show reports no proxy" in config_check["summary"]
+    assert config_check["facts"]["agent_show"]["connection_type"] == "direct"
 
 
 def test_proxy_named_by_host_name(healthy_lab: Lab) -> None:
