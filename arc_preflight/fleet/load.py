@@ -324,6 +324,8 @@ def _text(value: Any, limit: int) -> str:
         return found
     text = redact(clean(raw[:limit * 4]))  # cut first (a secret cut here is still masked
     text = text if len(text) <= limit else text[:limit - 3] + "..."  # by shape), then again
+    if len(raw) > 1000:  # never keep a huge string alive as a key
+        return text
     if len(_CACHE) >= _CACHE_MAX:
         _CACHE.clear()
     _CACHE[key] = text = sys.intern(text) if len(text) < 100 else text
