@@ -282,7 +282,7 @@ def test_code_family_members(kb: kbmod.KnowledgeBase, line: str, category: str) 
     "script.sh: command returned exit code: 3",
     "RESPONSE 500: 500 Internal Server Error",
     "The remote server returned an error: (500) Internal Server Error.",
-    "HTTP/1.1 503 Service Unavailable",
+    "RESPONSE 503: 503 Service Unavailable",
     "Action ended 10:00:00: InstallFinalize. Return value 3.",
 ])
 def test_failure_lines_are_never_silent(kb: kbmod.KnowledgeBase, line: str) -> None:

@@ -84,13 +84,13 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     r"exception",
     r"(?<!\S)(?:error|fatal):\s",
     r"^E: (?:unable|failed|could|sub-process|package|the |repository|some |you |dpkg)",
-    r"\bexit ?code\W{1,3}[1-9]",
+    r"\bexit ?code(?:: ?| |=)[1-9]",
     r"\bexit_code\W{1,3}[1-9]",
-    r"\bis returning [1-9]",
+    r"MainEngineThread is returning [1-9]",
     r"\breturn value [23]\b",
-    r"\b(?:status ?code|httpStatusCode|RESPONSE)\W{1,4}[45]\d\d\b",
+    r"\b(?:status ?code|httpStatusCode)(?:=|: ?|:\")[45]\d\d\b",
+    r"\bRESPONSE:? [45]\d\d\b",
     r"returned an error: \([45]\d\d\)",
-    r"\bHTTP/\d(?:\.\d)? [45]\d\d\b",
 )
 # Compiled one by one: the scanner runs only those whose literal the line holds (one big
 # case-insensitive alternation is ten times slower per character than a pattern that starts

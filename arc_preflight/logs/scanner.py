@@ -120,23 +120,26 @@ def build_matcher(kb: KnowledgeBase) -> Matcher:
         literals.update(requirement)
         triggers[trigger] = requirement
     prefilter = Prefilter.build(literals)
-    candidates: List[Tuple[int, ...]] = []
-    azcm_ids: Set[int] = set()
-    boundary_ids: Set[int] = set()
-    failure_ids: Set[int] = set()
-    failure_candidates: List[Tuple[int, ...]] = []
-    for lit_id, small in enumerate(prefilter.literals):
-        candidates.append(tuple(pid for pid, (_, _, needs) in enumerate(patterns)
-                                if any(small in need for need in needs)))
-        if any(small in t.encode("ascii") for t in triggers[AZCM_TRIGGER]):
-            azcm_ids.add(lit_id)
-        if any(small in t.encode("ascii") for b in BOUNDARY_PATTERNS for t in triggers[b]):
-            boundary_ids.add(lit_id)
-        wanted = tuple(index for index, f in enumerate(FAILURE_PATTERNS)
-                       if any(small in t.encode("ascii") for t in triggers[f]))
-        failure_candidates.append(wanted)
-        if wanted:
-            failure_ids.add(lit_id)
+    # Which prefilter literals each requirement holds: the prefilter itself answers that (it
+    # finds every literal in a text), far faster than testing every pair.
+    count = len(prefilter.literals)
+    by_literal: List[List[int]] = [[] for _ in range(count)]
+    for pid, (_, _, needs) in enumerate(patterns):
+        for lit_id in set().union(*(prefilter.line_literals(need) for need in needs)):
+            by_literal[lit_id].append(pid)
+    candidates = [tuple(sorted(pids)) for pids in by_literal]
+
+    def holding(requirement: Requirement) -> Set[int]:
+        return set().union(*(prefilter.line_literals(t.encode("ascii")) for t in requirement))
+
+    azcm_ids = holding(triggers[AZCM_TRIGGER])
+    boundary_ids = set().union(*(holding(triggers[b]) for b in BOUNDARY_PATTERNS))
+    wanted_by: List[List[int]] = [[] for _ in range(count)]
+    for index, failure in enumerate(FAILURE_PATTERNS):
+        for lit_id in holding(triggers[failure]):
+            wanted_by[lit_id].append(index)
+    failure_candidates = [tuple(w) for w in wanted_by]
+    failure_ids = {lit_id for lit_id, w in enumerate(wanted_by) if w}
     return Matcher(
         kb=kb, prefilter=prefilter, patterns=tuple(patterns), candidates=tuple(candidates),
         always=tuple(always), uncovered=tuple(uncovered), azcm_ids=frozenset(azcm_ids),
