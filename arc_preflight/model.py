@@ -172,6 +172,7 @@ FAILURE_CODES: Tuple[str, ...] = (
     "clock.skew_large",
     "imds.azure_vm",
     "agent.connected",
+    "agent.connected_elsewhere",
     "agent.disconnected",
     "agent.expired",
     "agent.error",

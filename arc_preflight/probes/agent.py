@@ -155,28 +155,170 @@ def probe(settings_dir: str, binary_setting: Optional[str], profile: str, ctx: P
     facts.update({"status": status, "version": version, "last_heartbeat": heartbeat,
                   "error_code": error_code, "resource_id": _pick(data, "resourceId",
                                                                  "Resource Id")})
+    identity = connection_identity(data)
+    facts.update({k: v for k, v in identity.items() if v})
+    error_at = _pick(data, "agentErrorTimestamp", "Agent Error Timestamp")
+    if error_at:
+        facts["error_timestamp"] = error_at
+    key_store = _pick(data, "identityKeyStore", "Identity Key Store")
+    if key_store:
+        facts["identity_key_store"] = key_store
+    services = service_states(data)
+    if services:
+        facts["services"] = services
+    stopped = [f"{s['name']} ({s['status']})" for s in services
+               if str(s["status"]).lower() not in RUNNING_STATES]
+    if stopped:
+        facts["services_not_running"] = stopped
+    mismatches = compare_with_flags(identity, ctx.settings)
+    if mismatches:
+        facts["differs_from_flags"] = mismatches
     where = f"agent {version or '?'}, {status}"
     lowered = status.lower()
+    tail = (f"; services not running: {', '.join(stopped)}" if stopped else "")
     if lowered == "expired":
         return Outcome(Status.FAIL, f"{where}: its identity expired; it must be disconnected and "
-                       "connected again", code="agent.expired", facts=facts)
+                       "connected again" + tail, code="agent.expired", facts=facts)
+    if error_code and _error_is_stale(lowered, error_at, heartbeat):
+        # An error from before the last heartbeat: the agent has recovered since.
+        facts["earlier_error"] = facts.pop("error_code")
+        error_code = None
     if error_code:
         return Outcome(Status.WARN, f"{where}: agent reports {error_code}"
-                       + (f" ({error_text})" if error_text else ""), code="agent.error",
+                       + (f" ({error_text})" if error_text else "")
+                       + (f" at {error_at}" if error_at else "") + tail, code="agent.error",
                        facts=facts)
+    elsewhere = _describe_mismatch(mismatches)
     if profile == "health":
-        return _health(where, lowered, heartbeat, facts)
+        outcome = _health(where, lowered, heartbeat, facts)
+        if outcome.status is Status.PASS and mismatches:
+            return Outcome(Status.WARN, f"{where}: connected {elsewhere}",
+                           code="agent.connected_elsewhere", facts=facts)
+        return outcome
     if lowered == "connected":
+        if mismatches:
+            return Outcome(Status.WARN, f"{where}: already connected {elsewhere}; azcmagent "
+                           "connect would fail with AZCM0067, and disconnecting deletes that "
+                           "resource" + tail, code="agent.connected_elsewhere", facts=facts)
         return Outcome(Status.WARN, f"{where}: already connected; azcmagent connect would fail "
-                       "with AZCM0067 until it is disconnected", code="agent.connected",
+                       "with AZCM0067 until it is disconnected" + tail, code="agent.connected",
                        facts=facts)
     if lowered == "disconnected":
         if not facts.get("resource_id") and not config.get("resourcename"):
             return Outcome(Status.PASS, f"{where}: installed, not connected yet: ready for "
-                           "azcmagent connect", facts=facts)
-        return Outcome(Status.WARN, f"{where}: connected once but heartbeats stopped",
+                           "azcmagent connect" + tail, facts=facts)
+        return Outcome(Status.WARN, f"{where}: connected once but heartbeats stopped"
+                       + (f" (it was connected {elsewhere})" if mismatches else "") + tail,
                        code="agent.disconnected", facts=facts)
-    return Outcome(Status.PASS, where, facts=facts)
+    return Outcome(Status.PASS, where + tail, facts=facts)
+
+
+# What "azcmagent show -j" says about the connection. JSON keys observed in public scripts:
+# resourceName, resourceGroup, subscriptionId, tenantId, location (e.g. the Arc move script and
+# the SQL extension upgrade steps that read "$arcInfo.resourceGroup/.subscriptionId/.TenantId/
+# .location"; Azure/arc_jumpstart_drops ArcEndpointCheck.ps1 reads .location). Keys for the
+# cloud, the identity key store and the error timestamp are not published; the display names
+# ("Cloud", "Identity Key Store", "Agent Error Timestamp", "Resource Group Name"...) are those of
+# the azcmagent show sample in MicrosoftDocs/azure-stack-docs azure-local/manage/
+# disconnected-operations-post-restore-reconnect-arc.md, and _pick accepts either form.
+_IDENTITY_KEYS = {
+    "subscription_id": ("subscriptionId", "Subscription ID"),
+    "tenant_id": ("tenantId", "Tenant ID"),
+    "resource_group": ("resourceGroup", "resourceGroupName", "Resource Group Name"),
+    "location": ("location", "Location"),
+    "cloud": ("cloud", "Cloud"),
+    "connected_name": ("resourceName", "Resource Name"),
+}
+# Service states: "running" on Windows (MicrosoftDocs/PowerShell-Docs-Modules Crescendo
+# research-tool.md, "$agentStatus.services": displayName, serviceName, status), "active" on
+# Linux (facts 3.1).
+RUNNING_STATES = ("running", "active")
+_FLAGS = {"subscription_id": "--subscription-id", "tenant_id": "--tenant-id",
+          "resource_group": "--resource-group", "location": "--location", "cloud": "--cloud",
+          "connected_name": "--resource-name"}
+
+
+def connection_identity(data: Mapping[str, Any]) -> Dict[str, str]:
+    """Subscription, tenant, group, region, cloud and name the agent is connected with."""
+    found = {key: str(_pick(data, *keys) or "") for key, keys in _IDENTITY_KEYS.items()}
+    resource_id = str(_pick(data, "resourceId", "Resource Id") or "")
+    parts = resource_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    for key, marker in (("subscription_id", "subscriptions"),
+                        ("resource_group", "resourcegroups"), ("connected_name", "machines")):
+        if not found[key] and marker in lowered and lowered.index(marker) + 1 < len(parts):
+            found[key] = parts[lowered.index(marker) + 1]
+    return found
+
+
+def service_states(data: Mapping[str, Any]) -> List[Dict[str, str]]:
+    """The agent's per-service states from ``services`` (name and status)."""
+    raw = _pick(data, "services", "Dependent Service Status")
+    if not isinstance(raw, list):
+        return []
+    found = []
+    for item in raw[:16]:
+        if isinstance(item, dict):
+            name = _pick(item, "serviceName", "displayName", "name")
+            state = _pick(item, "status", "state")
+            if name:
+                found.append({"name": str(name)[:80], "status": str(state or "unknown")[:40]})
+    return found
+
+
+def _same(key: str, agent_value: str, given: str) -> bool:
+    from ..catalog import find_cloud, normalise_region
+    from ..errors import CatalogError
+
+    if key == "location":
+        return normalise_region(agent_value) == normalise_region(given)
+    if key == "cloud":
+        try:
+            return find_cloud(agent_value).name == find_cloud(given).name
+        except CatalogError:
+            return agent_value.strip().lower() == given.strip().lower()
+    return agent_value.strip().lower() == given.strip().lower()
+
+
+def _guid(value: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", value))
+
+
+def compare_with_flags(identity: Mapping[str, str], settings: Any) -> List[Dict[str, str]]:
+    """Where the agent's connection differs from the connect flags given to check."""
+    if settings is None:
+        return []
+    given = {"subscription_id": settings.subscription_id, "tenant_id": settings.tenant_id,
+             "resource_group": settings.resource_group, "location": settings.location,
+             # The default cloud is not compared: it is not something the user gave.
+             "cloud": settings.cloud if settings.cloud != "AzureCloud" else None,
+             "connected_name": settings.resource_name}
+    found = []
+    for key, value in given.items():
+        have = identity.get(key) or ""
+        if not value or not have:
+            continue
+        if key == "subscription_id" and not (_guid(value) and _guid(have)):
+            continue  # a subscription given by name cannot be compared with the agent's id
+        if not _same(key, have, str(value)):
+            found.append({"flag": _FLAGS[key], "agent": have, "given": str(value)})
+    return found
+
+
+def _describe_mismatch(mismatches: List[Dict[str, str]]) -> str:
+    said = ", ".join(f"{m['flag'].lstrip('-')} {m['agent']} (check was given {m['given']})"
+                     for m in mismatches)
+    return f"with {said}" if said else ""
+
+
+def _error_is_stale(status: str, error_at: Any, heartbeat: Any) -> bool:
+    """An error recorded before the last heartbeat of a connected agent is history."""
+    if status != "connected" or not error_at or not heartbeat:
+        return False
+    error_age, beat_age = heartbeat_age(error_at), heartbeat_age(heartbeat)
+    return error_age is not None and beat_age is not None and error_age > beat_age
 
 
 def _health(where: str, status: str, heartbeat: Any, facts: Dict[str, Any]) -> Outcome:

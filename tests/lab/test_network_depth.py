@@ -787,6 +787,31 @@ def test_agent_already_connected(healthy_lab: Lab) -> None:
     assert result.returncode == 1
 
 
+def test_agent_connected_to_another_subscription_and_region(healthy_lab: Lab) -> None:
+    """azcmagent show -j as a connected 1.64 agent (keys as public scripts read them; see
+    tests/test_agent_show.py) against the flags of the connect about to be run."""
+    other = "11111111-2222-3333-4444-555555555555"
+    shown = {"status": "Connected", "agentVersion": "1.64.03414.2961",
+             "resourceId": CONNECTED_ID, "resourceName": "web01", "resourceGroup": "arc-rg",
+             "subscriptionId": "00000000-0000-0000-0000-000000000000",
+             "tenantId": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "location": "westeurope",
+             "cloud": "AzureCloud", "identityKeyStore": "Default", "agentErrorCode": "",
+             "agentErrorTimestamp": "", "httpsProxy": "",
+             "services": [{"displayName": "Agent Service", "serviceName": "himds",
+                           "status": "active"}]}
+    result = run(healthy_lab, "--subscription-id", other, show=shown)
+    agent = checks(result)["agent"]
+    assert (agent["status"], agent["code"]) == ("warn", "agent.connected_elsewhere"), agent
+    flags = {m["flag"] for m in agent["facts"]["differs_from_flags"]}
+    assert flags == {"--subscription-id", "--location"}
+    assert agent["facts"]["identity_key_store"] == "Default"
+    diag = cause(result, "agent_connected_elsewhere")
+    assert diag["severity"] == "warn" and "AZCM0067" in diag["azcm"]
+    # Only the connect flags' own completeness check may fail (a partial set was given).
+    failed = [c["code"] for c in result.data["checks"] if c["status"] == "fail"]
+    assert set(failed) <= {"params.missing"}, failed
+
+
 def test_agent_expired(healthy_lab: Lab) -> None:
     result = run(healthy_lab, show={"status": "Expired", "agentVersion": "1.60",
                                     "resourceId": CONNECTED_ID})
