@@ -9,9 +9,9 @@ temp folder.
 
 The archive is ``dist/arc-preflight.pyz`` when it is newer than the sources and covers the
 interpreters used here (``scripts/ci-zipapp`` leaves it there); otherwise it is built once per
-session into a temporary folder (Linux wheels for those interpreters only). Building fetches
-wheels from the package index -- from the host, by pip, before any lab exists; everything the
-CLI does runs inside the namespace.
+session into a temporary folder (this machine's platform and those interpreters only).
+Building fetches wheels from the package index -- from the host, by pip, before any lab
+exists; everything the CLI does runs inside the namespace.
 """
 
 from __future__ import annotations
@@ -64,10 +64,13 @@ def _newest_source() -> float:
     return max(p.stat().st_mtime for p in paths)
 
 
+HOST_PLATFORM = f"linux-{os.uname().machine}"
+
+
 def _covers(pyz: Path, minors: List[str]) -> bool:
     with zipfile.ZipFile(pyz) as zf:
         manifest = json.loads(zf.read("arc_preflight_pyz.json"))
-    return all(f"cp{m.replace('.', '')}-linux-x86_64" in manifest["targets"] for m in minors)
+    return all(f"cp{m.replace('.', '')}-{HOST_PLATFORM}" in manifest["targets"] for m in minors)
 
 
 @pytest.fixture(scope="session")
@@ -77,8 +80,8 @@ def pyz(lab_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
             and _covers(DIST_PYZ, minors):
         return DIST_PYZ
     out = tmp_path_factory.mktemp("pyz") / "arc-preflight.pyz"
-    proc = subprocess.run([sys.executable, str(BUILD), "--no-windows", "--python",
-                           ",".join(minors), "--output", str(out)],
+    proc = subprocess.run([sys.executable, str(BUILD), "--platforms", HOST_PLATFORM,
+                           "--python", ",".join(minors), "--output", str(out)],
                           capture_output=True, text=True, timeout=840)
     assert proc.returncode == 0, f"build-zipapp failed:\n{proc.stdout}\n{proc.stderr[-4000:]}"
     return out
