@@ -83,7 +83,7 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     r"(?<![a-z])fail(?:ed|ure|s)?\b",
     r"exception",
     r"(?<!\S)(?:error|fatal):\s",
-    r"^E: (?:unable|failed|could|sub-process|package|the |repository|some |you |dpkg)",
+    r"^E: (?:unable|failed|could|sub-process|package|repository|some |you )",
     r"\bexit ?code(?:: ?| |=)[1-9]",
     r"\bexit_code\W{1,3}[1-9]",
     r"MainEngineThread is returning [1-9]",
