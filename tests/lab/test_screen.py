@@ -215,3 +215,21 @@ def test_explain_fits_and_no_color(lab: Lab, argv: List[str]) -> None:
         plain = run_on_screen(lab, [*argv, "--no-color"], width)
         assert not re.search(r"\x1b\[[0-9;]*[1-9][0-9;]*m", plain.ansi)
         assert plain.text == screen.text
+
+
+def test_diagnose_fits_with_commands_whole(lab: Lab) -> None:
+    log = lab.workdir / "azcmagent.log"
+    log.write_text("time=\"2026-03-04T10:00:00Z\" level=error msg=\"The subscription isn't "
+                   "registered to use namespace 'Microsoft.HybridCompute'\"\n")
+    log.chmod(0o644)
+    for width in (80, 100):
+        screen = run_on_screen(lab, ["diagnose", str(log)], width)
+        assert screen.exit_code == 2, screen.text
+        for line in screen.lines:
+            assert len(line) <= width, line
+        assert "[resource_provider_not_registered]" in screen.text
+        assert any(line.strip() == "az provider register --namespace Microsoft.HybridCompute"
+                   for line in screen.lines), screen.text
+        plain = run_on_screen(lab, ["diagnose", str(log), "--no-color"], width)
+        assert not re.search(r"\x1b\[[0-9;]*[1-9][0-9;]*m", plain.ansi)
+        assert plain.text == screen.text
