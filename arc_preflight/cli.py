@@ -44,7 +44,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"arc-preflight {__version__}")
+        from .buildinfo import describe
+
+        typer.echo(describe(__version__))  # says so when it is the single-file build
         raise typer.Exit(0)
 
 

@@ -138,3 +138,28 @@ def test_renderers_import_only_models_catalogue_knowledge_and_redaction() -> Non
 def test_no_module_is_over_600_lines(module: str) -> None:
     lines = MODULES[module].read_text(encoding="utf-8").count("\n")
     assert lines <= MAX_LINES, f"{module} has {lines} lines"
+
+
+def test_the_json_schema_names_every_probe_kind_and_category() -> None:
+    """The schema's enums are the model's lists: a new probe or category cannot ship without
+    its schema entry (reports would fail validation on the user's side)."""
+    import json
+
+    from arc_preflight.model import CATEGORIES, PROBE_KINDS
+
+    schema = json.loads((PACKAGE / "data" / "report.schema.json").read_text(encoding="utf-8"))
+    found: Dict[str, List[str]] = {}
+
+    def walk(node: object, key: str = "") -> None:
+        if isinstance(node, dict):
+            if key in ("probe", "category") and "enum" in node:
+                found[key] = list(node["enum"])
+            for name, child in node.items():
+                walk(child, name)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, key)
+
+    walk(schema)
+    assert sorted(found["probe"]) == sorted(PROBE_KINDS)
+    assert sorted(found["category"]) == sorted(CATEGORIES)
