@@ -138,13 +138,16 @@ def load_file(path: str) -> Dict[str, Any]:
 
     Keys may also sit under a ``[check]`` table, so one file can later hold other commands.
     """
+    from .fileio import NotRegularFile, read_regular
+
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE + 1)
+        data = read_regular(path, MAX_FILE, "config file")  # never a FIFO or a device
         if len(data) > MAX_FILE:
             raise ConfigError(f"config file {path} is larger than {MAX_FILE // 1024} KiB; "
                               "is it really a config file?")
-        doc = datafiles.loads(data.decode("utf-8"))
+        doc = datafiles.loads_bounded(data.decode("utf-8"))
+    except NotRegularFile as exc:
+        raise ConfigError(str(exc.strerror)) from None
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
     except IsADirectoryError:
@@ -200,12 +203,15 @@ def from_env(environ: Mapping[str, str]) -> Dict[str, Any]:
 
 
 def read_secret_file(path: str) -> str:
+    from .fileio import NotRegularFile, read_regular
+
     try:
-        with open(path, encoding="utf-8") as handle:
-            secret = handle.read(MAX_FILE + 1)
-        if len(secret) > MAX_FILE:
+        data = read_regular(path, MAX_FILE, "secret file")  # never a FIFO or a device
+        if len(data) > MAX_FILE:
             raise ConfigError(f"secret file {path} is far too large to hold a secret")
-        secret = secret.strip()
+        secret = data.decode("utf-8").strip()
+    except NotRegularFile as exc:
+        raise ConfigError(str(exc.strerror)) from None
     except OSError as exc:
         raise ConfigError(f"secret file {path} cannot be read: {exc.strerror}") from None
     except UnicodeDecodeError:
@@ -292,6 +298,12 @@ def validate(settings: Settings) -> None:
         raise ConfigError("clock_warn_s must be positive and not above clock_fail_s")
     if settings.ca_bundle:
         check_ca_bundle(settings.ca_bundle)
+    if settings.state:
+        from .fileio import check_readable_regular
+
+        problem = check_readable_regular(settings.state, "--state")
+        if problem and not os.path.isdir(settings.state):  # a folder: a warning, as before
+            raise ConfigError(problem)
     for kind in settings.only + settings.skip:
         if kind not in PROBE_KINDS:
             raise ConfigError(
@@ -321,11 +333,14 @@ def check_ca_bundle(path: str) -> None:
     """A CA bundle must exist, be readable and hold at least one certificate OpenSSL accepts."""
     import ssl
 
+    from .fileio import NotRegularFile, read_regular
+
     if os.path.isdir(path):
         raise ConfigError(f"--ca-bundle {path} is a directory, expected a PEM file")
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(4 * 1024 * 1024)
+        data = read_regular(path, 4 * 1024 * 1024, "--ca-bundle")  # never a FIFO or a device
+    except NotRegularFile as exc:
+        raise ConfigError(str(exc.strerror)) from None
     except OSError as exc:
         raise ConfigError(f"--ca-bundle {path} cannot be read: {exc.strerror}") from None
     if b"-----BEGIN CERTIFICATE-----" not in data:

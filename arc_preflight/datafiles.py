@@ -20,3 +20,33 @@ loads = tomllib.loads
 def read_toml(name: str) -> Dict[str, Any]:
     """A data file of the package, parsed."""
     return dict(tomllib.loads((DATA_DIR / name).read_text(encoding="utf-8")))
+
+
+MAX_KEY_PARTS = 32  # dotted-key parts or table-header parts on one line
+MAX_NESTING = 32  # brackets and braces opened on one line (inline arrays and tables)
+
+
+def loads_bounded(text: str) -> Dict[str, Any]:
+    """Parse TOML from an untrusted file, refusing shapes the parser handles badly before it
+    sees them: tomllib takes minutes on a 100,000-part dotted key, and deep inline nesting can
+    exhaust the stack. The check is one linear pass (values in strings are counted too, which
+    only ever refuses more; no real setting comes near the limits)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.count(".") > MAX_KEY_PARTS and _key_part(line).count(".") > MAX_KEY_PARTS:
+            raise TOMLDecodeError(f"line {number}: a key of more than {MAX_KEY_PARTS} dotted "
+                                  "parts")
+        if line.count("[") + line.count("{") > MAX_NESTING:
+            raise TOMLDecodeError(f"line {number}: more than {MAX_NESTING} nested arrays or "
+                                  "tables")
+    try:
+        return dict(tomllib.loads(text))
+    except RecursionError:
+        raise TOMLDecodeError("nested too deeply") from None
+
+
+def _key_part(line: str) -> str:
+    """The key (or table header) of a TOML line: what comes before its first '='."""
+    stripped = line.lstrip()
+    if stripped.startswith("["):
+        return stripped
+    return stripped.split("=", 1)[0]

@@ -14,7 +14,7 @@ from .background import Background
 from .config import Settings
 from .diagnose import from_results
 from .model import Change, HostInfo, Report, Result
-from .probes import clock
+from .probes import clock, sysmgr
 from .probes.privilege import is_elevated
 from .redact import redact_obj, register_secret
 
@@ -36,9 +36,14 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
     knowledge = Background(kb.load, "knowledge base")
     started_wall = _dt.datetime.now(_dt.timezone.utc)
     started = time.monotonic()
-    the_plan = plan.build(settings)
-    results = runner.run(the_plan.checks, settings.timeout, settings.deadline, settings, progress)
-    clock_row = clock.result(results, settings, settings.timeout)
+    # The main thread asks systemctl too (proxy sources before the runner, the time-sync service
+    # after it): those calls get what is left of the deadline, never more.
+    with sysmgr.run_deadline(started + settings.deadline):
+        the_plan = plan.build(settings)
+        left = settings.deadline - (time.monotonic() - started)
+        results = runner.run(the_plan.checks, settings.timeout, max(left, 0.001), settings,
+                             progress)
+        clock_row = clock.result(results, settings, settings.timeout)
     if clock_row is not None:
         results.append(clock_row)
         if progress is not None:

@@ -216,6 +216,11 @@ FAILURE_CODES: Tuple[str, ...] = (
     "himds.refused",
     "himds.timeout",
     "himds.bad_response",
+    # Hostile or broken answers (issue 13): each told apart from the failure it resembles.
+    "himds.oversized",
+    "dns.server_unreachable",
+    "https.bad_answer",
+    "proxy.oversized_answer",
     "probe.hung",
     "probe.crashed",
     "probe.deadline",

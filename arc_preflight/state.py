@@ -18,6 +18,7 @@ from .model import Change, Result, Status
 SCHEMA = "arc-preflight-state/1"
 HISTORY = 6  # runs remembered per check
 MAX_STATE = 16 << 20
+MAX_DEPTH = 16  # the file nests four levels; a deeper one is damaged or hostile
 FLAP_CHANGES = 3  # status changes within HISTORY runs that count as flapping
 _BAD = {Status.FAIL.value, Status.ERROR.value, Status.WARN.value}
 
@@ -30,17 +31,26 @@ class Loaded:
 
 def load(path: str) -> Loaded:
     """The previous state; an empty one (with the reason) when there is none usable."""
+    from .fileio import planted, read_regular
+
+    problem = planted(path)
+    if problem:
+        return Loaded({}, f"state file {problem}: not trusted; starting afresh")
     try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read(MAX_STATE + 1)  # bounded: a device would never end
-        if len(text) > MAX_STATE:
+        data = read_regular(path, MAX_STATE, "state file")  # bounded, and never a FIFO
+        if len(data) > MAX_STATE:
             return Loaded({}, f"state file {path} is larger than {MAX_STATE >> 20} MiB; "
                           "starting afresh")
-        doc = json.loads(text)
+        doc = json.loads(data.decode("utf-8"))
     except FileNotFoundError:
         return Loaded({})
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
         return Loaded({}, f"state file {path} unreadable ({type(exc).__name__}); starting afresh")
+    from .probes.netutil import json_depth
+
+    if not json_depth(doc, MAX_DEPTH):
+        return Loaded({}, f"state file {path} is nested more than {MAX_DEPTH} levels deep "
+                      "(damaged); starting afresh")
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA or not isinstance(
             doc.get("checks"), dict):
         return Loaded({}, f"state file {path} is not {SCHEMA}; starting afresh")

@@ -199,7 +199,7 @@ def test_save_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     state.save(str(path), first, "1")
     before = path.read_bytes()
 
-    def crash(src: str, dst: str) -> None:
+    def crash(src: str, dst: str, **_: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", crash)

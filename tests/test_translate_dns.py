@@ -68,6 +68,10 @@ CASES: List[Tuple[str, BaseException, str, str]] = [
     ("no-nameservers-without-errors", dns.resolver.NoNameservers(), "dns.servfail", "SERVFAIL"),
     # No server answered at all (every attempt was an I/O error): today this also reads SERVFAIL.
     ("no-nameservers-io-errors-only", no_nameservers(io_error()), "dns.servfail", "SERVFAIL"),
+    # No route to any server at all (issue 13): a network problem, not a failing server.
+    ("no-nameservers-network-unreachable", no_nameservers(
+        ("10.0.0.56", False, 53, OSError(101, "Network is unreachable"), None)),
+     "dns.server_unreachable", "no route"),
     ("no-nameservers-io-error-then-refused", no_nameservers(io_error(), refused()),
      "dns.refused", "refused"),
     ("lifetime-timeout", dns.resolver.LifetimeTimeout(timeout=2.0, errors=[]),

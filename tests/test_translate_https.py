@@ -45,6 +45,9 @@ def verify_failed(detail: str) -> RE.SSLError:
 
 # (id, exception, code, a fact the text must mention)
 CASES: List[Tuple[str, BaseException, str, str]] = [
+    ("header-line-too-long", RE.ConnectionError(
+        "('Connection aborted.', LineTooLong('got more than 65536 bytes when reading header "
+        "line'))"), "https.bad_answer", "malformed HTTP header"),
     ("proxy-407", tunnel_failed("407 Proxy Authentication Required"), "proxy.auth_required",
      "407"),
     ("proxy-403", tunnel_failed("403 Forbidden"), "proxy.denied", "403"),

@@ -53,6 +53,20 @@ def make_resolver(servers: Sequence[str], lifetime: float) -> Any:
     return resolver
 
 
+def _unreachable(error: Any) -> bool:
+    """A NoNameservers error entry (server, tcp, port, error, response) that never reached its
+    server because this machine has no route to it."""
+    from .netutil import classify_socket_error
+
+    if not isinstance(error, tuple) or len(error) < 4 or error[-1] is not None:
+        return False
+    cause = error[3]
+    if isinstance(cause, OSError):
+        return classify_socket_error(cause)[0] == "unreachable"
+    text = str(cause).lower()
+    return "network is unreachable" in text or "no route to host" in text
+
+
 def _classify(exc: BaseException) -> Tuple[str, str]:
     """The one table from dnspython exceptions to failure codes."""
     import dns.exception
@@ -67,6 +81,10 @@ def _classify(exc: BaseException) -> Tuple[str, str]:
         return "dns.no_nameservers", "no DNS server is configured on this host"
     if isinstance(exc, dns.resolver.NoNameservers):
         errors = exc.kwargs.get("errors") or []
+        if errors and all(_unreachable(error) for error in errors):
+            servers = ", ".join(dict.fromkeys(str(error[0]) for error in errors if error))
+            return ("dns.server_unreachable",
+                    f"no route to the DNS server ({servers}): network unreachable")
         for error in errors:
             response = error[-1] if error else None
             if response is not None and getattr(response, "rcode", None) and \
@@ -115,7 +133,8 @@ def resolve(
         except dns.exception.DNSException as exc:
             if first_error is None:
                 first_error = _classify(exc)
-            if first_error[0] in ("dns.nxdomain", "dns.timeout", "dns.no_nameservers"):
+            if first_error[0] in ("dns.nxdomain", "dns.timeout", "dns.no_nameservers",
+                                  "dns.server_unreachable"):
                 break  # asking for AAAA would only repeat the same answer or wait again
             continue
         bucket.extend(sorted({rdata.address for rdata in answer}))
@@ -143,7 +162,8 @@ def _resolve_stub(
         result = dnsstub.lookup(name, rdtype, nameservers, remaining)
         if result.error is not None:
             first_error = first_error or result.error
-            if first_error[0] in ("dns.nxdomain", "dns.timeout", "dns.no_nameservers"):
+            if first_error[0] in ("dns.nxdomain", "dns.timeout", "dns.no_nameservers",
+                                  "dns.server_unreachable"):
                 break  # asking for AAAA would only repeat the same answer or wait again
             continue
         found[rdtype] = sorted(set(result.addresses))

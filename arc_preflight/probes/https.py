@@ -15,6 +15,7 @@ import time
 from typing import Any, Dict, Mapping, Optional
 
 from ..model import Outcome, ProbeContext, Result, Status
+from ..redact import bounded
 from .proxyplan import ProxyPlan
 from .trust import verified_context
 
@@ -80,6 +81,11 @@ def _classify(exc: BaseException) -> tuple[str, str]:
         return "https.timeout", "no HTTP answer in time"
     if isinstance(exc, requests.exceptions.ConnectionError):
         lowered = text.lower()
+        # http.client's limits (LineTooLong: a header line over 64 KiB; over 100 headers): an
+        # answer came, and no real endpoint sends it; urllib3 words it "Connection aborted".
+        if "linetoolong" in lowered or "got more than" in lowered:
+            return "https.bad_answer", ("the endpoint answered with a malformed HTTP header (a "
+                                        "line over 64 KiB or too many headers)")
         if "reset" in lowered or "aborted" in lowered or "remotedisconnected" in lowered:
             return "https.reset", "connection reset before an HTTP answer"
         return "https.error", "connection failed"
@@ -131,8 +137,11 @@ def probe(
         facts.update({
             "local_epoch": round(local_epoch, 3),
             "status_code": response.status_code,
-            "date": response.headers.get("Date"),
-            "server": response.headers.get("Server"),
+            # Header values are the server's to choose: cut before anything processes them.
+            "date": bounded(response.headers["Date"], 64) if "Date" in response.headers
+            else None,
+            "server": bounded(response.headers["Server"], 200) if "Server" in response.headers
+            else None,
             "elapsed_ms": int(response.elapsed.total_seconds() * 1000),
         })
     if route != "direct" and response.status_code == 407:

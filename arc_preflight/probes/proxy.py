@@ -15,11 +15,14 @@ from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import unquote, urlsplit
 
 from ..model import Outcome, ProbeContext, Result, Status
-from ..redact import register_secret
+from ..redact import bounded, register_secret
 from .netutil import classify_socket_error, connect, is_ip, recv_until
 from .proxyplan import ProxyPlan
 
 __all__ = ["ProxyPlan", "TunnelError", "open_socket", "probe", "tunnel"]
+
+HEADER_LIMIT = 64 * 1024  # a CONNECT answer's header; http.client allows 64 KiB per line too
+REASON_LIMIT = 200  # characters of the status line kept
 
 
 def auth_header(url: str) -> str:
@@ -79,7 +82,7 @@ def tunnel(
             f"{auth_header(plan.url or '')}User-Agent: arc-preflight\r\n\r\n"
         )
         sock.sendall(request.encode("ascii"))
-        head = recv_until(sock, b"\r\n\r\n", first=b"HTTP/")
+        head = recv_until(sock, b"\r\n\r\n", limit=HEADER_LIMIT, first=b"HTTP/")
     except OSError as exc:
         sock.close()
         kind, text = classify_socket_error(exc)
@@ -88,7 +91,16 @@ def tunnel(
     if not head:
         sock.close()
         raise TunnelError("proxy.bad_response", "proxy closed the connection without answering")
-    status_line = head.split(b"\r\n", 1)[0].decode("latin-1", "replace").strip()
+    if b"\r\n\r\n" not in head and len(head) > HEADER_LIMIT:
+        # An answer whose header never ends is no proxy's, even if it began "HTTP/1.1 200".
+        sock.close()
+        raise TunnelError("proxy.oversized_answer",
+                          f"proxy sent more than {HEADER_LIMIT // 1024} KiB of header without "
+                          "ending its answer to CONNECT: not a working HTTP proxy",
+                          {"header_bytes": len(head)})
+    # The reason phrase is the proxy's to choose: cut it before anything processes or shows it.
+    status_line = bounded(head.split(b"\r\n", 1)[0][:REASON_LIMIT * 2]
+                          .decode("latin-1", "replace").strip(), REASON_LIMIT)
     fields = status_line.split(" ", 2)
     if len(fields) < 2 or not fields[0].startswith("HTTP/") or not fields[1].isdigit():
         sock.close()
