@@ -11,7 +11,8 @@ written to a temporary folder (about 45 KB each, 450 MB for 10,000), then the CL
 in a fresh process per format. Wall time includes process start; memory is the child's peak
 resident set size (the kernel's VmHWM, as ``wait4`` reports it).
 
-    python3 scripts/bench_report.py [--hosts 10000] [--formats json,html,table,csv] [--keep DIR]
+    python3 scripts/bench_report.py [--hosts 10000] [--formats json,html,table,csv] [--runs 3]
+                                    [--keep DIR]
 """
 
 from __future__ import annotations
@@ -131,6 +132,16 @@ def measure(argv: List[str]) -> Dict[str, float]:
             "code": proc.returncode, "out": size}
 
 
+REFERENCE = """
+import json, pathlib, sys
+for path in sorted(pathlib.Path(sys.argv[1]).glob("batch*/*.json")):
+    try:
+        json.loads(path.read_bytes())
+    except ValueError:
+        pass
+"""
+
+
 def cli() -> List[str]:
     script = Path(sys.executable).with_name("arc-preflight")
     return [str(script)] if script.exists() else [sys.executable, "-m", "arc_preflight"]
@@ -141,15 +152,24 @@ def main() -> int:
     parser.add_argument("--hosts", type=int, default=10000)
     parser.add_argument("--formats", default="json,html,table,csv")
     parser.add_argument("--runs", type=int, default=3, help="runs per format (best is shown)")
-    parser.add_argument("--keep", metavar="DIR", help="generate into DIR and keep it")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="generate into DIR and keep it (reused when it holds the fleet)")
     args = parser.parse_args()
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="arcpf-fleet-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
         started = time.perf_counter()
-        files, size = generate(folder, args.hosts)
-        print(f"generated {files} reports, {size / 1e6:.0f} MB, in "
-              f"{time.perf_counter() - started:.1f} s under {folder}")
+        existing = sorted(folder.glob("batch*/*.json"))
+        if args.keep and len(existing) == args.hosts:
+            size = sum(p.stat().st_size for p in existing)
+            print(f"reusing {len(existing)} reports, {size / 1e6:.0f} MB, under {folder}")
+        else:
+            files, size = generate(folder, args.hosts)
+            print(f"generated {files} reports, {size / 1e6:.0f} MB, in "
+                  f"{time.perf_counter() - started:.1f} s under {folder}")
+        ref = measure([sys.executable, "-c", REFERENCE, str(folder)])
+        print(f"reference, json.loads of every report in one process: wall {ref['wall']:5.2f} s, "
+              f"CPU {ref['cpu']:5.2f} s (the floor for reading them in Python)")
         ok = True
         for fmt in args.formats.split(","):
             runs = [measure([*cli(), "report", str(folder), "--format", fmt])
