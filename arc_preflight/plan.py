@@ -9,7 +9,6 @@ the CONNECT tunnel) -> ``https``. Host-level checks (privilege, services, HIMDS)
 from __future__ import annotations
 
 import functools
-import os
 import socket
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Set, Tuple
@@ -48,8 +47,9 @@ class Plan:
 
 
 def agent_installed(settings: Settings) -> bool:
-    """The agent counts as installed when its configuration exists (the only portable sign)."""
-    return os.path.exists(os.path.join(settings.agent_dir, agentconfig.AGENTCONFIG))
+    """The agent counts as installed when its configuration exists (the only portable sign),
+    also behind a folder this user may not search (a root-only agent folder)."""
+    return agentconfig.present(settings.agent_dir, agentconfig.AGENTCONFIG)
 
 
 def build(settings: Settings) -> Plan:

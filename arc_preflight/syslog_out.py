@@ -53,12 +53,17 @@ def _journal_fields(change: Change, report: Report) -> bytes:
     return "".join(f"{k}={v}\n" for k, v in fields.items()).encode("utf-8")
 
 
-def emit(changes: Sequence[Change], report: Report, journal_socket: str) -> Optional[str]:
+def emit(changes: Sequence[Change], report: Report, journal_socket: str,
+         syslog_socket: str = "/dev/log") -> Optional[str]:
     """Log every change; returns a warning to show when the log could not be written."""
     if not changes:
         return None
     if sys.platform.startswith("win"):  # pragma: no cover - Windows only
         return _eventlog(changes, report)
+    if not os.path.exists(journal_socket) and not os.path.exists(syslog_socket):
+        # Python's syslog() would drop every entry silently without /dev/log.
+        return (f"neither journald ({journal_socket}) nor syslog ({syslog_socket}) is "
+                f"available; {len(changes)} change(s) not logged")
     if os.path.exists(journal_socket):
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:

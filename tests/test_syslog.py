@@ -214,7 +214,9 @@ def test_socket_path_is_a_regular_file(tmp_path: Path, no_host_syslog: List[Any]
 
 def test_fallback_to_syslog_without_journald(tmp_path: Path,
                                             no_host_syslog: List[Any]) -> None:
-    assert syslog_out.emit(CHANGES, REPORT, str(tmp_path / "absent.sock")) is None
+    # /dev/log stand-in: any existing path (the fake syslog module never opens it)
+    assert syslog_out.emit(CHANGES, REPORT, str(tmp_path / "absent.sock"),
+                           syslog_socket=str(tmp_path)) is None
     logged = [call for call in no_host_syslog if call[0] == "syslog"]
     assert len(logged) == 2
     assert logged[0][1] == 3 and logged[1][1] == 6

@@ -17,7 +17,8 @@ import threading
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..model import Outcome, ProbeContext, Result, Status
-from .agentconfig import read_agentconfig
+from ..redact import bounded
+from .agentconfig import AGENTCONFIG, needs_elevation, present, read
 
 CERT_WARN_DAYS = 30  # the agent renews at 45 days left; under 30 means renewal is failing
 
@@ -124,10 +125,19 @@ HEARTBEAT_FAIL_S = 60 * 60
 def probe(settings_dir: str, binary_setting: Optional[str], profile: str, ctx: ProbeContext,
           deps: Mapping[str, Result]) -> Outcome:
     binary = find_azcmagent(binary_setting)
-    config = read_agentconfig(settings_dir)
+    config, problem = read(settings_dir, AGENTCONFIG)
     facts: Dict[str, Any] = {"azcmagent": binary, "agentconfig": bool(config)}
     if config.get("resourcename"):
-        facts["resource_name"] = config["resourcename"]
+        facts["resource_name"] = bounded(config["resourcename"], 256)
+    closed = needs_elevation(problem) or (
+        os.path.isdir(settings_dir) and not os.access(settings_dir, os.R_OK | os.X_OK)
+        and present(settings_dir, AGENTCONFIG))
+    if binary is None and not config and closed:
+        # The agent's folder is there but closed to this user: installed as far as anyone can
+        # tell, and only an elevated run can say more.
+        return Outcome(Status.WARN, f"agent files in {settings_dir} are not readable by this "
+                       "user: run elevated to check the agent's state",
+                       code="privilege.not_admin", facts={**facts, "installed": True})
     if binary is None and not config:
         return Outcome(Status.PASS, "agent not installed: checking before installation",
                        facts={**facts, "installed": False})

@@ -16,6 +16,24 @@ from typing import Any, Dict, Optional, Tuple
 LOCALCONFIG = "localconfig.json"
 AGENTCONFIG = "agentconfig.json"
 MAX_BYTES = 1 << 20  # both files are a few KB; a device or a runaway file is not read for ever
+NEEDS_ELEVATION = "is not readable by this user"
+
+
+def needs_elevation(problem: Optional[str]) -> bool:
+    """The problem :func:`read` gave is only that this user may not read the file: a question
+    of privileges, never a damaged file or an absent agent."""
+    return bool(problem) and NEEDS_ELEVATION in str(problem)
+
+
+def present(agent_dir: str, name: str) -> bool:
+    """The file exists, or may exist behind a folder this user cannot search (root-only)."""
+    try:
+        os.stat(os.path.join(agent_dir, name))
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
 
 
 def read(agent_dir: str, name: str) -> Tuple[Dict[str, Any], Optional[str]]:
@@ -30,7 +48,7 @@ def read(agent_dir: str, name: str) -> Tuple[Dict[str, Any], Optional[str]]:
     except FileNotFoundError:
         return {}, None
     except PermissionError:
-        return {}, f"{path} is not readable by this user (run as root to see the agent's settings)"
+        return {}, f"{path} {NEEDS_ELEVATION} (run as root to see the agent's settings)"
     except (OSError, UnicodeDecodeError) as exc:
         return {}, f"{path} cannot be read: {str(exc)[:120]}"
     if len(text) > MAX_BYTES:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from ..model import Outcome, ProbeContext, Result, Status
 from ..redact import redact_url, register_secret
-from .agentconfig import AGENTCONFIG, load_localconfig, read_localconfig
+from .agentconfig import AGENTCONFIG, load_localconfig, needs_elevation, read_localconfig
 from .sysmgr import systemctl
 
 if TYPE_CHECKING:
@@ -428,7 +428,12 @@ def probe(plan: ProxyPlan, installed: bool, ctx: ProbeContext,
     for note in plan.notes:
         problems.append(note)
         codes.append("proxy.config_invalid")
-    if unreadable:
+    if unreadable and needs_elevation(unreadable):
+        # Not a configuration fault: this user may not read it (run elevated to judge it).
+        problems.append(f"agent configuration {unreadable}; its proxy settings need elevation "
+                        "to check")
+        codes.append("privilege.not_admin")
+    elif unreadable:
         problems.append(f"agent configuration {unreadable}")
         codes.append("proxy.config_invalid")
     agent_side = [s for s in sources if s.name not in (SHELL, SHOWN)
