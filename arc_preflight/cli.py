@@ -188,6 +188,9 @@ def endpoints(
     private_link_scope: PrivateLinkScopeOpt = None,
     fmt: EndpointsFormatOpt = None,
     output: OutputOpt = None,
+    gateway: Annotated[bool, typer.Option(
+        "--gateway", help="As with the Arc gateway (public cloud): the names still allowed "
+        "directly, those that stay outside the gateway, and those it carries.")] = False,
 ) -> None:
     """List the host names and ports the agent needs, for a firewall request."""
     from . import catalog
@@ -203,9 +206,19 @@ def endpoints(
     problem = catalog.check_region(the_cloud, location) if location else None
     if problem:
         raise UserError(f"--location: {problem}")
-    items = catalog.endpoints(the_cloud, location, features,
-                              include_optional="all" in features)
-    text = render_endpoints.render(items, fmt, the_cloud, location, bool(private_link_scope))
+    if gateway:
+        from .errors import CatalogError
+
+        try:
+            items = catalog.gateway_endpoints(the_cloud, location, features,
+                                              include_optional="all" in features)
+        except CatalogError as exc:
+            raise UserError(f"--gateway: {exc}") from None
+    else:
+        items = catalog.endpoints(the_cloud, location, features,
+                                  include_optional="all" in features)
+    text = render_endpoints.render(items, fmt, the_cloud, location, bool(private_link_scope),
+                                   gateway=gateway)
     write_output(text, output)
 
 

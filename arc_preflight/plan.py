@@ -64,7 +64,9 @@ def build(settings: Settings) -> Plan:
         location = settings.location
         if location and catalog.check_region(cloud, location):
             location = None
-        endpoints = tuple(catalog.endpoints(cloud, location, features))
+        # Names the agent does not use under a private link scope are not probed with one.
+        endpoints = tuple(catalog.endpoints(cloud, location, features,
+                                            private_link_scope=bool(settings.private_link_scope)))
     proxy_plan = proxyplan.resolve_proxy(settings)
     installed = agent_installed(settings)
     checks: List[Check] = []

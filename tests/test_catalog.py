@@ -166,7 +166,8 @@ def test_optional_endpoints_only_with_features(public: catalog.Cloud) -> None:
     sql = catalog.endpoints(public, "eastus", ["sql"])
     optional = {e.host for e in sql if e.when == "optional"}
     assert optional == {"dataprocessingservice.eastus.arcdataservices.com",
-                        "telemetry.eastus.arcdataservices.com", "graph.microsoft.com"}
+                        "telemetry.eastus.arcdataservices.com", "graph.microsoft.com",
+                        "*.eastus.arcdataservices.com", "*.vault.azure.net"}
     assert all(e.feature == "sql" for e in sql if e.when == "optional")
     esu = catalog.endpoints(public, None, ["esu"])
     ports = sorted(e.port for e in esu if e.host == "www.microsoft.com")
@@ -195,7 +196,8 @@ def test_as_dict_fields(public: catalog.Cloud) -> None:
         "host": "management.azure.com", "port": 443, "scheme": "https",
         "url": "https://management.azure.com/", "purpose": row["purpose"], "when": "connect",
         "feature": None, "private_link": False, "probe": True, "reason": None,
-        "proxy_bypass": "ARM,AMA",
+        "proxy_bypass": "ARM,AMA", "needed_with_private_link": True, "source": None,
+        "inferred": None,
     }
     assert by_host(catalog.endpoints(public))["management.azure.com"].target == \
         "management.azure.com:443"

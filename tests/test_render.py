@@ -290,7 +290,7 @@ def test_endpoints_csv(eastus: Tuple[catalog.Cloud, List[catalog.Endpoint]],
     assert mgmt["port"] == "443"
     assert mgmt["probe"] == "yes"
     assert mgmt["private_link"] == "no"
-    assert mgmt["proxy_bypass"] == "ARM"
+    assert mgmt["proxy_bypass"] == "ARM,AMA"
     assert mgmt["feature"] == ""
     his = next(r for r in rows if r["host"] == "gbl.his.arc.azure.com")
     assert "heartbeat, managed identity" in his["purpose"], "commas survive CSV quoting"
