@@ -134,7 +134,9 @@ def run_lookup(monkeypatch: pytest.MonkeyPatch, behaviour: Dict[str, Any],
     ({"10.0.0.1": (0, [])}, "dns.no_answer"),
     ({"10.0.0.1": (2, []), "10.0.0.2": (2, [])}, "dns.servfail"),
     ({"10.0.0.1": (5, []), "10.0.0.2": (2, [])}, "dns.refused"),
-    ({"10.0.0.1": OSError(101, "Network is unreachable")}, "dns.servfail"),
+    # No route to the server (issue 13): a network problem, as the dnspython path says too.
+    ({"10.0.0.1": OSError(101, "Network is unreachable")}, "dns.server_unreachable"),
+    ({"10.0.0.1": OSError(111, "Connection refused")}, "dns.servfail"),
     ({"10.0.0.1": TimeoutError("timed out")}, "dns.timeout"),
 ])
 def test_verdicts_match_the_dnspython_path(monkeypatch: pytest.MonkeyPatch,

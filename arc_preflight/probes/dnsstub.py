@@ -14,6 +14,7 @@ so the DNS probe's verdicts do not depend on which of the two asked.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import os
 import secrets
@@ -239,8 +240,10 @@ def lookup(name: str, rdtype: str, servers: Sequence[str], budget: float) -> Loo
         except (socket.timeout, TimeoutError):
             failures.append("timeout")
             continue
-        except OSError:
-            failures.append("unreachable")
+        except OSError as exc:
+            # No route to the server at all is a network problem, not a failing server.
+            no_route = getattr(exc, "errno", None) in (errno.ENETUNREACH, errno.EHOSTUNREACH)
+            failures.append("no_route" if no_route else "unreachable")
             rotation.remove(server)  # no route or refused port: asking again changes nothing
             index -= 1
             continue
@@ -259,6 +262,9 @@ def lookup(name: str, rdtype: str, servers: Sequence[str], budget: float) -> Loo
 
 def _verdict(failures: Sequence[str]) -> Tuple[str, str]:
     """The probe's failure code when no server gave an answer, from what each one did."""
+    if failures and all(f == "no_route" for f in failures):
+        return ("dns.server_unreachable",
+                "no route to the DNS server: network unreachable")
     if "refused" in failures:
         return "dns.refused", "the DNS server refused the query"
     if "servfail" in failures or (failures and "timeout" not in failures):
