@@ -57,3 +57,29 @@ def test_junit_is_well_formed_for_any_input() -> None:
 def test_table_on_a_terminal_cannot_be_driven(monkeypatch: pytest.MonkeyPatch) -> None:
     text = render.get("table")(hostile_report())
     assert "\x1b]0;" not in text and "\x1b[2J" not in text and "\x07" not in text
+
+
+# --- item 7: diagnose and explain never print a pasted secret --------------------------------
+
+PASTED = [
+    'time="2024-05-01T10:00:00Z" level=error msg="token request failed: '
+    '{\\"client_secret\\": \\"Zq7+W/S3cr3tOne\\", \\"error\\": \\"invalid_client\\"}" '
+    'AADSTS7000215: Invalid client secret provided',
+    "level=error msg=\"connect failed\" config: client_secret = 'Zq7 S3cr3tTwo' AZCM0041",
+    "POST https://login.microsoftonline.com/t/oauth2/v2.0/token body: grant_type=x&"
+    "client_secret%3DZq7S3cr3tThree%26scope%3Dy AADSTS7000215",
+    "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Zq7S3cr3tFour==;EndpointSuffix=x "
+    "dial tcp 10.0.0.1:443: i/o timeout",
+    "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=k;"
+    "SharedAccessKey=Zq7S3cr3tFive= dial tcp 10.0.0.1:443: i/o timeout",
+]
+
+
+@pytest.mark.parametrize("line", PASTED)
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_diagnose_and_explain_hide_pasted_secrets(run_cli_real_kb: Any, line: str,
+                                                  fmt: str) -> None:
+    diagnosed = run_cli_real_kb("diagnose", "-", "--all", "--format", fmt, stdin=line + "\n")
+    explained = run_cli_real_kb("explain", line, "--format", fmt)
+    for run in (diagnosed, explained):
+        assert "S3cr3t" not in run.out + run.err, run.out[-1500:]
