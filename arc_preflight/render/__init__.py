@@ -38,5 +38,5 @@ FORMATS: Dict[str, str] = {
     "html": "one self-contained page (the fleet report's design)",
 }
 _MODULES = {"json": "json_fmt"}
-_HEAVY = {"table": ("rich.console", "rich.table", "rich.text")}
+_HEAVY = {"table": ("rich.console", "rich.text", "rich.cells")}
 __all__ = ["FORMATS", "Report", "get", "prepare"]
