@@ -133,6 +133,7 @@ def test_csv_has_a_row_per_host_and_check_and_parses_back(tmp_path: Path) -> Non
     assert arm["doc_link"].startswith("https://")
     junk = next(r for r in rows if r["check_id"] == "report")
     assert (junk["status"], junk["code"]) == ("unknown", "report.unreadable")
+    assert junk["message"].startswith(str(folder / "junk.json") + ": not JSON")
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t"])
