@@ -53,6 +53,8 @@ Running things inside
     ``lab.python(code, *args, ...)``, ``lab.cli(*args, ...)``, ``lab.cli_check(*extra, ...)``
     -> ``CliResult``, ``lab.connect(ip, port) -> "connected"|"timeout"|"refused"|...``,
     ``lab.command_prefix(user=None)`` (for printing a command a human can paste).
+    ``lab.spawn(key, argv, *, ready=None, ready_file=None, ...) -> Server``: any other
+    long-running server inside, stopped with the lab (the fleet lab's sshd, ``fleet.py``).
 Module level
     ``lab_unavailable_reason() -> str | None``, ``cleanup_stale() -> list[str]``,
     ``destroy_namespace(name)``, ``list_namespaces()``.
@@ -642,6 +644,15 @@ class Lab:
         server = self._servers.pop(key, None)
         if server is not None:
             server.stop()
+
+    def spawn(self, key: str, argv: Sequence[str], *, ready_file: Optional[Path] = None,
+              ready: Optional[Callable[[], bool]] = None, timeout: float = 10,
+              ip: str = "", port: int = 0) -> Server:
+        """Start any long-running server inside the namespace (sshd for the fleet lab, ...):
+        logged to ``workdir/KEY.log``, ready when ``ready_file`` exists or ``ready()`` is true,
+        stopped by ``close()`` like the lab's own servers. Replaces a server of the same key."""
+        return self._spawn(key, argv, ready_file=ready_file, ready=ready, timeout=timeout,
+                           ip=ip, port=port)
 
     @property
     def servers(self) -> Mapping[str, Server]:
