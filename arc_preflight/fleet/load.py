@@ -251,6 +251,9 @@ class _Reader:
         self.loaded.inputs += 1
         try:
             with _open_regular(path) as handle:
+                if os.fstat(handle.fileno()).st_size > MAX_REPORT_BYTES:
+                    raise _Unusable("unreadable",
+                                    f"larger than {MAX_REPORT_BYTES >> 20} MiB: not read")
                 data = read_capped(handle)
             if len(data) > MAX_REPORT_BYTES:
                 raise _Unusable("unreadable", f"larger than {MAX_REPORT_BYTES >> 20} MiB: not read")
