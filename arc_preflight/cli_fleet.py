@@ -11,7 +11,14 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from .cli_common import OutputOpt, choose_format, terminal_width, use_color, write_output
+from .cli_common import (
+    NoColorOpt,
+    OutputOpt,
+    choose_format,
+    terminal_width,
+    use_color,
+    write_output,
+)
 from .errors import UserError
 
 REPORT_HELP = """Roll up many hosts' arc-preflight JSON reports into one.
@@ -65,6 +72,7 @@ def report(
     stale: Annotated[Optional[str], typer.Option(
         metavar="DURATION", help="A report older than this before the newest report is stale "
         "(default 24h; 0: never).")] = None,
+    no_color: NoColorOpt = False,
 ) -> None:
     from . import __version__
     from .fleet import load, rollup
@@ -85,7 +93,8 @@ def report(
         from .render.fleet_markdown import render
     else:
         from .render.fleet_table import render
-    write_output(render(fleet, color=use_color(fmt, output), width=terminal_width()), output)
+    write_output(render(fleet, color=use_color(fmt, output, no_color),
+                        width=max(60, terminal_width(output))), output)
     raise typer.Exit(fleet.exit_code)
 
 
@@ -98,6 +107,7 @@ def compare(
     fmt: Annotated[Optional[str], typer.Option(
         "--format", "-f", metavar="FORMAT", help="table (default), markdown or json.")] = None,
     output: OutputOpt = None,
+    no_color: NoColorOpt = False,
 ) -> None:
     from .fleet.compare import compare as compare_reports
     from .fleet.compare import read_report
@@ -110,6 +120,6 @@ def compare(
     doc_a = read_report(first, stdin)
     doc_b = read_report(second, stdin)
     comparison = compare_reports(doc_a, doc_b, first, second)
-    write_output(render(comparison, fmt, color=use_color(fmt, output),
-                        width=terminal_width()), output)
+    write_output(render(comparison, fmt, color=use_color(fmt, output, no_color),
+                        width=max(60, terminal_width(output))), output)
     raise typer.Exit(comparison.exit_code)

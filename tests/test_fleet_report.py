@@ -245,6 +245,8 @@ def test_cli_report_every_format_and_exit_code(run_cli: Any, tmp_path: Path) -> 
         run = run_cli("report", str(folder), "--format", fmt)
         assert run.code == 2, (fmt, run.err)
         assert run.err == ""
+    run = run_cli("report", str(folder), "--no-color")
+    assert run.code == 2 and "\x1b[" not in run.out
     out = tmp_path / "fleet.html"
     run = run_cli("report", str(folder / "web01.json"), "-f", "html", "-o", str(out))
     assert run.code == 0 and out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
