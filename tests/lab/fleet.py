@@ -127,6 +127,9 @@ def ensure_pyz(python: str) -> Path:
     if proc.returncode != 0 or not partial.exists():
         raise LabError(f"build-zipapp failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
     partial.replace(cached)
+    lock = partial.with_name(partial.name + ".lock.json")  # the build's wheel list
+    with contextlib.suppress(OSError):
+        lock.replace(cached.with_name(cached.name + ".lock.json"))
     # Older builds go after a day (not at once: a concurrent run may be using one).
     for old in PYZ_CACHE.glob("arc-preflight-*"):
         with contextlib.suppress(OSError):
