@@ -143,7 +143,8 @@ def test_usage_errors(run: Any) -> None:
         assert len(result.err.splitlines()) == 1 and result.out == ""
 
 
-@pytest.mark.parametrize("category", ["dns_failure", "TLS_INSPECTION", "firewall_or_proxy_blocking"])
+@pytest.mark.parametrize("category",
+                         ["dns_failure", "TLS_INSPECTION", "firewall_or_proxy_blocking"])
 def test_category_lists_its_causes(run: Any, category: str) -> None:
     """What check shows in brackets can be looked up: every cause of the category."""
     result = run("explain", category, "--format", "json")
