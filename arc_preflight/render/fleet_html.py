@@ -29,7 +29,7 @@ def kv(pairs: Any) -> str:
 
 
 GRID_MAX_HOSTS = 40  # an endpoint x host grid up to this many hosts; a list beyond
-NAMES_SHOWN = 25
+NAMES_SHOWN = 15
 EVIDENCE_SHOWN = 10
 
 
@@ -231,7 +231,7 @@ def _words(fleet: Fleet) -> str:
 def _duration(seconds: float) -> str:
     if seconds <= 0:
         return "never (not judged)"
-    if seconds % 86400 == 0:
+    if seconds % 86400 == 0 and seconds >= 2 * 86400:
         return f"{seconds / 86400:.0f} d"
     if seconds % 3600 == 0:
         return f"{seconds / 3600:.0f} h"
