@@ -70,8 +70,10 @@ _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
                         "\ud800-\udfff\ufffe\uffff]")
 
+_VISIBLE_RANGES = ((0x00, 0x08), (0x0B, 0x1F), (0x7F, 0x9F), (0x200E, 0x200F), (0x202A, 0x202E),
+                   (0x2066, 0x2069), (0xD800, 0xDFFF), (0xFFFE, 0xFFFF))  # as _INVISIBLE
 _VISIBLE_TABLE = {code: (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-                  for code in range(0x10000) if _INVISIBLE.match(chr(code))}
+                  for low, high in _VISIBLE_RANGES for code in range(low, high + 1)}
 
 _known_lock = threading.Lock()
 _known: Set[str] = set()
