@@ -265,3 +265,18 @@ def test_fileio_refuses_non_regular_with_the_kind(fifo: Path) -> None:
         fileio.read_regular(str(fifo), 10, "config file")
     assert "FIFO" in str(caught.value.strerror)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+@posix_root
+def test_diagnose_output_refuses_a_planted_link(run_cli: Any, sticky: Path,
+                                                tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep\n")
+    log = tmp_path / "agent.log"
+    log.write_text("level=error msg=\"AZCM0041: failed\"\n")
+    (sticky / "diag.json").symlink_to(victim)
+    os.lchown(sticky / "diag.json", NOBODY, NOBODY)
+    run = run_cli("diagnose", str(log), "--format", "json", "--output",
+                  str(sticky / "diag.json"))
+    assert run.code == 3 and "another user" in run.err and "Traceback" not in run.err
+    assert victim.read_text() == "keep\n"
