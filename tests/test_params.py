@@ -251,8 +251,17 @@ def test_required_missing_one(missing: str) -> None:
 def test_service_principal_without_secret() -> None:
     outcome = probe("required", **FULL, service_principal_id=GUID)
     assert outcome.status == Status.FAIL and outcome.code == "params.missing"
-    assert any(m.startswith("--service-principal-secret") for m in outcome.facts["missing"])
+    assert any("--service-principal-secret," in m for m in outcome.facts["missing"])
     assert "ARC_PREFLIGHT_SP_SECRET" in outcome.summary
+
+
+def test_missing_secret_message_survives_redaction() -> None:
+    """The sentence names the flag; the redaction of '--service-principal-secret VALUE' must not
+    take the next word of it for a secret."""
+    from arc_preflight.redact import redact
+
+    outcome = probe("required", **FULL, service_principal_id=GUID)
+    assert redact(outcome.summary) == outcome.summary
 
 
 def test_secret_without_service_principal() -> None:

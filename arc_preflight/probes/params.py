@@ -172,8 +172,10 @@ def _required(s: Any) -> Outcome:
         ("--resource-group", s.resource_group), ("--tenant-id", s.tenant_id),
         ("--subscription-id", s.subscription_id), ("--location", s.location)) if not value]
     if s.service_principal_id and not s.service_principal_secret:
-        missing.append("--service-principal-secret (or ARC_PREFLIGHT_SP_SECRET, "
-                       "--service-principal-secret-file)")
+        # Worded so the flag is never followed by a word: the redaction of a secret given on
+        # a command line (--service-principal-secret VALUE) must not eat this sentence.
+        missing.append("the service principal's secret (--service-principal-secret, "
+                       "ARC_PREFLIGHT_SP_SECRET or --service-principal-secret-file)")
     if s.service_principal_secret and not s.service_principal_id:
         missing.append("--service-principal-id")
     if missing:
