@@ -351,3 +351,14 @@ def test_every_remedy_of_the_knowledge_base_fits(width: int) -> None:
             for segment in split_step(step):
                 if segment.kind != "prose" and len(segment.text) < width - 10:
                     assert segment.text in text, (cause.id, segment.text)
+
+
+def test_a_diagnosis_names_the_cause_id_that_explain_looks_up() -> None:
+    from factories import diagnosis, report, result
+
+    from arc_preflight.render import table
+
+    shown = table.render(report(checks=(result("dns:login.microsoftonline.com", "fail",
+                                               "NXDOMAIN", code="dns.nxdomain"),),
+                                diagnoses=(diagnosis(),)), width=80)
+    assert "[dns_failure] dns_name_not_found" in shown

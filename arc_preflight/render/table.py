@@ -47,7 +47,8 @@ def _diagnosis(number: int, diag: Diagnosis, width: int) -> List[Any]:
     label, style = labelled(diag.status)
     codes = f"  {', '.join(diag.azcm)}" if diag.azcm else ""
     lines = [*prose.paragraph([f"{number}.", (label, style), (diag.title, "bold")], width, 0, 3),
-             *prose.paragraph([(f"[{diag.category}]{codes}", "dim")], width, 3),
+             # The cause id is what `arc-preflight explain` looks up (the category works too).
+             *prose.paragraph([(f"[{diag.category}] {diag.cause_id}{codes}", "dim")], width, 3),
              *prose.paragraph([redact(diag.explanation)], width, 3),
              *prose.paragraph([("Evidence:", "bold")], width, 3)]
     for line in diag.evidence[:EVIDENCE_SHOWN]:
