@@ -31,6 +31,7 @@ _OPTIONAL = {
     "patterns",
     "priority",
     "notes",
+    "platform",
 }
 _LIST_KEYS = {
     "remedy",
@@ -141,6 +142,9 @@ def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, Tuple[Pattern[str
     priority = raw.get("priority", 50)
     if not isinstance(priority, int) or isinstance(priority, bool):
         raise _fail(where, "priority must be an integer")
+    platform = raw.get("platform", "")
+    if platform not in ("", "linux", "windows"):
+        raise _fail(where, "platform must be linux or windows")
     compiled = []
     for pattern in raw.get("patterns", []):
         try:
@@ -163,6 +167,7 @@ def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, Tuple[Pattern[str
         patterns=tuple(raw.get("patterns", ())),
         priority=priority,
         notes=" ".join(str(raw.get("notes", "")).split()),
+        platform=platform,
     )
     return cause, tuple(compiled)
 

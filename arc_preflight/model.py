@@ -306,6 +306,7 @@ class Cause:
     patterns: Tuple[str, ...] = ()
     priority: int = 50
     notes: str = ""
+    platform: str = ""  # "windows" or "linux" when the cause exists on one system only
 
 
 @dataclass(frozen=True)

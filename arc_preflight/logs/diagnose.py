@@ -256,6 +256,10 @@ def _severity(cause: Cause, evidence: _Evidence) -> str:
     return cause.severity if evidence.strong else "warn"
 
 
+def _system(platform: str) -> str:
+    return "windows" if platform.startswith("win") else "linux"
+
+
 def _platform_for(evidence: _Evidence, platform: str) -> str:
     if evidence.windows and not evidence.linux:
         return "win32"
@@ -279,7 +283,10 @@ def _diagnosis(cause: Cause, evidence: _Evidence, source: str, platform: str) ->
 
 
 def _finish(scope: _Scope, source: str, platform: str) -> Tuple[LogDiagnosis, ...]:
-    out = [_diagnosis(cause, ev, source, platform) for cause, ev in scope.resolve()]
+    # A cause of one operating system only (the Windows profile-cleanup policy) is not offered
+    # for a log that is another system's, by its own hints or else the machine reading it.
+    out = [_diagnosis(cause, ev, source, platform) for cause, ev in scope.resolve()
+           if not cause.platform or _system(_platform_for(ev, platform)) == cause.platform]
     if scope.unknown.count and not out:
         # Failure lines that no cause explains are reported only when nothing else is: beside
         # a named cause they are its consequences ("Failed to AzcmagentConnect ARM resource"),
