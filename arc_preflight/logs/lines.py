@@ -39,7 +39,7 @@ ERROR_LEVEL_TRIGGERS = (
     r'"level": "(?:error|fatal|panic)"',
     r"(?:erro\[|error\[|fata\[|fatal\[|pani\[|panic\[)\d",
     r"(?:error|fatal|panic)  ",
-    r"\x1b\[31m",
+    r"\x1b\[31m(?:erro|fata|pani)",  # coloured console levels: ESC[31mERRO / ERROR ...
 )
 _TIME_RE = re.compile(
     r'(?:\btime="?|^\s{0,4}\[?)(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}):(\d{2}):(\d{2})'
@@ -91,6 +91,12 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     r"\b(?:status ?code|httpStatusCode)(?:=|: ?|:\")[45]\d\d\b",
     r"\bRESPONSE:? [45]\d\d\b",
     r"returned an error: \([45]\d\d\)",
+    # A PowerShell error record (about_Error_Handling, ErrorRecord.FullyQualifiedErrorId): the
+    # block every cmdlet error ends with, ``+ FullyQualifiedErrorId : <id>,<command>``.
+    r"\bFullyQualifiedErrorId\s{0,4}:\s{0,4}\w",
+    # An extension handler's status (the VM extension handler protocol's status file, which
+    # the extension manager copies into its log): ``"status": "error"``.
+    r"\"status\": ?\"error\"",
 )
 # Compiled one by one: the scanner runs only those whose literal the line holds (one big
 # case-insensitive alternation is ten times slower per character than a pattern that starts

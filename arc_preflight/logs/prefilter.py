@@ -37,6 +37,8 @@ _COMMON = frozenset({
 # Parts of literals that healthy logs are full of (URLs, heartbeats to Azure, logrus fields).
 _FREQUENT_PARTS = ("http", "status", "azure.", "microsoft", "windows.net", "level=", "msg=",
                    "time=")
+# ... and those a family's stem may not hold (``winhttp`` is no URL).
+_STEM_FREQUENT = ("http:", "https", "://", "status", *_FREQUENT_PARTS[2:])
 _RARE_FREQ = 35.0  # a literal holding a character this rare (q, z, x, k, @, [...) is worth more
 _MAX_ALTERNATIVES = 32
 _REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
@@ -209,16 +211,49 @@ _FREQ: Dict[str, float] = {
 # single-byte scan runs at ~4 GB/s, a stop with a failing guard costs ~6-20 ns).
 _PASS_COST = 1000.0
 _SHORT = 3  # literals shorter than this get a plain search of their own
+_USEFUL_GUARD = 0.3  # a guard that lets through more of the stops than this is left out
 
 
 def _freq(char: str) -> float:
     return _FREQ.get(char, 100.0)
 
 
+# A code family: a stem, then a code (``aadsts50126``, ``winhttp error 12029``), or names that
+# share a prefix of two underscore-joined words (``error_winhttp_timeout``, ``cert_e_expired``).
+_STEM_RE = re.compile(r"(.{6,80}?)[0-9][0-9a-z()]{0,12}"
+                      r"|([a-z0-9]{1,20}_[a-z0-9]{1,20}_)[a-z0-9_]{1,80}")
+
+
+_MIN_STEM = 6
+_MIN_UNDERSCORE_STEM = 9
+
+
+def _stems(literals: Set[str]) -> Set[str]:
+    """Literals with a family's stem put in place of the family: ``aadsts`` for thirty
+    ``aadsts...`` codes, ``winhttp error `` for the WinHTTP codes. A line holding a member holds
+    the stem, so the prefilter stays complete; a stem shared by fewer than three literals, or
+    that healthy logs are full of, is not used."""
+    by_stem: Dict[str, List[str]] = {}
+    for literal in literals:
+        m = _STEM_RE.fullmatch(literal)
+        stem = (m.group(1) or m.group(2) or "").strip() if m else ""
+        # Short stems of underscore names (``sec_e_``, ``cert_e_``) hold only letters whose
+        # anchors are costly; their members hold better ones (``sec_e_cert_expired``: x).
+        short = _MIN_UNDERSCORE_STEM if m and m.group(2) else _MIN_STEM
+        if len(stem) >= short and not any(part in stem for part in _STEM_FREQUENT):
+            by_stem.setdefault(stem, []).append(literal)
+    out = set(literals)
+    for stem, members in by_stem.items():
+        if len(members) >= 3:
+            out.difference_update(members)
+            out.add(stem)
+    return out
+
+
 def _minimise(literals: Set[str]) -> List[str]:
     """Drop every literal that contains another one: a line holding it holds the shorter one."""
     kept: List[str] = []
-    for literal in sorted(literals, key=lambda s: (len(s), s)):
+    for literal in sorted(_stems(literals), key=lambda s: (len(s), s)):
         if not any(short in literal for short in kept):
             kept.append(literal)
     return kept
@@ -367,8 +402,10 @@ def _guarded(anchor: int, choice: Dict[int, Tuple[int, str]], literals: Sequence
         chars = [_guard_chars(literals[lit_id], index, m) or ()
                  for lit_id, (index, m) in choice.items() if m == mode]
         if mode == "ahead":
-            guard = (b"(?=" + _class({c[0] for c in chars}) + _class({c[1] for c in chars})
-                     + b")")
+            first, second = {c[0] for c in chars}, {c[1] for c in chars}
+            # A guard most stops get past costs more than it saves: the trie alone then.
+            guard = (b"(?=" + _class(first) + _class(second) + b")"
+                     if _p(first) * _p(second) < _USEFUL_GUARD else b"")
         elif mode == "behind":
             guard = b"(?<=" + _class({c[0] for c in chars}) + mark + b")"
         else:

@@ -11,6 +11,7 @@ of the input.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Pattern, Set, Tuple
 
@@ -37,6 +38,9 @@ from .lines import (
 from .prefilter import Prefilter, Requirement, required_literals
 
 LINE_CAP = 64 * 1024
+# A literal that stands for at least this many longer required literals gets a gate: one regex
+# that says whether any of them is on the line before their patterns are tried one by one.
+_GATE_MIN = 8
 
 @dataclass(frozen=True)
 class Matcher:
@@ -58,6 +62,10 @@ class Matcher:
     # prefilter literal id -> indices (in lines.FAILURE_RES) of the failure patterns needing it
     failure_candidates: Tuple[Tuple[int, ...], ...] = ()
     literals: FrozenSet[str] = field(default_factory=frozenset)  # every required literal
+    # prefilter literal id -> (patterns whose required literal it is, so a line holding it
+    # holds theirs; a regex that finds any other candidate's required literal, or None)
+    sure: Tuple[Tuple[int, ...], ...] = ()
+    gates: Tuple[Optional[Pattern[bytes]], ...] = ()
 
     def line_literals(self, lowered: bytes) -> Set[int]:
         return self.prefilter.line_literals(lowered)
@@ -79,7 +87,13 @@ class Matcher:
             literal_ids = self.line_literals(lowered)
         chosen: Set[int] = set(self.always)
         for lit_id in literal_ids:
-            chosen.update(self.candidates[lit_id])
+            gate = self.gates[lit_id]
+            if gate is None or gate.search(lowered):
+                chosen.update(self.candidates[lit_id])
+            else:
+                # A short literal (``fail``) that stands for many longer ones: none of those is
+                # on the line, so only the patterns that need the short one itself can match.
+                chosen.update(self.sure[lit_id])
         if not chosen:
             return []
         found: Dict[int, Tuple[int, int]] = {}
@@ -128,6 +142,15 @@ def build_matcher(kb: KnowledgeBase) -> Matcher:
         for lit_id in set().union(*(prefilter.line_literals(need) for need in needs)):
             by_literal[lit_id].append(pid)
     candidates = [tuple(sorted(pids)) for pids in by_literal]
+    sure: List[Tuple[int, ...]] = []
+    gates: List[Optional[Pattern[bytes]]] = []
+    for lit_id, pids in enumerate(candidates):
+        literal = prefilter.literals[lit_id]
+        implied = tuple(pid for pid in pids if literal in patterns[pid][2])
+        others = sorted({need for pid in pids if pid not in implied for need in patterns[pid][2]})
+        sure.append(implied)
+        gates.append(re.compile(b"|".join(re.escape(need) for need in others))
+                     if len(others) >= _GATE_MIN else None)
 
     def holding(requirement: Requirement) -> Set[int]:
         return set().union(*(prefilter.line_literals(t.encode("ascii")) for t in requirement))
@@ -145,7 +168,7 @@ def build_matcher(kb: KnowledgeBase) -> Matcher:
         always=tuple(always), uncovered=tuple(uncovered), azcm_ids=frozenset(azcm_ids),
         boundary_ids=frozenset(boundary_ids), failure_ids=frozenset(failure_ids),
         failure_candidates=tuple(failure_candidates),
-        literals=frozenset(literals),
+        literals=frozenset(literals), sure=tuple(sure), gates=tuple(gates),
     )
 
 
