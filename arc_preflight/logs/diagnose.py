@@ -256,8 +256,11 @@ def _severity(cause: Cause, evidence: _Evidence) -> str:
     return cause.severity if evidence.strong else "warn"
 
 
-def _system(platform: str) -> str:
-    return "windows" if platform.startswith("win") else "linux"
+def _shown_system(evidence: _Evidence) -> str:
+    """"windows" or "linux" when the evidence lines say which, else ""."""
+    if evidence.windows != evidence.linux:
+        return "windows" if evidence.windows else "linux"
+    return ""
 
 
 def _platform_for(evidence: _Evidence, platform: str) -> str:
@@ -284,9 +287,10 @@ def _diagnosis(cause: Cause, evidence: _Evidence, source: str, platform: str) ->
 
 def _finish(scope: _Scope, source: str, platform: str) -> Tuple[LogDiagnosis, ...]:
     # A cause of one operating system only (the Windows profile-cleanup policy) is not offered
-    # for a log that is another system's, by its own hints or else the machine reading it.
+    # for a log whose own lines show it is another system's; pasted text without such hints
+    # keeps both readings, whatever machine reads it.
     out = [_diagnosis(cause, ev, source, platform) for cause, ev in scope.resolve()
-           if not cause.platform or _system(_platform_for(ev, platform)) == cause.platform]
+           if not cause.platform or _shown_system(ev) in ("", cause.platform)]
     if scope.unknown.count and not out:
         # Failure lines that no cause explains are reported only when nothing else is: beside
         # a named cause they are its consequences ("Failed to AzcmagentConnect ARM resource"),
