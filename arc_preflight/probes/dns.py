@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..model import Outcome, ProbeContext, Result, Status
 from . import dnsstub
+from .netutil import is_ip
 
 
 def hosts_file_path() -> str:
@@ -173,6 +174,24 @@ def _resolve_stub(
     if found["A"] or found["AAAA"]:
         return found["A"], found["AAAA"], None, facts
     return found["A"], found["AAAA"], first_error or ("dns.error", "no addresses found"), facts
+
+
+def first_address(host: str, servers: Sequence[str], budget: float,
+                  use_hosts: bool = True) -> Tuple[str, Optional[Tuple[str, str]]]:
+    """One address to connect to for a host that has no DNS check of its own (the proxy, a
+    revocation server): the literal itself, else the hosts file (when ``use_hosts``), else DNS.
+
+    Returns (address, None), or ("", (code, text)) when the name does not resolve.
+    """
+    if is_ip(host):
+        return host, None
+    pinned = hosts_lookup(host) if use_hosts else []
+    if pinned:
+        return pinned[0], None
+    ipv4, ipv6, error, _ = resolve(host, servers, budget)
+    if error:
+        return "", error
+    return (ipv4 + ipv6)[0], None
 
 
 def private_addresses(addresses: Sequence[str], ranges: Sequence[str]) -> List[str]:

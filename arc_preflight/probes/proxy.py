@@ -11,12 +11,12 @@ import base64
 import socket
 import ssl
 import time
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional
 from urllib.parse import unquote, urlsplit
 
 from ..model import Outcome, ProbeContext, Result, Status
 from ..redact import bounded, register_secret
-from .netutil import classify_socket_error, connect, is_ip, recv_until
+from .netutil import classify_socket_error, connect, recv_until
 from .proxyplan import ProxyPlan
 
 __all__ = ["ProxyPlan", "TunnelError", "open_socket", "probe", "tunnel"]
@@ -128,19 +128,12 @@ def probe(plan: ProxyPlan, ctx: ProbeContext, deps: Mapping[str, Result]) -> Out
     started = time.monotonic()
     facts: Dict[str, Any] = plan.public()
     host = plan.host
-    if not is_ip(host):
-        from .dns import hosts_lookup, resolve
+    from .dns import first_address
 
-        addresses: List[str] = hosts_lookup(host)
-        if not addresses:
-            ipv4, ipv6, error, _ = resolve(host, ctx.settings.dns_servers, budget)
-            if error:
-                return Outcome(Status.FAIL, f"proxy host {host} does not resolve: {error[1]}",
-                               code="proxy.dns", facts=facts)
-            addresses = ipv4 + ipv6
-        address = addresses[0]
-    else:
-        address = host
+    address, error = first_address(host, ctx.settings.dns_servers, budget)
+    if error:
+        return Outcome(Status.FAIL, f"proxy host {host} does not resolve: {error[1]}",
+                       code="proxy.dns", facts=facts)
     t0 = time.monotonic()
     try:
         sock = connect(address, plan.port, max(0.05, budget - (time.monotonic() - started)))

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from ..model import Outcome, ProbeContext, Result, Status
-from .netutil import classify_socket_error, connect, is_ip, recv_until
+from .netutil import classify_socket_error, connect, recv_until
 from .proxy import auth_header
 from .proxyplan import ProxyPlan
 
@@ -49,7 +49,7 @@ def endpoints(deps: Mapping[str, Result]) -> Dict[Tuple[str, int], str]:
 def _ask(url: str, route: str, plan: Optional[ProxyPlan], servers: Tuple[str, ...],
          budget: float) -> Tuple[bool, str]:
     """(answered, what happened) for one HTTP GET of ``url`` on ``route``, within ``budget``."""
-    from .dns import hosts_lookup, resolve
+    from .dns import first_address
 
     started = time.monotonic()
     parts = urlsplit(url)
@@ -64,16 +64,10 @@ def _ask(url: str, route: str, plan: Optional[ProxyPlan], servers: Tuple[str, ..
         target, target_port = host, port
         request_line = f"GET {path} HTTP/1.1"
         extra = ""
-    address = target
-    if not is_ip(target):
-        pinned = [] if servers else hosts_lookup(target)
-        if pinned:
-            address = pinned[0]
-        else:
-            ipv4, ipv6, error, _ = resolve(target, servers, budget)
-            if error:
-                return False, f"{target} does not resolve ({error[1]})"
-            address = (ipv4 + ipv6)[0]
+    # As the DNS checks do: the hosts file counts unless --dns-server says which server to ask.
+    address, error = first_address(target, servers, budget, use_hosts=not servers)
+    if error:
+        return False, f"{target} does not resolve ({error[1]})"
     try:
         sock = connect(address, target_port, max(0.05, budget - (time.monotonic() - started)))
     except OSError as exc:
