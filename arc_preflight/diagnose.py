@@ -31,6 +31,23 @@ def _agent_reported(result: Result, kb: KnowledgeBase) -> Cause | None:
     return max(found, key=lambda c: c.priority) if found else None
 
 
+def host_steps(evidence: Sequence[Result]) -> Tuple[str, ...]:
+    """The exact commands a check worked out for this machine (``facts.next_command``), as
+    remedy steps before the knowledge base's general ones: the cause says what to do, the
+    check says it with this machine's names and flags."""
+    steps: List[str] = []
+    for result in evidence:
+        commands = result.facts.get("next_command")
+        if not isinstance(commands, (list, tuple)):
+            continue
+        for number, command in enumerate(commands):
+            word = "On this machine, run" if number == 0 else "Then run"
+            step = redact(f"{word}: {command}")
+            if step not in steps:
+                steps.append(step)
+    return tuple(steps)
+
+
 def from_results(results: Sequence[Result], kb: KnowledgeBase) -> List[Diagnosis]:
     grouped: Dict[str, Tuple[Cause, List[Result]]] = {}
     for result in results:
@@ -51,8 +68,8 @@ def from_results(results: Sequence[Result], kb: KnowledgeBase) -> List[Diagnosis
             severity = "warn"
         diagnoses.append(Diagnosis(
             cause_id=cause.id, category=cause.category, severity=severity, title=cause.title,
-            explanation=cause.explanation, remedy=remedy_for(cause), docs=cause.docs,
-            azcm=cause.azcm,
+            explanation=cause.explanation, remedy=host_steps(evidence) + remedy_for(cause),
+            docs=cause.docs, azcm=cause.azcm,
             evidence=tuple(redact(f"{r.id}: {r.summary}") for r in evidence),
             checks=tuple(r.id for r in evidence),
         ))

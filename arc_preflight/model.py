@@ -125,6 +125,10 @@ CATEGORIES: Tuple[str, ...] = (
     "extension_failure",
     "guest_login_failed",
     "client_tool_bug",
+    "agent_not_connected",
+    "agent_identity_conflict",
+    "agent_config_unwritable",
+    "agent_outdated",
     "unknown",
 )
 
@@ -180,6 +184,12 @@ FAILURE_CODES: Tuple[str, ...] = (
     "agent.cert_expired",
     "agent.heartbeat_old",
     "agent.unreadable",
+    "agent.not_connected",
+    "agent.himds_mismatch",
+    "agent.cloned_identity",
+    "agent.config_readonly",
+    "agent.outdated",
+    "agent.arc_setup_installed",
     "params.tags",
     "params.cloud",
     "params.region",

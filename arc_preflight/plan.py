@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import socket
+import sys
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Set, Tuple
 from urllib.parse import urlsplit
@@ -21,6 +22,8 @@ from .model import Check, Outcome, Status
 from .probes import (
     agent,
     agentconfig,
+    agenthost,
+    agentstate,
     auth,
     dns,
     himds,
@@ -86,10 +89,11 @@ def build(settings: Settings) -> Plan:
                             functools.partial(himds.probe, settings.himds_url, installed)))
     if enabled("agent"):
         checks.append(Check("agent", "agent", settings.agent_dir,
-                            functools.partial(agent.probe, settings.agent_dir, settings.azcmagent,
-                                              settings.profile)))
+                            functools.partial(agentstate.agent_probe, settings.agent_dir,
+                                              settings.azcmagent, settings.profile)))
         checks.append(Check("agent:certificate", "agent", settings.agent_dir,
                             functools.partial(agent.certificate_probe, settings.agent_dir)))
+        checks.extend(_agent_state_checks(settings, enabled("himds")))
     if enabled("imds"):
         checks.append(Check("imds", "imds", settings.imds_url,
                             functools.partial(imds.probe, settings.imds_url)))
@@ -181,6 +185,27 @@ def build(settings: Settings) -> Plan:
     if enabled("auth"):
         checks.extend(_auth_checks(settings, cloud, proxy_plan, {c.id for c in checks}))
     return Plan(tuple(checks), endpoints, proxy_plan, installed)
+
+
+def _agent_state_checks(settings: Settings, with_himds: bool) -> List[Check]:
+    """What the agent's own status line does not say: HIMDS serving another resource, a cloned
+    identity, an unwritable agentconfig.json, an agent out of support, and on Windows the
+    in-box Azure Arc Setup feature. Each reads the agent check's result, whatever it was."""
+    found = [Check("agent:config-file", "agent", settings.agent_dir,
+                   functools.partial(agenthost.config_file_probe, settings.agent_dir),
+                   after=("agent",)),
+             Check("agent:clone", "agent", settings.agent_dir,
+                   functools.partial(agenthost.clone_probe, settings.agent_dir),
+                   after=("agent",)),
+             Check("agent:version", "agent", settings.agent_dir, agentstate.version_probe,
+                   after=("agent",), required=False)]
+    if with_himds:
+        found.insert(0, Check("agent:himds-match", "agent", "himds", agentstate.himds_match_probe,
+                              after=("agent", "himds")))
+    if sys.platform.startswith("win"):  # pragma: no cover - Windows only
+        found.append(Check("agent:arc-setup", "agent", "AzureArcSetup",
+                           agenthost.arc_setup_probe, after=("agent",)))
+    return found
 
 
 AUTH_SCOPE = ("sign in to Microsoft Entra ID as the service principal, then ask Resource Manager "

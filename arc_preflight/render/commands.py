@@ -19,7 +19,8 @@ _ANY: FrozenSet[str] = frozenset()
 # Programs that begin a command, with the words that may follow them (empty: any argument).
 _HEADS: Dict[str, FrozenSet[str]] = {
     "azcmagent": frozenset({"connect", "disconnect", "show", "check", "config", "logs",
-                            "version", "extension", "license", "genkey", "help", "<command>"}),
+                            "version", "extension", "license", "genkey", "help", "upgrade",
+                            "<command>"}),
     "ip": frozenset({"route", "addr", "address", "link", "neigh", "-4", "-6"}),
     "route": frozenset({"print", "add", "delete", "-n"}),
     "az": frozenset({"account", "login", "provider", "role", "group", "resource",
@@ -29,7 +30,7 @@ _HEADS: Dict[str, FrozenSet[str]] = {
         "iptables", "nft", "export", "uname", "cat", "chronyc", "apt-get", "dnf", "yum",
         "zypper", "journalctl", "ss", "update-ca-certificates", "openssl", "certutil",
         "/opt/azcmagent/bin/azcmagent_proxy", "azcmagent_proxy", "trust", "msiexec",
-        "resolvectl", "gpupdate")},
+        "resolvectl", "gpupdate", "chattr", "chmod", "DISM", "dism.exe")},
 }
 _CMDLET = re.compile(r"^(Get|Set|Clear|Start|Restart|Stop|Resolve|Find|Test|Remove|New|Enable|"
                      r"Disable|Invoke|Add|Import|Export|Register)-[A-Z][A-Za-z]+$")

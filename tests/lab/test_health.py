@@ -34,8 +34,9 @@ def iso_ago(**delta: float) -> str:
 def show(status: str = "Connected", **heartbeat_age: float) -> Dict[str, Any]:
     return {"status": status, "lastHeartbeat": iso_ago(**(heartbeat_age or {"minutes": 2})),
             "agentVersion": "1.60",
+            # the resource the lab's HIMDS stand-in serves: agent:himds-match compares them
             "resourceId": "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/"
-                          "rg/providers/Microsoft.HybridCompute/machines/web01"}
+                          "arc-rg/providers/Microsoft.HybridCompute/machines/web01"}
 
 
 def health(lab: Lab, *extra: str, agent: Dict[str, Any], **kwargs: Any) -> CliResult:
