@@ -86,6 +86,8 @@ def check(
     tags: Annotated[Optional[str], typer.Option(metavar="'K=V,...'", help="As for azcmagent connect.")] = None,
     correlation_id: Annotated[Optional[str], typer.Option(metavar="GUID", help="As for azcmagent connect.")] = None,
     private_link_scope: PrivateLinkScopeOpt = None,
+    gateway_id: Annotated[Optional[str], typer.Option(metavar="ID", help="As for azcmagent connect: the Arc gateway's resource id (adds the gateway checks).")] = None,
+    gateway_url: Annotated[Optional[str], typer.Option(metavar="URL", help="Your Arc gateway's URL, <prefix>.gw.arc.azure.com (az arcgateway list); default: what azcmagent show reports.")] = None,
     service_principal_id: Annotated[Optional[str], typer.Option(metavar="APP-ID", help="Application id of the onboarding service principal.")] = None,
     service_principal_secret: Annotated[Optional[str], typer.Option(metavar="SECRET", help="Its secret (better: ARC_PREFLIGHT_SP_SECRET or --service-principal-secret-file). Never shown.", show_default=False)] = None,
     service_principal_secret_file: Annotated[Optional[str], typer.Option(metavar="PATH", help="Read the secret from this file.")] = None,
@@ -137,6 +139,7 @@ def check(
         "expected_issuers": expected_issuer, "private_ranges": private_range,
         "compare_direct": compare_direct or None, "auth": auth or None, "state": state,
         "quiet": quiet or None, "fail_on": fail_on, "profile": profile, "syslog": syslog or None,
+        "gateway_id": gateway_id, "gateway_url": gateway_url,
     }
     if service_principal_secret:
         from .redact import register_secret

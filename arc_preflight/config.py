@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,32 @@ DEFAULT_IMDS_URL = "http://169.254.169.254/metadata/instance?api-version=2021-02
 # Address ranges that count as "private" when judging Private Link DNS answers.
 DEFAULT_PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
                           "fc00::/7")
+
+
+# Microsoft.HybridCompute/gateways resource ids, as azcmagent connect --gateway-id takes them
+# (arc-gateway.md: "the Azure Arc gateway resource's Azure Resource Manager ID").
+GATEWAY_ID_RE = re.compile(
+    r"^/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[-\w._()]{1,90}/providers/"
+    r"Microsoft\.HybridCompute/gateways/[-\w.]{1,80}$", re.IGNORECASE)
+_HOST_RE = re.compile(r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}"
+                      r"[a-z0-9])?)+$")
+
+
+def gateway_host(url: str) -> Optional[str]:
+    """The host name of a gateway URL (``https://x.gw.arc.azure.com`` or the bare name);
+    None when it is not one."""
+    text = url.strip()
+    if "://" not in text:
+        text = "https://" + text
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" or port not in (None, 443) or not _HOST_RE.match(host):
+        return None
+    return host
 
 
 MAX_FILE = 1024 * 1024  # config and secret files are small; never read a device for ever
@@ -72,6 +99,12 @@ class Settings:
     himds_url: str = DEFAULT_HIMDS_URL
     imds_url: str = DEFAULT_IMDS_URL
     arc_proxy_url: str = "http://localhost:40343"  # the agent's local Arc proxy (gateway mode)
+    # The Arc gateway: the resource id given to azcmagent connect, its URL
+    # (<prefix>.gw.arc.azure.com, from az arcgateway list), and the Arc proxy's log (default:
+    # log/arcproxy.log beside the agent's configuration, as the agent keeps it).
+    gateway_id: Optional[str] = None
+    gateway_url: Optional[str] = None
+    arcproxy_log: Optional[str] = None
     azcmagent: Optional[str] = None
     expected_issuers: Tuple[str, ...] = ()
     private_ranges: Tuple[str, ...] = DEFAULT_PRIVATE_RANGES
@@ -289,6 +322,13 @@ def validate(settings: Settings) -> None:
     _check_url(settings.himds_url, "--himds-url", ("http", "https"))
     _check_url(settings.imds_url, "--imds-url", ("http", "https"))
     _check_url(settings.arc_proxy_url, "arc_proxy_url", ("http",))
+    if settings.gateway_id and not GATEWAY_ID_RE.match(settings.gateway_id):
+        raise ConfigError("--gateway-id must be an Arc gateway resource id: /subscriptions/<id>/"
+                          "resourceGroups/<group>/providers/Microsoft.HybridCompute/gateways/"
+                          "<name>")
+    if settings.gateway_url and gateway_host(settings.gateway_url) is None:
+        raise ConfigError("--gateway-url must be https://<prefix>.gw.arc.azure.com or the bare "
+                          "host name (az arcgateway list shows it)")
     for network in settings.private_ranges:
         try:
             ipaddress.ip_network(network, strict=False)

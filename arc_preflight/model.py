@@ -81,6 +81,7 @@ PROBE_KINDS: Tuple[str, ...] = (
     "params",
     "auth",
     "revocation",
+    "gateway",
 )
 
 CATEGORIES: Tuple[str, ...] = (
@@ -129,6 +130,7 @@ CATEGORIES: Tuple[str, ...] = (
     "agent_identity_conflict",
     "agent_config_unwritable",
     "agent_outdated",
+    "gateway_misconfigured",
     "unknown",
 )
 
@@ -172,6 +174,11 @@ FAILURE_CODES: Tuple[str, ...] = (
     "proxy.credentials_in_url",
     "proxy.bypass_with_gateway",
     "proxy.config_invalid",
+    # The Arc gateway suite (issue 11): the local Arc proxy, the agent's gateway settings, its log.
+    "gateway.arcproxy_down",
+    "gateway.connection_type_manual",
+    "gateway.cloud_unsupported",
+    "gateway.log_errors",
     "clock.skew",
     "clock.skew_large",
     "imds.azure_vm",

@@ -9,10 +9,11 @@ the CONNECT tunnel) -> ``https``. Host-level checks (privilege, services, HIMDS)
 from __future__ import annotations
 
 import functools
+import re
 import socket
 import sys
-from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Set, Tuple
+from dataclasses import dataclass, replace
+from typing import Callable, Dict, List, Mapping, Optional, Set, Tuple
 from urllib.parse import urlsplit
 
 from . import catalog
@@ -24,8 +25,10 @@ from .probes import (
     agentconfig,
     agenthost,
     agentstate,
+    arcproxylog,
     auth,
     dns,
+    gateway,
     himds,
     https,
     imds,
@@ -72,6 +75,7 @@ def build(settings: Settings) -> Plan:
                                             private_link_scope=bool(settings.private_link_scope)))
     proxy_plan = proxyplan.resolve_proxy(settings)
     installed = agent_installed(settings)
+    gateway_setup = gateway.setup(settings, proxy_plan)
     checks: List[Check] = []
     enabled = settings.kind_enabled
 
@@ -136,23 +140,23 @@ def build(settings: Settings) -> Plan:
                             needs=(dns_id,), required=required, meta=meta))
         return tcp_id
 
-    for endpoint in endpoints:
-        if not endpoint.probe:
-            continue
-        required = endpoint.when == "always" or (
-            endpoint.when == "connect" and settings.profile != "health") or (
-            endpoint.when == "install" and not installed and settings.profile != "health")
-        meta = {"purpose": endpoint.purpose, "when": endpoint.when, "url": endpoint.url}
+    def add_endpoint(endpoint: catalog.Endpoint, route_plan: proxyplan.ProxyPlan,
+                     proxy_check: Optional[str], required: bool,
+                     extra: Mapping[str, object], with_https: bool = True) -> None:
+        """One endpoint's chain on ``route_plan``: DNS, TCP (direct) or the proxy, then TLS
+        and HTTPS."""
+        meta = {"purpose": endpoint.purpose, "when": endpoint.when, "url": endpoint.url,
+                **extra}
         host, port = endpoint.host, endpoint.port
-        route, why = proxy_plan.route(host)
-        meta = {**meta, "route": route, "route_reason": why}
+        route, why = route_plan.route(host)
+        meta = {**meta, "route": route, "route_reason": meta.get("route_reason") or why}
         via: Optional[str]
         if route == "direct":
             via = direct_chain(host, port, endpoint, required, meta)
             if via is None:
-                continue  # later layers need the addresses and connection of the earlier ones
+                return  # later layers need the addresses and connection of the earlier ones
         else:
-            via = proxy_id
+            via = proxy_check
             if settings.compare_direct:
                 # Informational: does the direct path work where the proxied one may not?
                 direct_chain(host, port, endpoint, False,
@@ -161,7 +165,7 @@ def build(settings: Settings) -> Plan:
             tls_id = f"tls:{host}:{port}"
             if enabled("tls") and via is not None:
                 checks.append(Check(tls_id, "tls", f"{host}:{port}",
-                                    functools.partial(tls.probe, host, port, route, proxy_plan,
+                                    functools.partial(tls.probe, host, port, route, route_plan,
                                                       via),
                                     needs=(via,), required=required, meta=meta))
                 https_needs: Tuple[str, ...] = (tls_id,)
@@ -169,18 +173,32 @@ def build(settings: Settings) -> Plan:
                 https_needs = (via,) if via else ()
         else:
             https_needs = (via,) if via else ()
-        if enabled("https"):
+        if enabled("https") and with_https:
             kind_id = "https" if endpoint.scheme == "https" else "http"
             checks.append(Check(f"{kind_id}:{host}:{port}", "https", f"{host}:{port}",
                                 functools.partial(https.probe, host, port, endpoint.scheme,
-                                                  endpoint.path, route, proxy_plan),
+                                                  endpoint.path, route, route_plan),
                                 needs=https_needs, required=required, meta=meta))
+
+    for endpoint in endpoints:
+        if not endpoint.probe:
+            continue
+        required = endpoint.when == "always" or (
+            endpoint.when == "connect" and settings.profile != "health") or (
+            endpoint.when == "install" and not installed and settings.profile != "health")
+        add_endpoint(endpoint, proxy_plan, proxy_id, required, {})
+    revocation_plan = proxy_plan
+    if gateway_setup.active:
+        revocation_plan = gateway_setup.upstream  # revocation is not carried by the gateway
+        _add_gateway(settings, gateway_setup, proxy_plan, installed, cloud, endpoints, checks,
+                     add_endpoint)
     tls_ids = tuple(c.id for c in checks if c.probe == "tls")
     if enabled("revocation") and tls_ids:
         # After every TLS check, whatever it found: the passing ones name the CRL and OCSP
         # endpoints; one failing endpoint must not hide the others' revocation trouble.
         checks.append(Check("revocation", "revocation", "CRL and OCSP endpoints",
-                            functools.partial(revocation.probe, proxy_plan), after=tls_ids,
+                            functools.partial(revocation.probe, revocation_plan),
+                            after=tls_ids,
                             required=False))
     if enabled("auth"):
         checks.extend(_auth_checks(settings, cloud, proxy_plan, {c.id for c in checks}))
@@ -206,6 +224,63 @@ def _agent_state_checks(settings: Settings, with_himds: bool) -> List[Check]:
         found.append(Check("agent:arc-setup", "agent", "AzureArcSetup",
                            agenthost.arc_setup_probe, after=("agent",)))
     return found
+
+
+def _add_gateway(settings: Settings, setup: gateway.GatewaySetup,
+                 proxy_plan: proxyplan.ProxyPlan, installed: bool,
+                 cloud: Optional[catalog.Cloud], endpoints: Tuple[catalog.Endpoint, ...],
+                 checks: List[Check], add_endpoint: Callable[..., None]) -> None:
+    """The gateway suite: the agent's gateway settings, the Arc proxy, the gateway's own name
+    and the names that stay outside the gateway (both on the Arc proxy's upstream route), and
+    arcproxy.log."""
+    enabled = settings.kind_enabled
+    if not enabled("gateway"):
+        return
+    checks.append(Check("gateway:config", "gateway", "Arc gateway settings",
+                        functools.partial(gateway.config_probe, setup, installed)))
+    if not proxy_plan.gateway:
+        # Otherwise the run already goes through the Arc proxy (its proxy check).
+        checks.append(Check("gateway:arcproxy", "gateway", settings.arc_proxy_url,
+                            functools.partial(gateway.arcproxy_probe, installed),
+                            required=installed))
+    upstream = setup.upstream
+    upstream_id: Optional[str] = None
+    if upstream.url and enabled("proxy"):
+        upstream_id = upstream.check_id
+        if upstream_id not in {c.id for c in checks}:
+            checks.append(Check(upstream_id, "proxy", f"{upstream.host}:{upstream.port}",
+                                functools.partial(proxy.probe, upstream),
+                                meta={"source": upstream.source}))
+    outside_why = "outside the Arc gateway: " + (upstream.source if not upstream.url else
+                                                  f"the Arc proxy's upstream ({upstream.source})")
+    planned = {(e.host, e.port) for e in endpoints if e.probe}
+    if setup.host:
+        own = catalog.Endpoint(
+            host=setup.host, port=443, scheme="https", path="/",
+            purpose="Your Arc gateway (skip TLS inspection for it)", when="always",
+            feature="", private_link=False, probe=True, reason="", bypass="", legacy="",
+            source="arc-gateway.md")
+        add_endpoint(own, upstream, upstream_id, True,
+                     {"gateway": "own", "route_reason": f"the gateway itself, {outside_why}"},
+                     with_https=False)
+    if cloud is not None and cloud.gateway_carries:
+        for item in catalog.gateway_endpoints(cloud, settings.location):
+            if (item.gateway != "outside" or (item.host, item.port) in planned
+                    or not _CONCRETE.match(item.host)):
+                continue
+            planned.add((item.host, item.port))
+            add_endpoint(replace(item, probe=True, scheme="http" if item.port == 80 else
+                                 item.scheme), upstream, upstream_id, False,
+                         {"gateway": "outside", "route_reason": outside_why})
+    path = settings.arcproxy_log or arcproxylog.default_path(settings.agent_dir)
+    hosts = tuple(dict.fromkeys(c.target.rsplit(":", 1)[0] for c in checks
+                                if c.probe in ("dns", "tls", "https")))
+    checks.append(Check("gateway:log", "gateway", path,
+                        functools.partial(arcproxylog.probe, path, hosts, setup.host),
+                        required=False))
+
+
+_CONCRETE = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")  # a name to probe, not a pattern
 
 
 AUTH_SCOPE = ("sign in to Microsoft Entra ID as the service principal, then ask Resource Manager "

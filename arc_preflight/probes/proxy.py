@@ -131,15 +131,21 @@ def probe(plan: ProxyPlan, ctx: ProbeContext, deps: Mapping[str, Result]) -> Out
     from .dns import first_address
 
     address, error = first_address(host, ctx.settings.dns_servers, budget)
+    # With the gateway this "proxy" is the agent's own Arc proxy: not there means its service
+    # is not listening, a cause of its own rather than an enterprise proxy gone missing.
+    arc = plan.gateway
     if error:
         return Outcome(Status.FAIL, f"proxy host {host} does not resolve: {error[1]}",
-                       code="proxy.dns", facts=facts)
+                       code="gateway.arcproxy_down" if arc else "proxy.dns", facts=facts)
     t0 = time.monotonic()
     try:
         sock = connect(address, plan.port, max(0.05, budget - (time.monotonic() - started)))
     except OSError as exc:
         kind, text = classify_socket_error(exc)
         code = "proxy.timeout" if kind == "timeout" else "proxy.unreachable"
+        if arc:
+            return Outcome(Status.FAIL, f"the Arc proxy does not listen: {address}:{plan.port} "
+                           f"{text}", code="gateway.arcproxy_down", facts=facts)
         return Outcome(Status.FAIL, f"proxy {address}:{plan.port} {text}", code=code, facts=facts)
     sock.close()
     ms = int((time.monotonic() - t0) * 1000)

@@ -129,6 +129,29 @@ def resolve_proxy(settings: Settings, environ: Optional[Mapping[str, str]] = Non
         return ProxyPlan(None, f"{source} (unusable)", bypass, notes=(str(exc),))
 
 
+def upstream_plan(settings: Settings, plan: ProxyPlan) -> ProxyPlan:
+    """The route the Arc proxy itself takes out of the machine: to the gateway's own URL and to
+    what stays outside the gateway (arc-gateway.md: agents > Arc proxy > enterprise proxy >
+    gateway). That is the agent's ``proxy.url``, which becomes the "Upstream Proxy" of
+    ``azcmagent show``, else that upstream proxy as shown, else direct. Without the gateway
+    plan (before connecting with --gateway-id) it is the route everything else takes."""
+    if not plan.gateway:
+        return plan
+    local = read_localconfig(settings.agent_dir)
+    url = local.get("proxy.url")
+    source = "agent proxy.url, the Arc proxy's upstream"
+    if not (isinstance(url, str) and url.strip()):
+        view = agent_view(settings)
+        url = view.upstream_proxy if view is not None else None
+        source = "the upstream proxy azcmagent show reports"
+    if not url:
+        return ProxyPlan(None, "no upstream proxy: the Arc proxy connects direct")
+    try:
+        return _plan(str(url).strip(), source, (), ())
+    except ProxyConfigError as exc:
+        return ProxyPlan(None, f"{source} (unusable)", notes=(str(exc),))
+
+
 def service_proxy(root: str = "/") -> Optional[Tuple[str, str]]:
     """(source, url) of a proxy the agent's services get from their environment, if any."""
     for found in agent_environment_sources(timeout=2.0, root=root):

@@ -260,6 +260,9 @@ def agent_environment_sources(timeout: float, root: str = "/") -> List[ProxySour
     return [source for source in found if source is not None]
 
 
+BYPASS_WITH_GATEWAY_SINCE = (1, 64)  # agent-release-notes.md, 1.64: gateway bypass list
+
+
 @dataclass(frozen=True)
 class AgentView:
     """What ``azcmagent show -j`` says about the agent's network path."""
@@ -269,6 +272,7 @@ class AgentView:
     gateway_url: str
     bypass: str
     connection_type: str
+    agent_version: str = ""
 
     @property
     def gateway(self) -> bool:
@@ -321,7 +325,8 @@ def agent_view(settings: Settings, timeout: float = 3.0) -> Optional[AgentView]:
         upstream_proxy=reported("upstreamProxy", "Upstream Proxy"),
         gateway_url=text("gatewayUrl", "Gateway URL"),
         bypass=text("proxyBypassList", "proxyBypass", "Proxy Bypass List"),
-        connection_type=text("connectionType", "Connection Type"))
+        connection_type=text("connectionType", "Connection Type"),
+        agent_version=text("agentVersion", "Agent Version"))
     for url in (view.https_proxy, view.upstream_proxy):
         password = urlsplit(_norm_keep_case(url)).password if url else None
         if password:
@@ -462,8 +467,19 @@ def probe(plan: ProxyPlan, installed: bool, ctx: ProbeContext,
                         "authenticated proxies, and extensions fail with them")
         codes.append("proxy.credentials_in_url")
     if str(local.get("connection.type", "")).lower() == "gateway" and local.get("proxy.bypass"):
-        problems.append("proxy.bypass is set but the Arc gateway ignores bypass lists")
-        codes.append("proxy.bypass_with_gateway")
+        from .agent import version_tuple
+
+        version = version_tuple(view.agent_version) if view is not None else None
+        if version is not None and version[:2] >= BYPASS_WITH_GATEWAY_SINCE:
+            # Agent 1.64 added the gateway bypass list (release notes): bypassed names skip
+            # the gateway and use the enterprise proxy or go direct.
+            facts["gateway_bypass"] = "supported since agent 1.64"
+        else:
+            shown = f"agent {view.agent_version}" if view and view.agent_version else \
+                "an agent of unknown version"
+            problems.append(f"proxy.bypass is set but the Arc gateway ignores bypass lists on "
+                            f"{shown} (the gateway bypass list needs agent 1.64 or later)")
+            codes.append("proxy.bypass_with_gateway")
     if problems:
         facts["problems"] = problems
         # One row, several findings: diagnose reads the other codes from "extra_codes".
