@@ -25,7 +25,8 @@ from .html_page import (
 )
 
 _LAYERS = ("dns", "tcp", "tls", "https")
-_HOST_KINDS = ("privilege", "service", "himds", "agent", "imds", "clock", "proxy")
+_HOST_KINDS = ("privilege", "service", "himds", "agent", "imds", "clock", "proxy", "revocation",
+               "gateway")
 _CONNECT_KINDS = ("params", "auth")
 _SETTINGS_SHOWN = ("cloud", "location", "profile", "proxy", "no_proxy", "dns_servers",
                    "ca_bundle", "private_link_scope", "tenant_id", "subscription_id",
