@@ -20,7 +20,6 @@ from arc_preflight.config import Settings
 from arc_preflight.errors import ConfigError
 from arc_preflight.model import ProbeContext, Status
 from arc_preflight.probes import arcproxylog, gateway, proxyplan, proxysources
-from arc_preflight.probes.agent import version_tuple
 from arc_preflight.probes.proxysources import AgentView
 
 GW = "abc123.gw.arc.azure.com"
@@ -88,13 +87,6 @@ def test_cli_bad_gateway_flag_is_one_line_and_exit_3(argv: List[str]) -> None:
     assert result.code == 3 and result.out == ""
     assert result.err.startswith("arc-preflight: error: --gateway-")
     assert len(result.err.splitlines()) == 1 and "Traceback" not in result.err
-
-
-def test_versions() -> None:
-    assert version_tuple("1.64.03414.2961") == (1, 64, 3414, 2961)
-    assert version_tuple("1.50") == (1, 50)
-    for bad in ("", None, "1", "v1.2", "1.x.3", "9999999999.1"):
-        assert version_tuple(bad) is None
 
 
 # -- what the run knows about the gateway ---------------------------------------------------

@@ -92,16 +92,6 @@ def show(binary: str, timeout: float) -> Dict[str, Any]:
     raise ValueError(f"azcmagent show -j printed no status object (exit {proc.returncode})")
 
 
-def version_tuple(text: Any) -> Optional[Tuple[int, ...]]:
-    """``"1.64.03414.2961"`` -> ``(1, 64, 3414, 2961)``; None when it is not a version. Feature
-    gates (the gateway's connection.type step before 1.51, its bypass list from 1.64) compare
-    the first two numbers."""
-    parts = str(text or "").strip().split(".")
-    if len(parts) < 2 or not all(p.isdigit() and len(p) <= 9 for p in parts[:4]):
-        return None
-    return tuple(int(p) for p in parts[:4])
-
-
 def heartbeat_age(value: Any, now: Optional[_dt.datetime] = None) -> Optional[float]:
     """Seconds since the agent's last heartbeat, from the timestamp ``azcmagent show`` prints."""
     if not value:

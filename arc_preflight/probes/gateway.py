@@ -92,7 +92,7 @@ def setup(settings: Settings, plan: ProxyPlan) -> GatewaySetup:
 def config_probe(gateway: GatewaySetup, installed: bool, ctx: ProbeContext,
                  deps: Mapping[str, Result]) -> Outcome:
     """The agent's side of the gateway: public cloud, the connection.type step, its URL."""
-    from .agent import version_tuple
+    from .agentstate import parse_version
 
     settings = ctx.settings
     facts: Dict[str, Any] = gateway.public()
@@ -100,9 +100,9 @@ def config_probe(gateway: GatewaySetup, installed: bool, ctx: ProbeContext,
                                                        "azurepubliccloud"):
         return Outcome(Status.FAIL, f"the Arc gateway works in the Azure public cloud only, "
                        f"not in {settings.cloud}", code="gateway.cloud_unsupported", facts=facts)
-    version = version_tuple(gateway.agent_version)
+    version = parse_version(gateway.agent_version)
     facts["version_known"] = version is not None
-    if installed and version is not None and version[:2] < AUTOMATIC_CONNECTION_TYPE_SINCE \
+    if installed and version is not None and version < AUTOMATIC_CONNECTION_TYPE_SINCE \
             and gateway.connection_type != "gateway":
         return Outcome(Status.FAIL, f"agent {gateway.agent_version} does not switch to the "
                        "gateway by itself (1.50 and earlier): connection.type is "

@@ -467,10 +467,10 @@ def probe(plan: ProxyPlan, installed: bool, ctx: ProbeContext,
                         "authenticated proxies, and extensions fail with them")
         codes.append("proxy.credentials_in_url")
     if str(local.get("connection.type", "")).lower() == "gateway" and local.get("proxy.bypass"):
-        from .agent import version_tuple
+        from .agentstate import parse_version
 
-        version = version_tuple(view.agent_version) if view is not None else None
-        if version is not None and version[:2] >= BYPASS_WITH_GATEWAY_SINCE:
+        version = parse_version(view.agent_version) if view is not None else None
+        if version is not None and version >= BYPASS_WITH_GATEWAY_SINCE:
             # Agent 1.64 added the gateway bypass list (release notes): bypassed names skip
             # the gateway and use the enterprise proxy or go direct.
             facts["gateway_bypass"] = "supported since agent 1.64"
