@@ -43,7 +43,8 @@ def show(status: str, **extra: Any) -> Dict[str, Any]:
 
 def connected_show(status: str = "Connected", **extra: Any) -> Dict[str, Any]:
     return show(status, resourceName="web01", resourceGroup="rg-arc", subscriptionId=SUB,
-                tenantId=TENANT, location="westeurope", resourceId=RID, **extra)
+                tenantId=TENANT, location="westeurope", resourceId=RID,
+                vmId="22222222-2222-2222-2222-222222222222", **extra)
 
 
 def probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: Dict[str, Any],
@@ -112,6 +113,7 @@ def test_connected_needs_disconnect_before_connect(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     out = probe(tmp_path, monkeypatch, connected_show(lastHeartbeat="2026-01-01T00:00:00Z"))
     assert (out.code, out.facts["state"]) == ("agent.connected", "connected")
+    assert out.facts["vm_id"] == "22222222-2222-2222-2222-222222222222"  # for the fleet
     assert out.facts["next_command"][0] == "azcmagent disconnect"
     # the agent's own values fill what check was not given
     assert "--resource-group rg-arc" in out.facts["next_command"][1]

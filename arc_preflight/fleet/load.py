@@ -454,7 +454,20 @@ def extract(doc: Any, source: str, causes: Dict[str, CauseInfo],
         problems=tuple(problems),
         diagnoses=tuple(diagnoses),
         checks=tuple(kept),
+        agent_identity=_agent_identity(checks_in),
     )
+
+
+def _agent_identity(checks: List[Any]) -> Tuple[Tuple[str, str], ...]:
+    """("resource", id) and ("vm", id) from the agent check's facts, where it recorded them."""
+    item = next((c for c in checks if c.get("id") == "agent"), None)
+    facts = item.get("facts") if isinstance(item, dict) else None
+    if not isinstance(facts, dict):
+        return ()
+    found = [(kind, _text(facts[key], 300)) for kind, key in (("resource", "resource_id"),
+                                                              ("vm", "vm_id"))
+             if isinstance(facts.get(key), str) and facts[key].strip()]
+    return tuple(found)
 
 
 def _diagnosis(item: Any, index: int, causes: Dict[str, CauseInfo]) -> HostDiagnosis:

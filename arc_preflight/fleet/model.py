@@ -85,6 +85,9 @@ class HostReport:
     diagnoses: Tuple[HostDiagnosis, ...]
     checks: Tuple[HostCheck, ...] = ()  # every check, kept only when asked (CSV)
     stale: bool = False
+    # The agent's identity as its check recorded it (resource id, VM id): two hosts holding
+    # the same one are clones of a connected image.
+    agent_identity: Tuple[Tuple[str, str], ...] = ()
 
     @property
     def verdict(self) -> Status:

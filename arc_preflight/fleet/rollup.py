@@ -18,13 +18,16 @@ from __future__ import annotations
 import dataclasses
 from typing import Dict, List, Optional, Set, Tuple
 
+from ..model import Status
 from .load import Loaded
 from .model import (
+    CauseInfo,
     CauseRollup,
     EndpointCell,
     EndpointRollup,
     Fleet,
     HostCheck,
+    HostDiagnosis,
     HostReport,
     InputProblem,
 )
@@ -35,7 +38,7 @@ _LAYERS = ("dns", "tcp", "tls", "https")
 
 def build(loaded: Loaded, tool_version: str, stale_after_s: float = DEFAULT_STALE_S) -> Fleet:
     problems: List[InputProblem] = list(loaded.problems)
-    hosts = _latest_per_host(loaded.hosts, problems)
+    hosts = _shared_identity(_latest_per_host(loaded.hosts, problems), loaded)
     known = [h.started for h in hosts if h.started is not None]
     newest_at = max(known) if known else None
     newest = next((h.started_at for h in hosts if h.started == newest_at), None)
@@ -70,6 +73,53 @@ def _latest_per_host(hosts: List[HostReport], problems: List[InputProblem]) -> L
             f"{loser.hostname} again: this report started {loser.started_at}; "
             f"{winner.source} (started {winner.started_at}) is used instead", loser.hostname))
     return list(chosen.values())
+
+
+CLONED = "cloned_machine_identity"
+
+
+def _shared_identity(hosts: List[HostReport], loaded: Loaded) -> List[HostReport]:
+    """Hosts whose agents hold the same resource id or VM id: machines cloned from a connected
+    image heartbeat for one resource (agent-overview.md, "Cloning guidelines"). One host cannot
+    see this; the fleet can, so each of them gets the cloned-identity diagnosis."""
+    holders: Dict[Tuple[str, str], List[HostReport]] = {}
+    for host in hosts:
+        for kind, value in host.agent_identity:
+            holders.setdefault((kind, value.casefold()), []).append(host)
+    shared: Dict[str, List[str]] = {}
+    for (kind, _), owners in holders.items():
+        if len(owners) < 2:
+            continue
+        what = "resource id" if kind == "resource" else "VM id"
+        for owner in owners:
+            value = dict(owner.agent_identity)[kind]
+            others = ", ".join(sorted((o.hostname for o in owners if o is not owner),
+                                      key=str.casefold))
+            shared.setdefault(owner.hostname, []).append(
+                f"agent: {what} {value} is also held by {others}")
+    if not shared:
+        return hosts
+    if CLONED not in loaded.causes:
+        from ..kb import load as load_kb
+
+        cause = load_kb().get(CLONED)
+        if cause is None:  # pragma: no cover - the packaged knowledge base has it
+            return hosts
+        loaded.causes[CLONED] = CauseInfo(
+            cause_id=cause.id, category=cause.category, severity=cause.severity,
+            title=cause.title, explanation=cause.explanation, remedy=cause.remedy,
+            docs=cause.docs, azcm=cause.azcm)
+    found = []
+    for host in hosts:
+        evidence = shared.get(host.hostname)
+        if evidence and all(d.cause_id != CLONED for d in host.diagnoses):
+            # A finding the host could not report itself still makes it at least a warning.
+            host = dataclasses.replace(host, status=Status.worst((host.status, Status.WARN)),
+                                       diagnoses=(*host.diagnoses, HostDiagnosis(
+                                           cause_id=CLONED, severity="warn",
+                                           evidence=tuple(evidence), checks=("agent",))))
+        found.append(host)
+    return found
 
 
 def _when(host: HostReport) -> float:

@@ -16,6 +16,7 @@ import dataclasses
 import datetime as _dt
 import re
 import shlex
+import subprocess
 import sys
 from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Tuple
@@ -129,12 +130,28 @@ def next_commands(state: str, facts: Mapping[str, Any], settings: Any, profile: 
     return []
 
 
+def _vm_id(binary: Any, ctx: ProbeContext) -> Optional[str]:
+    """The agent's VM id from ``azcmagent show`` (``vmId``, "VM ID"): the answer the agent
+    check just read, kept for 30 seconds, so no second run of the program."""
+    if not binary:
+        return None
+    try:
+        data = agent.show_once(str(binary), ctx.budget())
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+    value = agent._pick(data, "vmId", "VM ID")
+    return str(value)[:80] if isinstance(value, str) and value.strip() else None
+
+
 def agent_probe(agent_dir: str, binary: Optional[str], profile: str, ctx: ProbeContext,
                 deps: Mapping[str, Result]) -> Outcome:
     """The agent check, with its state named and the next commands in its facts."""
     outcome = agent.probe(agent_dir, binary, profile, ctx, deps)
     state = state_of(outcome)
     facts: Dict[str, Any] = {**outcome.facts, "state": state}
+    vm_id = _vm_id(outcome.facts.get("azcmagent"), ctx) if facts.get("status") else None
+    if vm_id:
+        facts["vm_id"] = vm_id  # the fleet report finds clones by it
     commands = next_commands(state, facts, ctx.settings, profile)
     if commands:
         facts["next_command"] = commands
