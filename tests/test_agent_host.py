@@ -140,8 +140,11 @@ def test_identity_429_lines_in_himds_log_mean_a_clone(tmp_path: Path) -> None:
 
 def test_given_resource_name_is_kept_for_the_clone(tmp_path: Path) -> None:
     folder = agent_folder(tmp_path, THROTTLED + "\n")
-    out = agenthost.clone_probe(str(folder), ctx(resource_name="web07"), installed(), "linux")
-    assert out.facts["next_command"][1].endswith("--resource-name web07")
+    out = agenthost.clone_probe(str(folder), ctx(resource_name="web07"),
+                                installed(resource_group="arc-rg"), "linux")
+    connect = out.facts["next_command"][1]
+    assert connect.endswith("--resource-name web07")
+    assert "--resource-group arc-rg" in connect  # the agent's own values where none was given
 
 
 def test_429_from_other_services_and_normal_lines_pass(tmp_path: Path) -> None:

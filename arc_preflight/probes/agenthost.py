@@ -178,14 +178,14 @@ def clone_probe(agent_dir: str, ctx: ProbeContext, deps: Mapping[str, Result],
     given_name = getattr(ctx.settings, "resource_name", None)
     # A clone must come back under a name of its own, never the one it shares.
     commands = ["azcmagent disconnect --force-local-only",
-                connect_command(ctx.settings, {}, platform)
+                connect_command(ctx.settings, agent_facts, platform)
                 + ("" if given_name else " --resource-name <unique-name>")]
     facts.update({"lines_429": len(hits),
                   "evidence": [bounded(redact(line), 300) for line in hits[-MAX_EVIDENCE:]],
                   "next_command": commands})
     return Outcome(Status.WARN, f"himds.log has {len(hits)} HTTP 429 answer(s) from the identity "
-                   "service: another machine is probably heartbeating with this one's identity"
-                   + (f" ({name})" if name else "") + f" (a clone); next: {commands[0]}",
+                   "service: a clone of this machine is probably heartbeating as "
+                   + (str(name) if name else "the same resource") + f"; next: {commands[0]}",
                    code="agent.cloned_identity", facts=facts)
 
 

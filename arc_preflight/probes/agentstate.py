@@ -156,12 +156,12 @@ def agent_probe(agent_dir: str, binary: Optional[str], profile: str, ctx: ProbeC
     if commands:
         facts["next_command"] = commands
     status, code, summary = outcome.status, outcome.code, outcome.summary
-    if state == NOT_CONNECTED:
-        if profile == "health":
-            # Never connected is not a lost connection: it needs connect, not a restart.
-            status, code = Status.FAIL, "agent.not_connected"
-            summary = summary.replace("the agent should be connected",
-                                      "installed but never connected")
+    if state == NOT_CONNECTED and profile == "health":
+        # Never connected is not a lost connection: it needs connect, not a restart.
+        status, code = Status.FAIL, "agent.not_connected"
+        summary = (f"agent {facts.get('version') or '?'}, {facts.get('status')}: installed but "
+                   "never connected")
+    if commands and state in (NOT_CONNECTED, DISCONNECTED, EXPIRED):
         summary += f"; next: {commands[0]}"
     return dataclasses.replace(outcome, status=status, code=code, summary=summary, facts=facts)
 
