@@ -214,6 +214,29 @@ def test_himds_agreeing_passes_whatever_the_case() -> None:
     assert (out.status, out.code) == (Status.PASS, None)
 
 
+def test_recorded_name_against_himds_name_when_no_resource_id_is_shown() -> None:
+    recorded = result("agent", "warn", code="agent.disconnected", facts={
+        "installed": True, "status": "Disconnected", "resource_name": "web07"})
+    out = agentstate.himds_match_probe(ctx(), {"agent": recorded, "himds": himds("")})
+    assert (out.status, out.code) == (Status.WARN, "agent.himds_mismatch")
+    assert (out.facts["agent_resource_name"], out.facts["himds_name"]) == ("web07", "web01")
+    same = result("agent", "warn", code="agent.disconnected", facts={
+        "installed": True, "status": "Disconnected", "resource_name": "WEB01"})
+    assert agentstate.himds_match_probe(ctx(), {"agent": same, "himds": himds("")}).status \
+        is Status.PASS
+
+
+def test_plan_has_the_arc_setup_check_only_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from arc_preflight import plan
+
+    def ids() -> List[str]:
+        return [c.id for c in plan._agent_state_checks(Settings(), True)]
+
+    assert ids() == ["agent:himds-match", "agent:config-file", "agent:clone", "agent:version"]
+    monkeypatch.setattr(plan.sys, "platform", "win32")
+    assert ids()[-1] == "agent:arc-setup"
+
+
 def test_himds_comparison_skips_without_an_answer() -> None:
     down = result("himds", "fail", code="himds.refused")
     assert agentstate.himds_match_probe(ctx(), {"agent": agent_result(), "himds": down}

@@ -205,6 +205,14 @@ def himds_match_probe(ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
                        f"resource; next: {fix[0]}", code="agent.himds_mismatch",
                        facts={**seen, "next_command": fix})
     if not shown:
+        # No resource id shown: the name agentconfig.json recorded is all there is to compare.
+        named = str(facts.get("resource_name") or "").strip()
+        served_name = str(himds_result.facts.get("name") or "").strip()
+        if named and served_name and named.casefold() != served_name.casefold():
+            return Outcome(Status.WARN, f"agentconfig.json names the machine {named} but HIMDS "
+                           f"serves {served_name}; next: {fix[0]}", code="agent.himds_mismatch",
+                           facts={**seen, "agent_resource_name": named,
+                                  "himds_name": served_name, "next_command": fix})
         return Outcome(Status.PASS, "the agent records no resource yet; nothing to compare",
                        facts=seen)
     return Outcome(Status.PASS, f"HIMDS serves the resource azcmagent show names ({shown})",
