@@ -48,6 +48,37 @@ def host_steps(evidence: Sequence[Result]) -> Tuple[str, ...]:
     return tuple(steps)
 
 
+def _covered(kb_command: str, host_commands: Sequence[str]) -> bool:
+    """The general command is one the host's steps already give in full: its words lead one
+    of them, ``<placeholder>`` words standing for anything and ``...`` for the rest."""
+    wanted = kb_command.split()
+    if "..." in wanted:
+        wanted = wanted[:wanted.index("...")]
+    for command in host_commands:
+        words = command.split()
+        if len(wanted) <= len(words) and all(
+                w == h or (w.startswith("<") and w.endswith(">"))
+                for w, h in zip(wanted, words)):
+            return True
+    return False
+
+
+def general_steps(steps: Sequence[str], host: Sequence[str]) -> Tuple[str, ...]:
+    """The knowledge base's steps without those that only repeat, with placeholders, the
+    commands worked out for this machine; a step with anything more is kept whole."""
+    if not host:
+        return tuple(steps)
+    from .render.commands import split_step
+
+    commands = [step.split(": ", 1)[1] for step in host]
+    kept = []
+    for step in steps:
+        found = [seg.text for seg in split_step(step) if seg.kind != "prose"]
+        if not found or not all(_covered(c, commands) for c in found):
+            kept.append(step)
+    return tuple(kept)
+
+
 def from_results(results: Sequence[Result], kb: KnowledgeBase) -> List[Diagnosis]:
     grouped: Dict[str, Tuple[Cause, List[Result]]] = {}
     for result in results:
@@ -66,9 +97,10 @@ def from_results(results: Sequence[Result], kb: KnowledgeBase) -> List[Diagnosis
         severity = cause.severity
         if all(r.status == Status.WARN for r in evidence):
             severity = "warn"
+        steps = host_steps(evidence)
         diagnoses.append(Diagnosis(
             cause_id=cause.id, category=cause.category, severity=severity, title=cause.title,
-            explanation=cause.explanation, remedy=host_steps(evidence) + remedy_for(cause),
+            explanation=cause.explanation, remedy=steps + general_steps(remedy_for(cause), steps),
             docs=cause.docs, azcm=cause.azcm,
             evidence=tuple(redact(f"{r.id}: {r.summary}") for r in evidence),
             checks=tuple(r.id for r in evidence),

@@ -312,3 +312,39 @@ def test_parse_version() -> None:
     assert agentstate.parse_version("1.9") == (1, 9)
     assert agentstate.parse_version("") is None
     assert agentstate.parse_version("v1.64") is None
+
+
+# --------------------------------------------------------------------------------------------
+# the host's commands first, the knowledge base's general steps only where they add something
+
+
+def test_general_steps_repeating_the_host_commands_are_left_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = probe(tmp_path, monkeypatch, connected_show("Expired"))
+    remedy = remedy_of([out], "agent_expired")
+    assert len(remedy) == 3 and all(" <" not in step.split("--name")[0] for step in remedy)
+
+
+def test_general_steps_with_more_than_the_host_commands_stay(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = probe(tmp_path, monkeypatch, connected_show(lastHeartbeat="2026-01-01T00:00:00Z"))
+    remedy = remedy_of([out], "agent_already_connected")
+    # "azcmagent disconnect --force-local-only if the Azure resource is gone" is more than the
+    # plain disconnect the check proposes: the general step is kept.
+    assert any("--force-local-only" in step for step in remedy[2:])
+
+
+def test_covered_commands() -> None:
+    from arc_preflight.diagnose import _covered, general_steps
+
+    host = ["az connectedmachine delete --resource-group arc-rg --name web01",
+            "azcmagent connect --resource-group arc-rg --location eastus"]
+    assert _covered("az connectedmachine delete --resource-group <rg> --name <name>", host)
+    assert _covered("azcmagent connect ... --resource-name <unique-name>", host)
+    assert not _covered("azcmagent connect --cloud AzureUSGovernment", host)
+    assert not _covered("az connectedmachine delete --resource-group other", host)
+    steps = ["Delete it: az connectedmachine delete --resource-group <rg> --name <name>",
+             "Read the docs.", "Run azcmagent show and azcmagent connect again."]
+    kept = general_steps(steps, ["On this machine, run: " + host[0], "Then run: " + host[1]])
+    assert kept == ("Read the docs.", "Run azcmagent show and azcmagent connect again.")
+    assert general_steps(steps, []) == tuple(steps)
