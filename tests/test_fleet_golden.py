@@ -91,7 +91,7 @@ def outputs(parallel_min: int) -> Dict[str, str]:
     for fmt, module in FORMATS.items():
         loaded = load.load(["fleet"], keep_checks=fmt == "csv", parallel_min=parallel_min)
         fleet = rollup.build(loaded, "0.0.0-golden")
-        text = module.render(fleet, color=False, width=120)  # type: ignore[attr-defined]
+        text = module.render(fleet, color=False, width=120)
         found[fmt] = text if fmt in IN_FULL else hashlib.sha256(text.encode()).hexdigest()
     return found
 
