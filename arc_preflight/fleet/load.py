@@ -34,6 +34,9 @@ _RUN_STATUSES = ("pass", "warn", "fail", "unknown")
 _CHECK_STATUSES = ("pass", "warn", "fail", "skip", "error")
 _SEVERITIES = ("fail", "warn")
 _QUIET = ("pass", "skip")
+# Status by its label: a dictionary lookup, where calling the enum costs a Python-level call for
+# each of the hundreds of thousands of checks a fleet holds.
+_STATUS: Dict[str, Status] = {status.value: status for status in Status}
 # Bounds on what one report may contribute to the page: a report is a few hundred checks and a
 # handful of diagnoses, so anything larger is cut (and says so with "...").
 _SUMMARY, _TITLE, _LONG, _EVIDENCE, _MAX_ITEMS = 400, 300, 2000, 300, 50
@@ -222,6 +225,40 @@ def _open_regular(path: str) -> IO[bytes]:
         raise
 
 
+def _read_report_file(path: str) -> bytes:
+    """A report file's bytes (at most MAX_REPORT_BYTES + 1), if it is a regular file.
+
+    The same checks as :func:`_open_regular` then :func:`read_capped`, in three system calls
+    (open, fstat, read) and no file object: a fleet is thousands of small files.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | \
+        getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise _Unusable("unreadable", f"cannot open: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _Unusable("unreadable", "not a regular file")
+        if info.st_size > MAX_REPORT_BYTES:
+            raise _Unusable("unreadable", f"larger than {MAX_REPORT_BYTES >> 20} MiB: not read")
+        want = info.st_size + 1  # one byte more than its size: did it grow while read?
+        parts: List[bytes] = []
+        got = 0
+        while got < want:
+            more = os.read(fd, want - got)
+            if not more:
+                break
+            parts.append(more)
+            got += len(more)
+            if got == want < MAX_REPORT_BYTES + 1:
+                want = MAX_REPORT_BYTES + 1  # it grew: read on, capped
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+    finally:
+        os.close(fd)
+
+
 def read_capped(handle: IO[bytes]) -> bytes:
     """At most MAX_REPORT_BYTES + 1 bytes (one more than allowed shows the file is too big).
 
@@ -243,6 +280,7 @@ class _Reader:
     def __init__(self, loaded: Loaded, keep_checks: bool) -> None:
         self.loaded = loaded
         self.keep_checks = keep_checks
+        self.memo: Dict[Any, Any] = {}  # see extract()
 
     def problem(self, source: str, exc: _Unusable) -> None:
         self.loaded.problems.append(InputProblem(exc.kind, source, exc.reason, exc.hostname))
@@ -250,11 +288,7 @@ class _Reader:
     def file(self, path: str) -> None:
         self.loaded.inputs += 1
         try:
-            with _open_regular(path) as handle:
-                if os.fstat(handle.fileno()).st_size > MAX_REPORT_BYTES:
-                    raise _Unusable("unreadable",
-                                    f"larger than {MAX_REPORT_BYTES >> 20} MiB: not read")
-                data = read_capped(handle)
+            data = _read_report_file(path)
             if len(data) > MAX_REPORT_BYTES:
                 raise _Unusable("unreadable", f"larger than {MAX_REPORT_BYTES >> 20} MiB: not read")
             self.add(data, path)
@@ -301,7 +335,8 @@ class _Reader:
             raise _Unusable("unreadable", "not JSON: nested too deeply") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise _Unusable("unreadable", f"not JSON: {_first_line(str(exc))}") from None
-        self.loaded.hosts.append(extract(doc, source, self.loaded.causes, self.keep_checks))
+        self.loaded.hosts.append(extract(doc, source, self.loaded.causes, self.keep_checks,
+                                         self.memo))
 
 
 def _first_line(text: str) -> str:
@@ -361,8 +396,15 @@ def parse_time(text: str) -> Optional[float]:
 
 
 def extract(doc: Any, source: str, causes: Dict[str, CauseInfo],
-            keep_checks: bool = False) -> HostReport:
-    """The fleet's view of one parsed report; raises _Unusable with the reason."""
+            keep_checks: bool = False, memo: Optional[Dict[Any, Any]] = None) -> HostReport:
+    """The fleet's view of one parsed report; raises _Unusable with the reason.
+
+    ``memo`` (one per batch of reports) makes equal rows, diagnoses and counts one object:
+    most hosts of a fleet fail the same checks with the same messages, and a worker process
+    then sends each such row once (pickle writes an object it has seen as a reference).
+    """
+    if memo is None:
+        memo = {}
     if not isinstance(doc, dict):
         raise _Unusable("unreadable", f"not an {SCHEMA} report: not a JSON object")
     schema = doc.get("schema")
@@ -411,18 +453,16 @@ def extract(doc: Any, source: str, causes: Dict[str, CauseInfo],
     for index, item in pending:
         check_id = _need(item, "id", str, f"checks[{index}].")
         state = item["status"]
-        result = Status(state)
+        result = _STATUS[state]
         code = item.get("code")
         check_key = _text(check_id, 300)
-        row = HostCheck(
-            id=check_key,
-            probe=_text(item.get("probe", ""), 20),
-            target=_text(item.get("target", ""), 300),
-            status=result,
-            code=_text(code, 60) if isinstance(code, str) else None,
-            summary=_text(item.get("summary", ""), _SUMMARY),
-            cause_id=cause_of.get(check_key),
-        )
+        fields = (check_key, _text(item.get("probe", ""), 20),
+                  _text(item.get("target", ""), 300), result,
+                  _text(code, 60) if isinstance(code, str) else None,
+                  _text(item.get("summary", ""), _SUMMARY), cause_of.get(check_key))
+        row = memo.get(fields)
+        if row is None:
+            row = memo[fields] = HostCheck(*fields)
         if keep_checks:
             kept.append(row)
         if result.is_problem:
@@ -439,9 +479,9 @@ def extract(doc: Any, source: str, causes: Dict[str, CauseInfo],
         source=source,
         started_at=started_at,
         started=parse_time(started_at),
-        status=Status(status),
+        status=_STATUS[status],
         exit_code=exit_code if isinstance(exit_code, int) and 0 <= exit_code <= 3
-        else Status(status).exit_code,
+        else _STATUS[status].exit_code,
         tool_version=_text(doc.get("tool_version", "?"), 40),
         os=_text(host.get("os", ""), 120),
         elevated=host.get("elevated") is True,
@@ -449,13 +489,18 @@ def extract(doc: Any, source: str, causes: Dict[str, CauseInfo],
         cloud=_text(settings.get("cloud") or "", 60),
         location=_text(settings.get("location") or "", 60),
         proxy=_text(proxy_url, 200) if proxy_url else "",
-        counts=tuple(sorted(((Status(k), n) for k, n in counts.items()),
-                            key=lambda item: -item[0].rank)),
-        problems=tuple(problems),
-        diagnoses=tuple(diagnoses),
-        checks=tuple(kept),
+        counts=_shared(memo, tuple(sorted(((_STATUS[k], n) for k, n in counts.items()),
+                                          key=lambda item: -item[0].rank))),
+        problems=_shared(memo, tuple(problems)),
+        diagnoses=_shared(memo, tuple(_shared(memo, d) for d in diagnoses)),
+        checks=_shared(memo, tuple(kept)),
         agent_identity=_agent_identity(checks_in),
     )
+
+
+def _shared(memo: Dict[Any, Any], value: Any) -> Any:
+    """The object equal to ``value`` that this batch already holds, else ``value``."""
+    return memo.setdefault(value, value)
 
 
 def _agent_identity(checks: List[Any]) -> Tuple[Tuple[str, str], ...]:

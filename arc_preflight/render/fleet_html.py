@@ -8,20 +8,43 @@ problem (its diagnoses and failing checks), and the inputs that could not be rol
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Tuple
 
-from ..fleet.model import Fleet, HostReport, status_counts
+from ..fleet.model import Fleet, HostCheck, HostReport, status_counts
 from ..model import Status
-from .html_page import anchor, card, diagnosis_block, page, table, tile
+from .html_page import anchor, card, diagnosis_block, esc_clean, page, table, tile
 from .html_page import badge as _badge
-from .html_page import esc_clean as esc
 from .html_page import kv as _kv
 
 # The fleet's texts were made printable and redacted by the loader: escaping is enough here.
+# A fleet repeats the same check ids, codes, messages and badges on thousands of hosts, so the
+# page being written remembers each text's escaped form (render() forgets them at the end).
+_ESCAPED: Dict[str, str] = {}
+_BADGES: Dict[Tuple[str, Any], str] = {}
+_TABLES: Dict[int, Tuple[Tuple[HostCheck, ...], str]] = {}  # by id() of a host's problems
+_REMEMBERED_LEN = 400  # longer texts (rare, and mostly unique) are escaped every time
+_REMEMBERED_MAX = 100_000
+
+
+def esc(value: Any) -> str:
+    if type(value) is not str or len(value) > _REMEMBERED_LEN:
+        return esc_clean(value)
+    found = _ESCAPED.get(value)
+    if found is None:
+        if len(_ESCAPED) >= _REMEMBERED_MAX:
+            _ESCAPED.clear()
+        found = _ESCAPED[value] = esc_clean(value)
+    return found
 
 
 def badge(status: Status, text: Any = None) -> str:
-    return _badge(status, text, escape=esc)
+    key = (status._value_, text)
+    found = _BADGES.get(key)
+    if found is None:
+        if len(_BADGES) >= _REMEMBERED_MAX:
+            _BADGES.clear()
+        found = _BADGES[key] = _badge(status, text, escape=esc)
+    return found
 
 
 def kv(pairs: Any) -> str:
@@ -130,7 +153,7 @@ def _hosts(fleet: Fleet) -> str:
         stale = ' <span class="badge s-warn">stale</span>' if host.stale else ""
         failed = host.count(Status.FAIL) + host.count(Status.ERROR)
         rows.append(
-            f'<tr data-status="{host.verdict.value}" data-causes="{esc(causes)}" '
+            f'<tr data-status="{host.verdict._value_}" data-causes="{esc(causes)}" '
             f'data-host="{esc(host.hostname.lower())}">'
             f'<td data-sort="{-host.verdict.rank}">{badge(host.verdict)}{stale}</td>'
             f'<td class="mono">{name}</td><td class="num">{failed}</td>'
@@ -179,21 +202,31 @@ def _host_cards(fleet: Fleet) -> str:
                 f'</a></h3><div class="meta"><span class="code">{esc(diag.cause_id)}</span>'
                 f'</div><ul class="evidence">{items}</ul></div>')
         if host.problems:
-            rows = [f'<tr><td data-sort="{-c.status.rank}">{badge(c.status)}</td>'
-                    f'<td class="mono">{esc(c.id)}</td><td class="code">{esc(c.code or "")}</td>'
-                    f"<td>{esc(c.summary)}</td></tr>" for c in host.problems]
-            parts.append(table(("status", "check", "code", "message"), rows))
+            parts.append(_problem_table(host.problems))
         summary = (f"{badge(host.verdict)}<span>{esc(host.hostname)}</span>"
                    f'<span class="muted">{len(host.diagnoses)} diagnoses, '
                    f"{len(host.problems)} checks with problems</span>")
         cards.append(
             f'<details class="host" id="{anchor("host", host.hostname)}" '
-            f'data-status="{host.verdict.value}" data-causes="{esc(causes)}" '
+            f'data-status="{host.verdict._value_}" data-causes="{esc(causes)}" '
             f'data-host="{esc(host.hostname.lower())}"><summary>{summary}</summary>'
             f'<div class="body">{"".join(parts)}</div></details>')
     if not cards:
         return ""
     return card("Host details", "".join(cards), "details")
+
+
+def _problem_table(problems: Tuple[HostCheck, ...]) -> str:
+    """A host's failing checks as a table; hosts that failed alike share one tuple of rows
+    (the loader makes them one object), so the table is written once for all of them."""
+    found = _TABLES.get(id(problems))
+    if found is None or found[0] is not problems:
+        rows = [f'<tr><td data-sort="{-c.status.rank}">{badge(c.status)}</td>'
+                f'<td class="mono">{esc(c.id)}</td><td class="code">{esc(c.code or "")}</td>'
+                f"<td>{esc(c.summary)}</td></tr>" for c in problems]
+        found = _TABLES[id(problems)] = (problems, table(("status", "check", "code", "message"),
+                                                         rows))
+    return found[1]
 
 
 def _problems(fleet: Fleet) -> str:
@@ -207,6 +240,15 @@ def _problems(fleet: Fleet) -> str:
 
 
 def render(fleet: Fleet, **_: Any) -> str:
+    try:
+        return _render(fleet)
+    finally:
+        _ESCAPED.clear()
+        _BADGES.clear()
+        _TABLES.clear()
+
+
+def _render(fleet: Fleet) -> str:
     body = [_tiles(fleet)]
     if fleet.problems:
         body.append(f'<div class="notice">{len(fleet.problems)} report(s) were unreadable, '
