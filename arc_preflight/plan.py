@@ -142,7 +142,8 @@ def build(settings: Settings) -> Plan:
 
     def add_endpoint(endpoint: catalog.Endpoint, route_plan: proxyplan.ProxyPlan,
                      proxy_check: Optional[str], required: bool,
-                     extra: Mapping[str, object], with_https: bool = True) -> None:
+                     extra: Mapping[str, object], with_https: bool = True,
+                     strict_issuer: bool = False) -> None:
         """One endpoint's chain on ``route_plan``: DNS, TCP (direct) or the proxy, then TLS
         and HTTPS."""
         meta = {"purpose": endpoint.purpose, "when": endpoint.when, "url": endpoint.url,
@@ -166,7 +167,7 @@ def build(settings: Settings) -> Plan:
             if enabled("tls") and via is not None:
                 checks.append(Check(tls_id, "tls", f"{host}:{port}",
                                     functools.partial(tls.probe, host, port, route, route_plan,
-                                                      via),
+                                                      via, strict_issuer=strict_issuer),
                                     needs=(via,), required=required, meta=meta))
                 https_needs: Tuple[str, ...] = (tls_id,)
             else:
@@ -262,7 +263,7 @@ def _add_gateway(settings: Settings, setup: gateway.GatewaySetup,
             source="arc-gateway.md")
         add_endpoint(own, upstream, upstream_id, True,
                      {"gateway": "own", "route_reason": f"the gateway itself, {outside_why}"},
-                     with_https=False)
+                     with_https=False, strict_issuer=True)
     if cloud is not None and cloud.gateway_carries:
         for item in catalog.gateway_endpoints(cloud, settings.location):
             if (item.gateway != "outside" or (item.host, item.port) in planned

@@ -177,8 +177,11 @@ def _failure_from_ssl(exc: BaseException) -> Tuple[str, str]:
 
 def probe(
     host: str, port: int, route: str, plan: Optional[ProxyPlan], via: str,
-    ctx: ProbeContext, deps: Mapping[str, Result],
+    ctx: ProbeContext, deps: Mapping[str, Result], strict_issuer: bool = False,
 ) -> Outcome:
+    """``strict_issuer``: an issuer Microsoft does not use is a failure, not a warning (the
+    Arc gateway's own name, which an inspecting proxy breaks even with a CA this machine
+    trusts)."""
     budget = ctx.budget()
     started = time.monotonic()
     facts: Dict[str, Any] = {"sni": host, "route": route}
@@ -252,8 +255,9 @@ def probe(
                        code="tls.protocol_old", facts=facts)
     if not issuer_expected(issuer, ctx.settings.expected_issuers):
         facts["expected_issuer"] = False
-        return Outcome(Status.WARN, f"{summary}: not an issuer Microsoft uses (TLS inspection "
-                       "by a CA this machine trusts?)", code="tls.unexpected_issuer", facts=facts)
+        return Outcome(Status.FAIL if strict_issuer else Status.WARN,
+                       f"{summary}: not an issuer Microsoft uses (TLS inspection by a CA this "
+                       "machine trusts?)", code="tls.unexpected_issuer", facts=facts)
     if facts.get("negative_serial"):
         return Outcome(Status.WARN, f"{summary}; certificate has a negative serial number",
                        code="tls.negative_serial", facts=facts)

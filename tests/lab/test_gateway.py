@@ -56,9 +56,10 @@ time="2026-11-30T08:00:02Z" level=info msg="Routing aka.ms:443 to upstream proxy
 """
 
 
-def serve_gateway(lab: Lab, *, inspected: bool = False) -> None:
+def serve_gateway(lab: Lab, *, inspected: bool = False, issuer: str = MS_LIKE_CA) -> None:
     """The gateway's stand-in; ``inspected`` presents a certificate from the lab's untrusted
-    "Contoso TLS Inspection CA", as a TLS-inspecting proxy on the way would."""
+    "Contoso TLS Inspection CA", as a TLS-inspecting proxy on the way would. Otherwise the
+    certificate comes from a CA named ``issuer`` that this machine trusts."""
     if inspected:
         lab.serve([GATEWAY], GATEWAY_IP, issuer="foreign")
     else:
@@ -66,7 +67,7 @@ def serve_gateway(lab: Lab, *, inspected: bool = False) -> None:
 
         # trustme names a CA by its organisation (no common name), which is what the report
         # shows as the issuer.
-        issuing = trustme.CA(organization_name=MS_LIKE_CA)
+        issuing = trustme.CA(organization_name=issuer)
         bundle = lab.ca_bundle
         bundle.write_bytes(bundle.read_bytes() + issuing.cert_pem.bytes())
         cert = issuing.issue_cert(GATEWAY, GATEWAY_IP)
@@ -92,7 +93,7 @@ def serve_outside(lab: Lab) -> None:
 
 
 def gateway_lab(lab: Lab, *, arc_proxy: bool = True, inspected: bool = False,
-                deny: tuple[str, ...] = ()) -> Dict[str, Any]:
+                deny: tuple[str, ...] = (), issuer: str = MS_LIKE_CA) -> Dict[str, Any]:
     """The whole path; returns the proxies for their access logs."""
     proxies: Dict[str, Any] = {}
     if arc_proxy:
@@ -102,7 +103,7 @@ def gateway_lab(lab: Lab, *, arc_proxy: bool = True, inspected: bool = False,
     log = Path(agent_dir(lab)) / "log" / "arcproxy.log"
     log.parent.mkdir(exist_ok=True)
     log.write_text(ARCPROXY_LOG)
-    serve_gateway(lab, inspected=inspected)
+    serve_gateway(lab, inspected=inspected, issuer=issuer)
     serve_outside(lab)
     return proxies
 
@@ -177,6 +178,20 @@ def test_gateway_name_tls_inspected(healthy_lab: Lab) -> None:
     assert found["checks"] == [f"tls:{GATEWAY}:443"]
     # Only the gateway's name is inspected here: the generic entry is not used for it.
     assert "tls_inspection_untrusted" not in [d["cause_id"] for d in result.data["diagnoses"]]
+    assert result.returncode == 2
+
+
+def test_gateway_name_inspected_by_a_trusted_ca_still_fails(healthy_lab: Lab) -> None:
+    """An inspecting proxy whose root this machine trusts: the chain verifies, but the gateway
+    connection still breaks (the nested CONNECT inside TLS; arc-gateway.md), so for the
+    gateway's name an issuer Microsoft does not use is a failure, not the usual warning."""
+    gateway_lab(healthy_lab, issuer="Contoso Trusted Inspection CA")
+    result = check_gateway(healthy_lab)
+    own = checks(result)[f"tls:{GATEWAY}:443"]
+    assert (own["status"], own["code"]) == ("fail", "tls.unexpected_issuer"), own
+    assert own["facts"]["issuer"] == "Contoso Trusted Inspection CA"
+    found = cause(result, "gateway_tls_inspected")
+    assert found["severity"] == "fail" and found["checks"] == [f"tls:{GATEWAY}:443"]
     assert result.returncode == 2
 
 
