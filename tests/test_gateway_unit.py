@@ -288,3 +288,7 @@ def test_log_reading_is_bounded(tmp_path: Path) -> None:
 def test_default_log_path_beside_the_agent_config() -> None:
     assert arcproxylog.default_path("/var/opt/azcmagent") == \
         "/var/opt/azcmagent/log/arcproxy.log"
+    # arc-gateway.md: arcproxy.log is in ProgramData\AzureConnectedMachineAgent\Log on Windows.
+    windows = arcproxylog.default_path(r"C:\ProgramData\AzureConnectedMachineAgent\Config",
+                                       "win32")
+    assert windows == r"C:\ProgramData\AzureConnectedMachineAgent\Log\arcproxy.log"

@@ -38,10 +38,12 @@ OUTSIDE_WORDS = ("bypass", "upstream", "enterprise proxy", "direct")
 ERROR_RE = re.compile(r"level=(?:error|fatal)|\berror\b|\bfailed\b|\bfailure\b", re.IGNORECASE)
 
 
-def default_path(agent_dir: str) -> str:
+def default_path(agent_dir: str, platform: str = sys.platform) -> str:
     """Where the agent writes arcproxy.log, beside its configuration folder."""
-    if sys.platform.startswith("win"):  # agent_dir is ...\AzureConnectedMachineAgent\Config
-        return os.path.join(os.path.dirname(agent_dir.rstrip("\\/")), "Log", "arcproxy.log")
+    if platform.startswith("win"):  # agent_dir is ...\AzureConnectedMachineAgent\Config
+        import ntpath
+
+        return ntpath.join(ntpath.dirname(agent_dir.rstrip("\\/")), "Log", "arcproxy.log")
     return os.path.join(agent_dir, "log", "arcproxy.log")
 
 
