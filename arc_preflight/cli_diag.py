@@ -63,6 +63,10 @@ def diagnose(
     since: Annotated[Optional[str], typer.Option(
         metavar="TIME", help="Only lines dated at or after this time: 2h, 30m, 1d, 2026-03-04, "
         "'2026-03-04 10:00' or RFC 3339.")] = None,
+    jobs: Annotated[Optional[int], typer.Option(
+        "--jobs", "-j", metavar="N", min=1, max=64,
+        help="Processes that search a long log (over 32 MiB) for known texts; default one "
+        "per CPU, at most 2; 1 reads it in this process alone.")] = None,
     fmt: DiagnoseFormatOpt = None,
     output: OutputOpt = None,
     no_color: NoColorOpt = False,
@@ -72,6 +76,7 @@ def diagnose(
     from .logs.diagnose import diagnose_path
     from .logs.inputs import default_log_path, rotated_siblings
     from .logs.lines import parse_since
+    from .logs.parallel import workers_available
 
     fmt = choose_format(fmt, (*_FORMATS, "html"))
     since_at = parse_since(since) if since is not None else None
@@ -81,7 +86,9 @@ def diagnose(
         if not os.path.exists(target):
             raise UserError(f"no agent log at {target} (is the agent installed here?); "
                             "give a log file, or - to read console output from stdin")
-    report = diagnose_path(target, kb_mod.load(), all_lines=all_lines, since=since_at)
+    report = diagnose_path(target, kb_mod.load(), all_lines=all_lines, since=since_at,
+                           workers=workers_available() if jobs is None else
+                           (jobs if jobs > 1 else 0))
     if path is None:
         older = rotated_siblings(target)
         if older:

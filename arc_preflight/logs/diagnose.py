@@ -365,12 +365,13 @@ def _scope_text(kind: str, start: int, end: int, attempts: int,
 def diagnose_stream(stream: Any, kb: KnowledgeBase, source: str, path: str = "", *,
                     all_lines: bool = False, since: Optional[dt.datetime] = None,
                     platform: str = sys.platform, stats: Optional[ScanStats] = None,
-                    compressed: bool = False) -> LogReport:
-    """Read a binary stream to the end and diagnose it."""
+                    compressed: bool = False, workers: int = 0) -> LogReport:
+    """Read a binary stream to the end and diagnose it (``workers``: see
+    :func:`~.scanner.scan_stream`)."""
     if stats is None:
         stats = ScanStats()
     matcher = matcher_for(kb)
-    events = scan_stream(stream, matcher, stats)
+    events = scan_stream(stream, matcher, stats, workers=workers)
     diagnoses, kind, start, _end, attempts = diagnose_events(
         events, kb, source, all_lines=all_lines, since=since, platform=platform)
     end = stats.lines
@@ -396,7 +397,7 @@ def diagnose_stream(stream: Any, kb: KnowledgeBase, source: str, path: str = "",
 
 def diagnose_path(path: str, kb: KnowledgeBase, *, all_lines: bool = False,
                   since: Optional[dt.datetime] = None, stdin: Any = None,
-                  platform: str = sys.platform) -> LogReport:
+                  platform: str = sys.platform, workers: int = 0) -> LogReport:
     """Open and diagnose a log file (``-`` for standard input).
 
     Raises :class:`LogReadError` when the input cannot be read at all.
@@ -406,7 +407,7 @@ def diagnose_path(path: str, kb: KnowledgeBase, *, all_lines: bool = False,
     try:
         report = diagnose_stream(opened.stream, kb, opened.name, path, all_lines=all_lines,
                                  since=since, platform=platform, stats=stats,
-                                 compressed=opened.compressed)
+                                 compressed=opened.compressed, workers=workers)
     except OSError as exc:
         raise LogReadError(f"cannot read {path}: {exc.strerror or exc}") from None
     finally:

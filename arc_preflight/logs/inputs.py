@@ -29,6 +29,7 @@ class ScanStats:
     truncated_lines: int = 0
     sample: bytes = b""  # the first bytes read, to tell text from binary
     warnings: List[str] = field(default_factory=list)
+    worker_blocks: int = 0  # blocks whose prefilter hits a worker process found
 
     def looks_binary(self) -> bool:
         """More than one byte in ten of the start is a NUL, a control byte or invalid UTF-8."""

@@ -35,6 +35,7 @@ from .lines import (
     parse_level,
     parse_time,
 )
+from .parallel import PARALLEL_AFTER, Block, with_hits
 from .prefilter import Prefilter, Requirement, required_literals
 
 LINE_CAP = 64 * 1024
@@ -258,19 +259,30 @@ def event_for_line(matcher: Matcher, raw: bytes, line_no: int, lowered: Optional
     )
 
 
-def scan_stream(stream: Any, matcher: Matcher, stats: Optional[ScanStats] = None,
-                chunk_size: int = CHUNK_SIZE, line_cap: int = LINE_CAP) -> Iterator[Event]:
-    """Events of a binary stream, in line order, reading at most ``chunk_size`` at a time.
+class _Head:
+    """The first ``line_cap`` bytes of an overlong line (the rest is skipped as it streams)."""
 
-    Lines are numbered from 1 and split on ``\\n`` only (a ``\\r`` before it is dropped).
-    A line longer than ``line_cap`` bytes is matched on its first ``line_cap`` bytes; the rest
-    is skipped as it streams by, never held in memory. ``stats`` (if given) is filled in as the
-    stream is read.
-    """
-    if stats is None:
-        stats = ScanStats()
-    hits = matcher.prefilter.hits
-    line_no = 0  # newlines consumed before the start of ``carry``
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+class _Tail:
+    """The last line of the input, without a newline."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+
+_SKIP_END = "skip-end"  # the newline that ends an overlong line was found
+
+
+def _pieces(stream: Any, stats: ScanStats, chunk_size: int, line_cap: int) -> Iterator[Any]:
+    """The stream cut into blocks of whole lines, overlong heads and the last line, in order;
+    no matching here (that, and line numbers, are the consumer's)."""
     carry = b""
     skipping = False  # inside the unread tail of an overlong line
     while True:
@@ -285,60 +297,85 @@ def scan_stream(stream: Any, matcher: Matcher, stats: Optional[ScanStats] = None
             if newline < 0:
                 continue
             chunk = chunk[newline + 1:]
-            line_no += 1
             skipping = False
-            stats.lines = line_no
+            yield _SKIP_END
             if not chunk:
                 continue
         buf = carry + chunk if carry else chunk
         carry = b""
         last = buf.rfind(b"\n")
         if last >= 0:
-            end = last + 1
-            lowered = buf.lower()
-            found = hits(lowered, end)
-            counted = 0  # newlines in buf[:count_pos]
-            count_pos = 0
-            index = 0
-            while index < len(found):
-                hit = found[index][0]
-                start = buf.rfind(b"\n", 0, hit) + 1
-                stop = buf.find(b"\n", hit, end)
-                ids = set()
-                while index < len(found) and found[index][0] < stop:
-                    ids.add(found[index][1])
-                    index += 1
-                counted += buf.count(b"\n", count_pos, start)
-                count_pos = start
-                number = line_no + counted + 1
-                if stop - start > line_cap:
-                    stats.truncated_lines += 1
-                    event = event_for_line(matcher, buf[start:start + line_cap], number,
-                                           truncated=True)
-                else:
-                    event = event_for_line(matcher, buf[start:stop], number,
-                                           lowered[start:stop], ids)
-                if event is not None:
-                    yield event
-            line_no += counted + buf.count(b"\n", count_pos, end)
-            stats.lines = line_no
-            rest = buf[end:]
+            yield Block(buf, last + 1)
+            rest = buf[last + 1:]
         else:
             rest = buf
         if len(rest) > line_cap:
-            # An overlong line: match its first LINE_CAP bytes now, skip the rest as it comes.
-            stats.truncated_lines += 1
-            event = event_for_line(matcher, rest[:line_cap], line_no + 1, truncated=True)
-            if event is not None:
-                yield event
+            yield _Head(rest[:line_cap])
             skipping = True
         else:
             carry = rest
     if skipping:
-        line_no += 1
+        yield _SKIP_END
     elif carry:
-        line_no += 1
-        event = event_for_line(matcher, carry, line_no)
+        yield _Tail(carry)
+
+
+def scan_stream(stream: Any, matcher: Matcher, stats: Optional[ScanStats] = None,
+                chunk_size: int = CHUNK_SIZE, line_cap: int = LINE_CAP, workers: int = 0,
+                parallel_after: int = PARALLEL_AFTER) -> Iterator[Event]:
+    """Events of a binary stream, in line order, reading at most ``chunk_size`` at a time.
+
+    Lines are numbered from 1 and split on ``\\n`` only (a ``\\r`` before it is dropped).
+    A line longer than ``line_cap`` bytes is matched on its first ``line_cap`` bytes; the rest
+    is skipped as it streams by, never held in memory. ``stats`` (if given) is filled in as the
+    stream is read. With ``workers``, the prefilter searches the blocks after the first
+    ``parallel_after`` bytes in that many worker processes (:mod:`.parallel`); the events are
+    the same.
+    """
+    if stats is None:
+        stats = ScanStats()
+    line_no = 0  # lines before the current piece
+    pieces = with_hits(_pieces(stream, stats, chunk_size, line_cap), matcher.prefilter.hits,
+                       workers, parallel_after)
+    for piece in pieces:
+        if isinstance(piece, Block):
+            stats.worker_blocks += piece.by_worker
+            yield from _block_events(matcher, piece, line_no, line_cap, stats)
+            line_no += piece.lines
+        elif isinstance(piece, _Head):
+            stats.truncated_lines += 1
+            event = event_for_line(matcher, piece.data, line_no + 1, truncated=True)
+            if event is not None:
+                yield event
+        elif isinstance(piece, _Tail):
+            line_no += 1
+            event = event_for_line(matcher, piece.data, line_no)
+            if event is not None:
+                yield event
+        else:  # _SKIP_END
+            line_no += 1
+        stats.lines = line_no
+
+
+def _block_events(matcher: Matcher, block: Block, line_no: int, line_cap: int,
+                  stats: ScanStats) -> Iterator[Event]:
+    """The events of one block of whole lines, from its prefilter hits."""
+    buf, end, found = block.data, block.end, block.hits
+    index = 0
+    while index < len(found):
+        hit, _, lines = found[index]
+        start = buf.rfind(b"\n", 0, hit) + 1
+        stop = buf.find(b"\n", hit, end)
+        ids = set()
+        while index < len(found) and found[index][0] < stop:
+            ids.add(found[index][1])
+            index += 1
+        number = line_no + lines + 1
+        if stop - start > line_cap:
+            stats.truncated_lines += 1
+            event = event_for_line(matcher, buf[start:start + line_cap], number, truncated=True)
+        else:
+            line = buf[start:stop]
+            event = event_for_line(matcher, line, number, line.lower(), ids)
         if event is not None:
             yield event
-    stats.lines = line_no

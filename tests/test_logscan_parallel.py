@@ -1,0 +1,92 @@
+"""Reading a log with the prefilter in worker processes gives exactly the events, line numbers
+and counts of reading it in one process, whatever the block edges, overlong lines and last
+lines; and a worker that dies, or a pool that cannot start, costs speed, not results."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, List, Tuple
+
+import pytest
+
+from arc_preflight import kb as kbmod
+from arc_preflight.logs import parallel
+from arc_preflight.logs.inputs import ScanStats
+from arc_preflight.logs.scanner import Event, matcher_for, scan_stream
+
+ROOT = Path(__file__).resolve().parents[1]
+MATCHER = matcher_for(kbmod.load())
+CAP = 4096
+needs_workers = pytest.mark.skipif(parallel.workers_available() == 0,
+                                   reason="worker processes need Linux and two CPUs")
+
+
+def _log(tmp_path: Path) -> bytes:
+    """A generated agent log (scripts/gen_log.py, the benchmark's generator: logrus lines of
+    the shapes in the agent's public logs, errors at a high rate), with the awkward cases
+    added: overlong lines (an error in their head), CRLF lines, an empty line, an AZCM code
+    and a last line without a newline."""
+    path = tmp_path / "azcmagent.log"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_log.py"), "2", "-o", str(path),
+                    "--error-rate", "0.02"], check=True, timeout=120)
+    data = path.read_bytes()
+    overlong = (b'time="2026-03-04T21:22:00Z" level=error msg="x509: certificate signed by '
+                b'unknown authority" ' + b"y" * (3 * CAP) + b"\n")
+    crlf = b'time="2026-03-04T21:22:01Z" level=error msg="AZCM0041: proxy refused"\r\n'
+    middle = len(data) // 2
+    cut = data.index(b"\n", middle) + 1
+    return (data[:cut] + overlong + crlf + b"\n" + data[cut:] + overlong + crlf
+            + b'time="2026-03-04T21:22:02Z" level=fatal msg="connection refused"')
+
+
+def _scan(data: bytes, chunk: int, workers: int) -> Tuple[List[Event], Tuple[int, ...], int]:
+    stats = ScanStats()
+    events = list(scan_stream(io.BytesIO(data), MATCHER, stats, chunk, CAP, workers=workers,
+                              parallel_after=0))
+    return events, (stats.lines, stats.truncated_lines, stats.bytes_read), stats.worker_blocks
+
+
+@needs_workers
+@pytest.mark.parametrize("chunk", [5000, 65536, 1 << 20])
+def test_worker_processes_find_the_same_events(tmp_path: Path, chunk: int) -> None:
+    data = _log(tmp_path)
+    alone, alone_stats, none = _scan(data, chunk, 0)
+    shared, shared_stats, blocks = _scan(data, chunk, 2)
+    assert none == 0 and blocks > 0  # the workers did search
+    assert len(alone) > 100 and any(e.truncated for e in alone)
+    assert shared == alone
+    assert shared_stats == alone_stats
+
+
+@needs_workers
+def test_a_dead_worker_costs_speed_not_results(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _log(tmp_path)
+    alone, alone_stats, _ = _scan(data, 65536, 0)
+
+    def dies(block: bytes, end: int) -> Any:
+        os._exit(1)  # the worker process ends without an answer
+
+    monkeypatch.setattr(parallel, "_block_hits", dies)
+    shared, shared_stats, blocks = _scan(data, 65536, 2)
+    assert blocks == 0
+    assert (shared, shared_stats) == (alone, alone_stats)
+
+
+def test_no_pool_means_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _log(tmp_path)
+    alone = _scan(data, 65536, 0)
+    monkeypatch.setattr(parallel, "_start", lambda hits_of, workers: None)
+    assert _scan(data, 65536, 2) == alone
+
+
+def test_the_search_numbers_lines_like_the_text() -> None:
+    block = b"a\nforbidden x\n\nb forbidden\nc\n"
+    found, lines = parallel.search(MATCHER.prefilter.hits, block, len(block))
+    assert lines == 5
+    numbers = sorted({line for _, _, line in found})
+    assert numbers == [1, 3]  # newlines before the lines "forbidden x" and "b forbidden"
