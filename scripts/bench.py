@@ -209,16 +209,17 @@ def help_startup(runs: int) -> Dict[str, Any]:
         "heavy_imports": heavy}
 
 
-def diagnose_bench(size_mb: int) -> Dict[str, Any]:
-    """diagnose on a generated agent log of ``size_mb`` MiB, with its worker processes and in
-    one process (``--jobs 1``), grep on the same file, and the prefilter alone with the
-    knowledge base's literals and with twice as many."""
+def diagnose_bench(size_mb: int, reuse: Optional[str] = None) -> Dict[str, Any]:
+    """diagnose on a generated agent log of ``size_mb`` MiB (or the log ``reuse`` names), with
+    its worker processes and in one process (``--jobs 1``), grep on the same file, and the
+    prefilter alone with the knowledge base's literals and with twice as many."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="arc-preflight-bench-") as folder:
-        log = Path(folder) / "azcmagent.log"
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_log.py"), str(size_mb),
-                        "-o", str(log)], check=True, timeout=1800)
+        log = Path(reuse) if reuse else Path(folder) / "azcmagent.log"
+        if not reuse:
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_log.py"), str(size_mb),
+                            "-o", str(log)], check=True, timeout=1800)
         size = log.stat().st_size
         # Read once so every tool starts from a warm page cache.
         subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL, check=True)
@@ -268,9 +269,11 @@ def main() -> int:
                         help="size of the generated log for diagnose (0 skips it)")
     parser.add_argument("--diagnose-only", action="store_true",
                         help="only the diagnose figures (no lab, no root needed)")
+    parser.add_argument("--log", metavar="PATH",
+                        help="a log gen_log.py wrote before, instead of generating one")
     args = parser.parse_args()
     if args.diagnose_only:
-        results = diagnose_bench(args.log_mb or 1024)
+        results = diagnose_bench(args.log_mb or 1024, args.log)
         return show(diagnose_rows(results), results, args.json)
     reason = lab_unavailable_reason()
     if reason:
@@ -320,7 +323,7 @@ def main() -> int:
         lab.close()
     results.update(help_startup(max(5, args.runs * 2)))
     if args.log_mb:
-        results.update(diagnose_bench(args.log_mb))
+        results.update(diagnose_bench(args.log_mb, args.log))
     results["speedup_vs_curl_blackholed"] = (
         results["curl_blackholed_s"] / results["blackholed_wall_s"])
 
