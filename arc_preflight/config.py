@@ -90,6 +90,13 @@ class Settings:
     private_link_scope: Optional[str] = None
     service_principal_id: Optional[str] = None
     service_principal_secret: Optional[str] = field(default=None, repr=False)
+    # Newer connect inputs (issue 11 item 4): a certificate instead of a secret, the Azure CLI's
+    # sign-in, the account's own tenant (Lighthouse), automatic upgrade.
+    service_principal_cert: Optional[str] = None
+    use_azcli: bool = False
+    user_tenant_id: Optional[str] = None
+    enable_automatic_upgrade: bool = False
+    azcli: Optional[str] = None  # the az program; default: PATH
     timeout: float = 5.0
     deadline: float = 30.0
     proxy: Optional[str] = None
@@ -156,7 +163,8 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
 _TUPLE_FIELDS = {"extensions", "dns_servers", "services", "only", "skip", "expected_issuers",
                  "private_ranges"}
 _FLOAT_FIELDS = {"timeout", "deadline", "clock_warn_s", "clock_fail_s"}
-_BOOL_FIELDS = {"no_proxy", "auth", "compare_direct", "quiet", "syslog"}
+_BOOL_FIELDS = {"no_proxy", "auth", "compare_direct", "quiet", "syslog", "use_azcli",
+                "enable_automatic_upgrade"}
 _ALIASES = {"dns_server": "dns_servers", "extension": "extensions",
             "expected_issuer": "expected_issuers", "private_range": "private_ranges"}
 

@@ -107,8 +107,10 @@ def build(settings: Settings) -> Plan:
 
     if enabled("params"):
         for rule in params.applicable(settings):
+            # The agent's version is read by the agent check: wait for it, whatever it found.
+            after = ("agent",) if rule == "agent_version" and enabled("agent") else ()
             checks.append(Check(f"params:{rule}", "params", rule.replace("_", "-"),
-                                functools.partial(params.probe, rule)))
+                                functools.partial(params.probe, rule), after=after))
 
     proxy_id: Optional[str] = None
     if proxy_plan.url and enabled("proxy"):

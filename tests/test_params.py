@@ -368,6 +368,23 @@ EXPECTED_CATEGORY = {
     "auth.providers_unreadable": ("resource_provider_not_registered", None),
     "auth.arm_error": ("unknown", None),
     "auth.network": ("firewall_or_proxy_blocking", None),
+    # newer connect flags (issue 11 item 4)
+    "params.auth_conflict": ("missing_parameter", None),
+    "params.sp_cert_unreadable": ("invalid_sp_secret", None),
+    "params.sp_cert_format": ("invalid_sp_secret", None),
+    "params.sp_cert_password": ("invalid_sp_secret", None),
+    "params.sp_cert_no_key": ("invalid_sp_secret", None),
+    "params.sp_cert_expired": ("invalid_sp_secret", "AZCM0041"),
+    "params.agent_too_old": ("agent_too_old", None),
+    "params.azcli_missing": ("azure_cli_sign_in", None),
+    "params.azcli_signed_out": ("azure_cli_sign_in", None),
+    "params.azcli_wrong_cloud": ("azure_cli_sign_in", None),
+    "params.azcli_tenant": ("azure_cli_sign_in", None),
+    "params.azcli_error": ("azure_cli_sign_in", None),
+    "auth.invalid_certificate": ("invalid_sp_secret", "AZCM0041"),
+    "auth.pls_not_found": ("private_link_scope_required", None),
+    "auth.pls_forbidden": ("missing_role_permission", None),
+    "auth.machine_elsewhere": ("resource_exists", None),
 }
 
 

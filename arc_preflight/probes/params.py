@@ -118,6 +118,8 @@ def probe(rule: str, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
             cloud = find_cloud(s.cloud)
         except CatalogError as exc:
             return Outcome(Status.FAIL, f"--cloud: {exc}", code="params.cloud")
+        if s.cloud.strip().lower() != cloud.name.lower():
+            return Outcome(Status.PASS, f"cloud {s.cloud} ({cloud.name}'s endpoints)")
         return Outcome(Status.PASS, f"cloud {cloud.name}")
     if rule == "location":
         return _location(s)
@@ -129,6 +131,13 @@ def probe(rule: str, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
         ok = bool(GUID.match(s.tenant_id or ""))
         return _outcome(None if ok else "not a GUID", "params.tenant_id", "tenant id is a GUID",
                         "--tenant-id")
+    if rule == "user_tenant_id":
+        ok = bool(GUID.match(s.user_tenant_id or ""))
+        return _outcome(None if ok else "not a GUID", "params.tenant_id",
+                        "user tenant id is a GUID", "--user-tenant-id")
+    if rule in NEWER_RULES:
+        outcome: Outcome = _newer_rules()[rule](ctx, deps)
+        return outcome
     if rule == "subscription_id":
         if GUID.match(s.subscription_id or ""):
             return Outcome(Status.PASS, "subscription id is a GUID")
@@ -166,12 +175,31 @@ def _location(s: Any) -> Outcome:
     return Outcome(Status.PASS, f"{s.location} is a region of {cloud.name}")
 
 
+def _auth_methods(s: Any) -> List[str]:
+    """The sign-in methods the flags ask for; azcmagent connect takes exactly one."""
+    return [flag for flag, value in (
+        ("--service-principal-secret", s.service_principal_secret),
+        ("--service-principal-cert", s.service_principal_cert),
+        ("--use-azcli", s.use_azcli)) if value]
+
+
 def _required(s: Any) -> Outcome:
-    """What connect needs for the chosen sign-in (AZCM0016)."""
+    """What connect needs for the chosen sign-in (AZCM0016), and one sign-in method only."""
+    methods = _auth_methods(s)
+    if len(methods) > 1 or (s.use_azcli and s.service_principal_id):
+        given = methods + (["--service-principal-id"] if s.use_azcli and
+                           s.service_principal_id and len(methods) == 1 else [])
+        return Outcome(Status.FAIL, "azcmagent connect takes one sign-in method; these flags "
+                       f"ask for several: {', '.join(given)}", code="params.auth_conflict",
+                       facts={"methods": given})
+    # --tenant-id is required for a service principal; the Azure CLI brings its own tenant.
+    tenant_needed = not s.use_azcli
     missing = [flag for flag, value in (
-        ("--resource-group", s.resource_group), ("--tenant-id", s.tenant_id),
+        ("--resource-group", s.resource_group), ("--tenant-id", s.tenant_id or not tenant_needed),
         ("--subscription-id", s.subscription_id), ("--location", s.location)) if not value]
-    if s.service_principal_id and not s.service_principal_secret:
+    if s.service_principal_cert and not s.service_principal_id:
+        missing.append("--service-principal-id")
+    if s.service_principal_id and not (s.service_principal_secret or s.service_principal_cert):
         # Worded so the flag is never followed by a word: the redaction of a secret given on
         # a command line (--service-principal-secret VALUE) must not eat this sentence.
         missing.append("the service principal's secret (--service-principal-secret, "
@@ -181,7 +209,9 @@ def _required(s: Any) -> Outcome:
     if missing:
         return Outcome(Status.FAIL, "azcmagent connect needs " + ", ".join(missing),
                        code="params.missing", facts={"missing": missing})
-    how = "service principal" if s.service_principal_id else "interactive or device sign-in"
+    how = ("service principal and certificate" if s.service_principal_cert else
+           "service principal" if s.service_principal_id else
+           "Azure CLI sign-in" if s.use_azcli else "interactive or device sign-in")
     return Outcome(Status.PASS, f"all required parameters given ({how})")
 
 
@@ -224,10 +254,29 @@ def applicable(settings: Any) -> List[str]:
                         ("correlation_id", settings.correlation_id),
                         ("tenant_id", settings.tenant_id),
                         ("subscription_id", settings.subscription_id),
-                        ("private_link_scope", settings.private_link_scope)):
+                        ("private_link_scope", settings.private_link_scope),
+                        ("user_tenant_id", settings.user_tenant_id),
+                        ("service_principal_cert", settings.service_principal_cert),
+                        ("azcli", settings.use_azcli)):
         if value:
             found.append(rule)
+    from .connectflags import requested
+
+    if requested(settings):
+        found.append("agent_version")
     if any((settings.tenant_id, settings.subscription_id, settings.resource_group,
-            settings.service_principal_id, settings.service_principal_secret)):
+            settings.service_principal_id, settings.service_principal_secret,
+            settings.service_principal_cert, settings.use_azcli)):
         found.append("required")
     return found
+
+
+NEWER_RULES = ("service_principal_cert", "azcli", "agent_version")
+
+
+def _newer_rules() -> Dict[str, Any]:
+    """The checks of the newer connect flags, each in its own module."""
+    from . import azcli, connectflags, spcert
+
+    return {"service_principal_cert": spcert.probe, "azcli": azcli.probe,
+            "agent_version": connectflags.probe}
