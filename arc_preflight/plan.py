@@ -27,6 +27,7 @@ from .probes import (
     agentstate,
     arcproxylog,
     auth,
+    authscope,
     dns,
     gateway,
     himds,
@@ -288,13 +289,15 @@ _CONCRETE = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")  # a name to probe, not a
 
 AUTH_SCOPE = ("sign in to Microsoft Entra ID as the service principal, then ask Resource Manager "
               "whether the resource providers are registered, whether the identity may write "
-              "Arc machines in the resource group, and whether the machine name is taken")
+              "Arc machines in the resource group, whether the machine name is taken there or "
+              "elsewhere in the tenant, and whether a Private Link Scope given can be read")
 
 
 def _auth_checks(settings: Settings, cloud: Optional[catalog.Cloud],
                  proxy_plan: proxyplan.ProxyPlan, existing: Set[str]) -> List[Check]:
     """The opt-in credential checks; a single explanatory row when they cannot or need not run."""
-    has_sp = bool(settings.service_principal_id and settings.service_principal_secret)
+    credential = settings.service_principal_secret or settings.service_principal_cert
+    has_sp = bool(settings.service_principal_id and credential)
     if not settings.auth:
         if not has_sp:
             return []
@@ -302,7 +305,8 @@ def _auth_checks(settings: Settings, cloud: Optional[catalog.Cloud],
             _skip, f"not requested: add --auth to {AUTH_SCOPE}"))]
     needed = [name for name, value in (
         ("--service-principal-id", settings.service_principal_id),
-        ("a secret", settings.service_principal_secret), ("--tenant-id", settings.tenant_id),
+        ("a secret or --service-principal-cert", credential),
+        ("--tenant-id", settings.tenant_id),
         ("--subscription-id", settings.subscription_id),
         ("--resource-group", settings.resource_group)) if not value]
     if needed or cloud is None:
@@ -316,17 +320,29 @@ def _auth_checks(settings: Settings, cloud: Optional[catalog.Cloud],
         subscription_id=str(settings.subscription_id),
         resource_group=str(settings.resource_group),
         resource_name=settings.resource_name or socket.gethostname().split(".")[0],
-        client_id=str(settings.service_principal_id))
+        client_id=str(settings.service_principal_id),
+        sign_in_tenant=settings.user_tenant_id or "")
     box = auth.TokenBox()
     identity_host = urlsplit(identity_url).hostname or ""
     arm_host = urlsplit(arm_url).hostname or ""
     # A network failure on the way is reported once, by the endpoint check, not again here.
-    token_needs = tuple(i for i in (f"https:{identity_host}:443",) if i in existing)
+    # So is an unusable certificate file, by the parameter check that reads it.
+    token_needs = tuple(i for i in (f"https:{identity_host}:443",
+                                    "params:service_principal_cert") if i in existing)
     arm_needs = tuple(i for i in (f"https:{arm_host}:443",) if i in existing)
+    cert = None if settings.service_principal_secret else settings.service_principal_cert
     token = Check("auth:sign-in", "auth", identity_host,
                   functools.partial(auth.token_probe, targets, settings.service_principal_secret,
-                                    box, proxy_plan), needs=token_needs)
+                                    box, proxy_plan, cert=cert), needs=token_needs)
     follow = (token.id, *arm_needs)
+    extra: List[Check] = []
+    if settings.private_link_scope:
+        extra.append(Check("auth:private-link-scope", "auth", arm_host, functools.partial(
+            authscope.scope_probe, targets, settings.private_link_scope, box, proxy_plan),
+            needs=follow))
+    # Informational: a duplicate elsewhere does not stop connect, so it never fails the run.
+    extra.append(Check("auth:machine-elsewhere", "auth", arm_host, functools.partial(
+        authscope.elsewhere_probe, targets, box, proxy_plan), needs=follow, required=False))
     return [
         token,
         Check("auth:providers", "auth", arm_host,
@@ -335,6 +351,7 @@ def _auth_checks(settings: Settings, cloud: Optional[catalog.Cloud],
               functools.partial(auth.permissions_probe, targets, box, proxy_plan), needs=follow),
         Check("auth:machine-name", "auth", arm_host,
               functools.partial(auth.exists_probe, targets, box, proxy_plan), needs=follow),
+        *extra,
     ]
 
 

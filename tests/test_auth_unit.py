@@ -509,7 +509,8 @@ def test_plan_auth_checks_need_the_endpoint_checks(monkeypatch: pytest.MonkeyPat
 def test_plan_auth_only(monkeypatch: pytest.MonkeyPatch) -> None:
     checks = build_plan(monkeypatch, auth=True, only=("auth",), **SP)
     assert set(checks) == {"auth:sign-in", "auth:providers", "auth:permissions",
-                           "auth:machine-name"}
+                           "auth:machine-name", "auth:machine-elsewhere"}
+    assert checks["auth:machine-elsewhere"].required is False  # a duplicate never fails a run
     assert checks["auth:sign-in"].needs == ()
     assert checks["auth:providers"].needs == ("auth:sign-in",)
 

@@ -489,3 +489,80 @@ def test_cli_agent_too_old_for_azcli(run_cli_real_kb: Any, tmp_path: Path) -> No
     assert rows["params:required"]["status"] == "pass"  # no --tenant-id needed with az
     assert "agent_too_old_for_flags" in {d["cause_id"] for d in doc["diagnoses"]}
     assert result.code == 2
+
+
+# --------------------------------------------------------------------------------------------
+# the sign-in request itself (no network: the request function is replaced)
+
+
+class _Recorder:
+    def __init__(self, status: int, body: Dict[str, Any]) -> None:
+        self.status, self.body = status, body
+        self.calls: list = []
+
+    def __call__(self, ctx: Any, method: str, url: str, plan: Any, until: Any = None,
+                 **kwargs: Any) -> Any:
+        self.calls.append((method, url, kwargs.get("data")))
+        reply = self
+
+        class Response:
+            status_code = reply.status
+            text = json.dumps(reply.body)
+
+        return Response()
+
+
+def _targets(**extra: Any) -> Any:
+    from arc_preflight.probes import auth
+
+    return auth.AuthTargets(identity_url="https://login.microsoftonline.com",
+                            arm_url="https://management.azure.com", tenant_id=TENANT,
+                            subscription_id=SUB, resource_group="arc-rg",
+                            resource_name="web01", client_id=APP, **extra)
+
+
+def test_certificate_sign_in_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from arc_preflight.probes import auth
+
+    cert, key = make_cert()
+    path = write(tmp_path, "sp.pem", pem(cert, key))
+    service = _Recorder(200, {"access_token": "eyJ.lab.token", "token_type": "Bearer"})
+    monkeypatch.setattr(auth, "_request", service)
+    out = auth.token_probe(_targets(sign_in_tenant=OTHER_TENANT), None, auth.TokenBox(), None,
+                           ctx(), {}, cert=path)
+    assert out.status is Status.PASS and "certificate" in out.summary
+    method, url, form = service.calls[0]
+    assert url == f"https://login.microsoftonline.com/{OTHER_TENANT}/oauth2/v2.0/token"
+    assert "client_secret" not in form
+    assert form["client_assertion_type"] == auth.JWT_BEARER
+    from arc_preflight.redact import redact
+
+    assert redact(f"x {form['client_assertion']} y") != f"x {form['client_assertion']} y"
+
+
+def test_unusable_certificate_is_not_sent(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from arc_preflight.probes import auth
+
+    service = _Recorder(200, {"access_token": "t"})
+    monkeypatch.setattr(auth, "_request", service)
+    out = auth.token_probe(_targets(), None, auth.TokenBox(), None, ctx(), {},
+                           cert=str(tmp_path / "missing.pem"))
+    assert (out.status, out.code) == (Status.FAIL, "params.sp_cert_unreadable")
+    assert service.calls == []
+
+
+@pytest.mark.parametrize("flag", ["--use-azcli", "--enable-automatic-upgrade",
+                                  "--service-principal-cert", "--user-tenant-id"])
+def test_old_agent_refusing_a_new_flag_is_recognised(flag: str) -> None:
+    """cobra's refusal as an old agent prints it (the same shape the knowledge base already
+    reads for any unknown flag); the newer-flag entry comes first."""
+    found = kb.load().match_text(f"Error: unknown flag: {flag}")
+    assert found and found[0].id == "agent_too_old_for_flags"
+    other = kb.load().match_text("Error: unknown flag: --no-such-flag")
+    assert other and other[0].id != "agent_too_old_for_flags"
+
+
+def test_signed_out_azure_cli_message_is_recognised() -> None:
+    found = kb.load().match_text("ERROR: Please run 'az login' to setup account.")
+    assert found and found[0].id == "azure_cli_signed_out"

@@ -104,6 +104,7 @@ AADSTS_CASES: List[Tuple[str, int, str, str]] = [
     ("clock", 700024, "auth.clock", "clock"),
     ("app-disabled", 7000112, "auth.app_disabled", "disabled"),
     ("account-not-in-tenant", 50034, "auth.app_not_found", "does not exist"),
+    ("certificate-not-registered", 700027, "auth.invalid_certificate", "certificate"),
 ]
 
 

@@ -39,7 +39,11 @@ AADSTS: Dict[int, Tuple[str, str]] = {
                            "(AADSTS700024)"),
     7000112: ("auth.app_disabled", "the application is disabled (AADSTS7000112)"),
     50034: ("auth.app_not_found", "the account does not exist in this tenant (AADSTS50034)"),
+    700027: ("auth.invalid_certificate", "the application does not accept this certificate: its "
+                                         "thumbprint is not registered or the signature does "
+                                         "not verify (AADSTS700027)"),
 }
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 @dataclass
@@ -60,6 +64,8 @@ class AuthTargets:
     resource_group: str
     resource_name: str
     client_id: str
+    # --user-tenant-id: the tenant the identity signs in to, when not the resource's (Lighthouse).
+    sign_in_tenant: str = ""
 
 
 def _request(ctx: ProbeContext, method: str, url: str, plan: Any,
@@ -109,14 +115,32 @@ def _json(response: Any) -> Dict[str, Any]:
 
 
 def token_probe(targets: AuthTargets, secret: Optional[str], box: TokenBox, plan: Any,
-                ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
-    if not secret:
-        return Outcome(Status.SKIP, "no service-principal secret to sign in with")
-    register_secret(secret)
-    url = f"{targets.identity_url.rstrip('/')}/{targets.tenant_id}/oauth2/v2.0/token"
+                ctx: ProbeContext, deps: Mapping[str, Result], *,
+                cert: Optional[str] = None) -> Outcome:
+    tenant = targets.sign_in_tenant or targets.tenant_id
+    url = f"{targets.identity_url.rstrip('/')}/{tenant}/oauth2/v2.0/token"
     form = {"grant_type": "client_credentials", "client_id": targets.client_id,
-            "client_secret": secret, "scope": f"{targets.arm_url.rstrip('/')}/.default"}
+            "scope": f"{targets.arm_url.rstrip('/')}/.default"}
     facts: Dict[str, Any] = {"url": url}
+    if cert:
+        # A certificate signs in with a client assertion signed by its private key.
+        from .spcert import CertProblem, client_assertion, load
+
+        try:
+            credential = load(cert)
+            assertion = client_assertion(credential, targets.client_id, url)
+        except CertProblem as exc:
+            return Outcome(Status.FAIL, f"--service-principal-cert: {exc}", code=exc.code,
+                           facts=facts)
+        register_secret(assertion)
+        form.update(client_assertion_type=JWT_BEARER, client_assertion=assertion)
+        facts["credential"] = f"certificate {credential.thumbprint}"
+    elif secret:
+        register_secret(secret)
+        form["client_secret"] = secret
+        facts["credential"] = "secret"
+    else:
+        return Outcome(Status.SKIP, "no service-principal secret or certificate to sign in with")
     try:
         response = _request(ctx, "POST", url, plan, data=form)
     except AuthNetworkError as exc:
@@ -129,7 +153,8 @@ def token_probe(targets: AuthTargets, secret: Optional[str], box: TokenBox, plan
         register_secret(token)
         with box.lock:
             box.token = token
-        return Outcome(Status.PASS, "signed in as the service principal", facts=facts)
+        how = "with its certificate" if cert else "with its secret"
+        return Outcome(Status.PASS, f"signed in as the service principal {how}", facts=facts)
     raw_codes = body.get("error_codes")
     codes = [int(c) for c in raw_codes if str(c).isdigit()] if isinstance(raw_codes, list) else []
     facts["error"] = body.get("error")

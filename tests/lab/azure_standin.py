@@ -1,9 +1,10 @@
 """Stand-in Microsoft Entra ID token endpoint and Azure Resource Manager for the --auth lab tests.
 
 Runs as its own process inside the lab's network namespace (``ip netns exec NS python3
-azure_standin.py --scenario FILE ...``), standard library only, HTTPS with a certificate from the
-lab CA. It serves both services from one process (so ARM accepts exactly the token the identity
-side issued), on one or more loopback addresses, and tells them apart by the ``Host`` header:
+azure_standin.py --scenario FILE ...``), standard library only (plus cryptography, imported only
+to verify certificate sign-ins), HTTPS with a certificate from the lab CA. It serves both
+services from one process (so ARM accepts exactly the token the identity side issued), on one or
+more loopback addresses, and tells them apart by the ``Host`` header:
 ``login.*`` is the identity service, ``management.*`` is ARM.
 
 The scenario file (JSON) describes the directory and the subscriptions; the answers follow from
@@ -13,13 +14,16 @@ it the way the real services' would, with their status codes and error bodies::
       "access_token": "eyJ...",                      # what a successful sign-in returns
       "arm_resource": "https://management.azure.com",
       "tenants": {"<tenant id>": {"name": "Contoso",        # "access_token" may override
-                                  "apps": {"<app id>": {"secret": "...", "expired": false}}}},
+                                  "apps": {"<app id>": {"secret": "...", "expired": false,
+                                                        "certificates": ["<PEM>"]}}}},
       "subscriptions": {"<sub id>": {
           "tenant": "<tenant id>", "displayName": "Contoso Production",
           "providers": {"Microsoft.HybridConnectivity": "NotRegistered"},   # default Registered
           "resourceGroups": {"arc-rg": {
               "permissions": [{"actions": ["*"], "notActions": []}],
-              "machines": {"web01": {"status": "Connected"}}}}}},
+              "machines": {"web01": {"status": "Connected"}},
+              "privateLinkScopes": {"pls": {"publicNetworkAccess": "Disabled"}}}},
+          "list_forbidden": false}},      # true: 403 on listing machines of the subscription
       "token_reply": {"status": 400, "body": {...}}  # optional: force this sign-in answer
     }
 
@@ -49,12 +53,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import fnmatch
 import json
 import re
 import socket
 import ssl
 import sys
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -151,7 +157,11 @@ class Azure:
                              "the application has not been installed by the administrator of "
                              "the tenant or consented to by any user in the tenant. You may "
                              "have sent your authentication request to the wrong tenant.")
-        if form.get("client_secret") != app.get("secret"):
+        if form.get("client_assertion_type") or form.get("client_assertion"):
+            refused = self._assertion(form, app, client_id, tenant_id)
+            if refused is not None:
+                return refused
+        elif form.get("client_secret") != app.get("secret"):
             return aad_error(401, "invalid_client", 7000215,
                              "Invalid client secret provided. Ensure the secret being sent in "
                              "the request is the client secret value, not the client secret "
@@ -167,6 +177,75 @@ class Azure:
             self.issued[token] = tenant_key
         return 200, {"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599,
                      "access_token": token}
+
+    def _assertion(self, form: Dict[str, str], app: Dict[str, Any], client_id: str,
+                   tenant_id: str) -> Optional[Tuple[int, Any]]:
+        """A certificate sign-in: the client assertion must be a JWT whose ``x5t`` names a
+        certificate registered on the app (``app["certificates"]``, PEM texts) and whose RS256
+        signature verifies with that certificate's public key. None when it is accepted.
+
+        Error texts follow AADSTS700027 as services print it, for example
+        https://github.com/Azure/azure-sdk-for-net/issues/29007 (key not found) and
+        https://github.com/Azure/azure-sdk-for-java/issues/25109 (signature mismatch).
+        """
+        import base64
+        import hashlib
+
+        from cryptography import x509
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        if form.get("client_assertion_type") != (
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"):
+            return aad_error(400, "invalid_request", 700006,
+                             "The client_assertion_type parameter is missing or invalid.")
+
+        def decode(part: str) -> bytes:
+            return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+        try:
+            head, body, signature = form.get("client_assertion", "").split(".")
+            header, claims = json.loads(decode(head)), json.loads(decode(body))
+            sent = decode(signature)
+            thumbprint = decode(str(header["x5t"])).hex().upper()
+        except (ValueError, KeyError, TypeError):
+            return aad_error(401, "invalid_client", 50027,
+                             "JWT token is invalid or is malformed.")
+        registered = {}
+        for text in app.get("certificates", []):
+            cert = x509.load_pem_x509_certificate(text.encode())
+            der = cert.public_bytes(serialization.Encoding.DER)
+            registered[hashlib.sha1(der).hexdigest().upper()] = cert
+        cert = registered.get(thumbprint)
+        keys = ("Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see "
+                f"configured keys for app Id '{client_id}'.")
+        if cert is None:
+            return aad_error(401, "invalid_client", 700027,
+                             "Client assertion contains an invalid signature. [Reason - The key "
+                             f"was not found., Thumbprint of key used by client: '{thumbprint}', "
+                             f"{keys}]")
+        try:
+            cert.public_key().verify(sent, f"{head}.{body}".encode(), padding.PKCS1v15(),
+                                     hashes.SHA256())
+        except (InvalidSignature, ValueError, TypeError):
+            return aad_error(401, "invalid_client", 700027,
+                             "Client assertion contains an invalid signature. [Reason - The "
+                             "provided signature value did not match the expected signature "
+                             f"value., Thumbprint of key used by client: '{thumbprint}', {keys}]")
+        now = time.time()
+        if not (float(claims.get("nbf", 0)) - 300 <= now <= float(claims.get("exp", 0)) + 300):
+            return aad_error(401, "invalid_client", 700024,
+                             "Client assertion is not within its valid time range.")
+        expected = f"https://{self.scenario.get('identity_host', 'login.microsoftonline.com')}"
+        if claims.get("aud") != f"{expected}/{tenant_id}/oauth2/v2.0/token" or \
+                claims.get("iss") != client_id or claims.get("sub") != client_id:
+            return aad_error(401, "invalid_client", 700021,
+                             "Client assertion application identifier doesn't match "
+                             "'client_id' parameter. Review the documentation at "
+                             "https://learn.microsoft.com/entra/identity-platform/"
+                             "certificate-credentials .")
+        return None
 
     # -- Resource Manager ---------------------------------------------------------------------
 
@@ -224,6 +303,8 @@ class Azure:
         rest, rest_l = parts[2:], lowered[2:]
         if len(rest) == 2 and rest_l[0] == "providers":
             return self._provider(sub_id, sub, rest[1])
+        if rest_l == ["providers", "microsoft.hybridcompute", "machines"]:
+            return self._machine_list(sub_id, sub)
         if len(rest) >= 2 and rest_l[0] == "resourcegroups":
             groups = sub.get("resourceGroups", {})
             rg_name = rest[1]
@@ -238,6 +319,9 @@ class Azure:
             if len(tail) == 4 and tail[:3] == ["providers", "microsoft.hybridcompute",
                                                "machines"]:
                 return self._machine(sub_id, rg_name, group, rest[5])
+            if len(tail) == 4 and tail[:3] == ["providers", "microsoft.hybridcompute",
+                                               "privatelinkscopes"]:
+                return self._scope(sub_id, rg_name, group, rest[5])
         return arm_error(404, "NotFound", "The requested resource was not found.")
 
     def _provider(self, sub_id: str, sub: Dict[str, Any], namespace: str) -> Tuple[int, Any]:
@@ -269,6 +353,57 @@ class Azure:
                      "location": machine.get("location", "eastus"),
                      "properties": {"status": machine.get("status", "Connected"),
                                     "provisioningState": "Succeeded"}}
+
+
+    def _machine_list(self, sub_id: str, sub: Dict[str, Any]) -> Tuple[int, Any]:
+        """Machines - List By Subscription: every machine of every group, or 403 when the
+        scenario says the identity may not list at subscription scope (``list_forbidden``)."""
+        if sub.get("list_forbidden"):
+            return arm_error(403, "AuthorizationFailed",
+                             "The client does not have authorization to perform action "
+                             "'Microsoft.HybridCompute/machines/read' over scope "
+                             f"'/subscriptions/{sub_id}' or the scope is invalid. If access was "
+                             "recently granted, please refresh your credentials.")
+        found = []
+        for rg_name, group in sub.get("resourceGroups", {}).items():
+            for name in group.get("machines", {}):
+                found.append(self._machine(sub_id, rg_name, group, name)[1])
+        return 200, {"value": found}
+
+    def _scope(self, sub_id: str, rg_name: str, group: Dict[str, Any],
+               name: str) -> Tuple[int, Any]:
+        """Private Link Scopes - Get, with the read permission the group grants enforced (the
+        ``permissions`` of the group, as for the permissions call)."""
+        resource_id = (f"/subscriptions/{sub_id}/resourceGroups/{rg_name}/providers/"
+                       f"Microsoft.HybridCompute/privateLinkScopes/{name}")
+        action = "microsoft.hybridcompute/privatelinkscopes/read"
+        allowed = any(
+            any(fnmatch.fnmatchcase(action, str(a).lower()) for a in p.get("actions", []))
+            and not any(fnmatch.fnmatchcase(action, str(a).lower())
+                        for a in p.get("notActions", []))
+            for p in group.get("permissions", []))
+        if not allowed:
+            return arm_error(403, "AuthorizationFailed",
+                             "The client does not have authorization to perform action "
+                             f"'Microsoft.HybridCompute/privateLinkScopes/read' over scope "
+                             f"'{resource_id}' or the scope is invalid. If access was recently "
+                             "granted, please refresh your credentials.")
+        scopes = group.get("privateLinkScopes", {})
+        scope = next((v for k, v in scopes.items() if k.lower() == name.lower()), None)
+        if scope is None:
+            return arm_error(404, "ResourceNotFound",
+                             f"The Resource 'Microsoft.HybridCompute/privateLinkScopes/{name}' "
+                             f"under resource group '{rg_name}' was not found. For more details "
+                             "please go to https://aka.ms/ARMResourceNotFoundFix")
+        return 200, {"id": resource_id, "name": name,
+                     "type": "Microsoft.HybridCompute/privateLinkScopes",
+                     "location": scope.get("location", "eastus"), "tags": {},
+                     "properties": {"publicNetworkAccess": scope.get("publicNetworkAccess",
+                                                                     "Disabled"),
+                                    "provisioningState": "Succeeded",
+                                    "privateLinkScopeId": str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                                                         resource_id)),
+                                    "privateEndpointConnections": []}}
 
 
 class Handler(BaseHTTPRequestHandler):

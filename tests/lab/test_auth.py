@@ -231,7 +231,7 @@ def test_credentials_all_good(lab: Lab, azure: Callable[..., AzureStandin],
     standin = azure()
     result = run_auth(lab, secret_via=secret_via)
     rows = auth_rows(result)
-    assert set(rows) == set(AUTH_IDS)
+    assert set(rows) == {*AUTH_IDS, "auth:machine-elsewhere"}
     for check_id in AUTH_IDS:
         assert rows[check_id]["status"] == "pass", rows[check_id]
         assert rows[check_id]["blocked_by"] is None
@@ -256,6 +256,8 @@ def test_credentials_all_good(lab: Lab, azure: Callable[..., AzureStandin],
         "permissions",
         f"/subscriptions/{SUB}/resourceGroups/arc-rg/providers/Microsoft.HybridCompute/"
         "machines/web01",
+        # the search for the same name elsewhere in the tenant
+        "/subscriptions", f"/subscriptions/{SUB}/providers/Microsoft.HybridCompute/machines",
     }
     assert all(r[3] in (200, 404) for r in arm_requests(standin))
 
@@ -442,7 +444,9 @@ def test_subscription_not_found(lab: Lab, azure: Callable[..., AzureStandin]) ->
     diag = diagnosis(result, "sp_or_tenant_not_found")
     assert diag["cause_id"] == "subscription_not_found"
     assert "subscription_not_found" in causes(result)
-    assert all(other in r[2] for r in arm_requests(standin))
+    searched = ("/subscriptions", f"/subscriptions/{SUB}/providers/Microsoft.HybridCompute/"
+                "machines")  # the tenant-wide search for the name lists what it can see
+    assert all(other in r[2] for r in arm_requests(standin) if r[2] not in searched)
     assert result.returncode == 2
 
 
