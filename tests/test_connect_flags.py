@@ -338,7 +338,7 @@ def test_agent_version_before_install_and_unknown() -> None:
 
 def test_version_parsing() -> None:
     assert connectflags.parse_version("1.59.03216.1184") == (1, 59)
-    assert connectflags.parse_version("v1.7") == (1, 7)
+    assert connectflags.parse_version("1.7") == (1, 7)
     assert connectflags.parse_version("unknown") is None
     assert connectflags.parse_version(None) is None
 
@@ -532,6 +532,7 @@ def test_certificate_sign_in_request(tmp_path: Path, monkeypatch: pytest.MonkeyP
                            ctx(), {}, cert=path)
     assert out.status is Status.PASS and "certificate" in out.summary
     method, url, form = service.calls[0]
+    assert method == "POST"
     assert url == f"https://login.microsoftonline.com/{OTHER_TENANT}/oauth2/v2.0/token"
     assert "client_secret" not in form
     assert form["client_assertion_type"] == auth.JWT_BEARER

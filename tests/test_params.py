@@ -375,7 +375,7 @@ EXPECTED_CATEGORY = {
     "params.sp_cert_password": ("invalid_sp_secret", None),
     "params.sp_cert_no_key": ("invalid_sp_secret", None),
     "params.sp_cert_expired": ("invalid_sp_secret", "AZCM0041"),
-    "params.agent_too_old": ("agent_too_old", None),
+    "params.agent_too_old": ("agent_outdated", None),
     "params.azcli_missing": ("azure_cli_sign_in", None),
     "params.azcli_signed_out": ("azure_cli_sign_in", None),
     "params.azcli_wrong_cloud": ("azure_cli_sign_in", None),

@@ -8,13 +8,13 @@ nothing to compare: the check names the version to install instead.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ..datafiles import read_toml
 from ..model import Outcome, ProbeContext, Result, Status
+from .agentstate import parse_version  # the agent's own version form, read in one place
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,6 @@ class Requirement:
     @property
     def version_text(self) -> str:
         return f"{self.min_version[0]}.{self.min_version[1]}"
-
-
-def parse_version(text: Any) -> Optional[Tuple[int, int]]:
-    """``1.59.03216.1234`` (the agent's form) -> (1, 59); None when it is not a version."""
-    match = re.match(r"^\s*v?(\d{1,4})\.(\d{1,4})", str(text or ""))
-    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 @lru_cache(maxsize=1)
