@@ -48,17 +48,31 @@ def host_steps(evidence: Sequence[Result]) -> Tuple[str, ...]:
     return tuple(steps)
 
 
+def _matches(wanted: Sequence[str], words: Sequence[str]) -> bool:
+    return len(wanted) == len(words) and all(
+        w == h or (w.startswith("<") and w.endswith(">")) for w, h in zip(wanted, words))
+
+
 def _covered(kb_command: str, host_commands: Sequence[str]) -> bool:
     """The general command is one the host's steps already give in full: its words lead one
-    of them, ``<placeholder>`` words standing for anything and ``...`` for the rest."""
-    wanted = kb_command.split()
-    if "..." in wanted:
-        wanted = wanted[:wanted.index("...")]
+    of them, ``<placeholder>`` words standing for one word each and ``...`` for any words in
+    between. Words after a ``...`` must be there too (``connect ... --resource-name <name>``
+    is not covered by a connect without ``--resource-name``)."""
+    parts = [part.split() for part in kb_command.split(" ... ")]
+    if kb_command.rstrip().endswith(" ..."):
+        parts[-1] = parts[-1][:-1]
     for command in host_commands:
         words = command.split()
-        if len(wanted) <= len(words) and all(
-                w == h or (w.startswith("<") and w.endswith(">"))
-                for w, h in zip(wanted, words)):
+        if not _matches(parts[0], words[:len(parts[0])]):
+            continue
+        position = len(parts[0])
+        for part in parts[1:]:
+            found = next((at for at in range(position, len(words) - len(part) + 1)
+                          if _matches(part, words[at:at + len(part)])), None)
+            if found is None:
+                break
+            position = found + len(part)
+        else:
             return True
     return False
 
@@ -68,7 +82,7 @@ def general_steps(steps: Sequence[str], host: Sequence[str]) -> Tuple[str, ...]:
     commands worked out for this machine; a step with anything more is kept whole."""
     if not host:
         return tuple(steps)
-    from .render.commands import split_step
+    from .steptext import split_step
 
     commands = [step.split(": ", 1)[1] for step in host]
     kept = []

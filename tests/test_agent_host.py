@@ -15,6 +15,7 @@ parts have never run on Windows: they are exercised here with these stand-ins.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -112,11 +113,27 @@ def test_absent_or_odd_agentconfig_is_skipped(tmp_path: Path) -> None:
     assert out.status is Status.SKIP and "not a regular file" in out.summary
 
 
-def test_inode_flags_reads_a_real_file(tmp_path: Path) -> None:
-    path = tmp_path / "f"
-    path.write_text("x")
-    flags = agenthost.inode_flags(str(path))
-    assert flags is None or not flags & agenthost.FS_IMMUTABLE_FL
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("chattr"),
+                    reason="needs root and chattr to set an inode flag")
+def test_inode_flags_reads_what_chattr_set(tmp_path: Path) -> None:
+    """The ioctl reads the flags the kernel keeps: an append-only bit chattr set is seen (and
+    the config check names it), and gone again once chattr clears it (real file system)."""
+    path = tmp_path / "agentconfig.json"
+    path.write_text("{}")
+    before = agenthost.inode_flags(str(path))
+    if before is None:
+        pytest.skip("this file system keeps no inode flags")
+    assert not before & agenthost.FS_APPEND_FL
+    subprocess.run(["chattr", "+a", str(path)], check=True, timeout=10)
+    try:
+        flags = agenthost.inode_flags(str(path))
+        out = agenthost.config_file_probe(str(tmp_path), ctx(), {}, "linux")
+    finally:
+        subprocess.run(["chattr", "-a", str(path)], check=True, timeout=10)
+    assert flags is not None and flags & agenthost.FS_APPEND_FL
+    assert out.code == "agent.config_readonly"
+    assert out.facts["next_command"] == [f"sudo chattr -a {path}"]
+    assert not (agenthost.inode_flags(str(path)) or 0) & agenthost.FS_APPEND_FL
 
 
 # --------------------------------------------------------------------------------------------

@@ -340,7 +340,14 @@ def test_covered_commands() -> None:
     host = ["az connectedmachine delete --resource-group arc-rg --name web01",
             "azcmagent connect --resource-group arc-rg --location eastus"]
     assert _covered("az connectedmachine delete --resource-group <rg> --name <name>", host)
-    assert _covered("azcmagent connect ... --resource-name <unique-name>", host)
+    assert _covered("azcmagent connect ...", host)
+    assert _covered("azcmagent connect --resource-group <rg> ... --location <region>", host)
+    # flags after "..." count: a step asking for more than the host's command stays
+    assert not _covered("azcmagent connect ... --resource-name <unique-name>", host)
+    assert _covered("azcmagent connect ... --resource-name <unique-name>",
+                    [host[1] + " --resource-name web01-b"])
+    assert not _covered("azcmagent connect ... --location <region> --resource-name <n>",
+                        [host[1] + " --tags a=b --resource-name web01-b"])
     assert not _covered("azcmagent connect --cloud AzureUSGovernment", host)
     assert not _covered("az connectedmachine delete --resource-group other", host)
     steps = ["Delete it: az connectedmachine delete --resource-group <rg> --name <name>",

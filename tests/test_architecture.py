@@ -18,6 +18,9 @@ MAX_LINES = 600
 # catalogue's types, the knowledge base and redaction (a renderer is a function of a model).
 RENDER_MAY_IMPORT = {"arc_preflight.model", "arc_preflight.catalog", "arc_preflight.kb",
                      "arc_preflight.redact",
+                     # remedy steps split into prose and commands: text work the diagnosis
+                     # shares, with no layout in it
+                     "arc_preflight.steptext",
                      # the fleet's models (roll-up and comparison): plain frozen dataclasses
                      # like model.py, kept beside the code that builds them
                      "arc_preflight.fleet.model"}
@@ -131,6 +134,21 @@ def test_renderers_import_only_models_catalogue_knowledge_and_redaction() -> Non
              for module, edges in graph.items() if module.startswith("arc_preflight.render")
              for edges in [{e for e in edges if not e.startswith("arc_preflight.render")}]
              if edges - RENDER_MAY_IMPORT}
+    assert wrong == {}
+
+
+# The only modules that may import a renderer: the command line (which picks one) and the
+# settings (which check a --format against the renderers' names).
+MAY_IMPORT_RENDER = {"arc_preflight.cli", "arc_preflight.cli_diag", "arc_preflight.cli_fleet",
+                     "arc_preflight.config"}
+
+
+def test_core_code_does_not_import_renderers() -> None:
+    """Diagnosis, probes and the engine build models; a renderer only reads them."""
+    wrong = {module: sorted(e for e in edges if e.startswith("arc_preflight.render"))
+             for module, edges in _graph().items()
+             if not module.startswith("arc_preflight.render") and module not in MAY_IMPORT_RENDER
+             and any(e.startswith("arc_preflight.render") for e in edges)}
     assert wrong == {}
 
 
