@@ -40,6 +40,12 @@ def host_steps(evidence: Sequence[Result]) -> Tuple[str, ...]:
         commands = result.facts.get("next_command")
         if not isinstance(commands, (list, tuple)):
             continue
+        caution = result.facts.get("next_caution")
+        if isinstance(caution, str) and caution:
+            # A destructive command is never the first thing read: its warning leads.
+            step = redact(f"Before you run anything: {caution}.")
+            if step not in steps:
+                steps.append(step)
         for number, command in enumerate(commands):
             word = "On this machine, run" if number == 0 else "Then run"
             step = redact(f"{word}: {command}")
@@ -84,7 +90,8 @@ def general_steps(steps: Sequence[str], host: Sequence[str]) -> Tuple[str, ...]:
         return tuple(steps)
     from .steptext import split_step
 
-    commands = [step.split(": ", 1)[1] for step in host]
+    commands = [step.split(": ", 1)[1] for step in host
+                if step.startswith(("On this machine, run: ", "Then run: "))]
     kept = []
     for step in steps:
         found = [seg.text for seg in split_step(step) if seg.kind != "prose"]

@@ -118,8 +118,70 @@ def test_connected_needs_disconnect_before_connect(tmp_path: Path,
     # the agent's own values fill what check was not given
     assert "--resource-group rg-arc" in out.facts["next_command"][1]
     remedy = remedy_of([out], "agent_already_connected")
-    assert remedy[:2] == ["On this machine, run: azcmagent disconnect",
-                          "Then run: " + out.facts["next_command"][1]]
+    # the warning that disconnect deletes the resource leads, before any command
+    assert remedy[0].startswith("Before you run anything: azcmagent disconnect deletes")
+    assert remedy[1:3] == ["On this machine, run: azcmagent disconnect",
+                           "Then run: " + out.facts["next_command"][1]]
+
+
+def test_connected_with_exactly_the_flags_given_needs_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = probe(tmp_path, monkeypatch, connected_show(lastHeartbeat="2026-01-01T00:00:00Z"),
+                resource_group="rg-arc", location="westeurope", subscription_id=SUB,
+                tenant_id=TENANT, resource_name="web01")
+    assert (out.status, out.code, out.facts["state"]) == (Status.PASS, None, "connected")
+    assert "next_command" not in out.facts and "next_caution" not in out.facts
+    assert "nothing to connect" in out.summary
+
+
+def test_connected_elsewhere_leads_with_the_disconnect_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = probe(tmp_path, monkeypatch, connected_show(lastHeartbeat="2026-01-01T00:00:00Z"),
+                resource_group="rg-other", location="westeurope")
+    assert out.code == "agent.connected_elsewhere"
+    assert out.facts["next_command"][0] == "azcmagent disconnect"
+    remedy = remedy_of([out], "agent_connected_elsewhere")
+    assert remedy[0].startswith("Before you run anything: azcmagent disconnect deletes this "
+                                "machine's Azure resource with its extensions")
+    assert "move the resource in Azure" in remedy[0]
+    assert remedy[1] == "On this machine, run: azcmagent disconnect"
+    assert "--resource-group rg-other" in remedy[2]
+
+
+def test_connect_command_carries_the_gateway_id(tmp_path: Path) -> None:
+    gateway = (f"/subscriptions/{SUB}/resourceGroups/rg-arc/providers/"
+               "Microsoft.HybridCompute/gateways/gw1")
+    given = agentstate.connect_command(Settings(gateway_id=gateway, location="eastus"), {},
+                                       "linux")
+    assert given.endswith(f"--gateway-id {gateway}")
+    # the agent's own gateway when the flags do not give one
+    own = agentstate.connect_command(Settings(agent_dir=str(tmp_path)),
+                                     {"gateway_id": gateway}, "linux")
+    assert f"--gateway-id {gateway}" in own
+    # no gateway anywhere: no flag
+    assert "--gateway-id" not in agentstate.connect_command(Settings(agent_dir=str(tmp_path)),
+                                                            {}, "linux")
+    # the agent set to the gateway (azcmagent config set connection.type gateway) but no id
+    # known: a placeholder, since connect needs it
+    (tmp_path / "localconfig.json").write_text('{"connection.type": "gateway"}')
+    asked = agentstate.connect_command(Settings(agent_dir=str(tmp_path)), {}, "linux")
+    assert asked.endswith("--gateway-id <gateway-resource-id>")
+    by_url = agentstate.connect_command(Settings(gateway_url="https://ab.gw.arc.azure.com"),
+                                        {}, "linux")
+    assert "--gateway-id <gateway-resource-id>" in by_url
+
+
+def test_reconnect_and_expired_commands_carry_the_gateway_id(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gateway = (f"/subscriptions/{SUB}/resourceGroups/rg-arc/providers/"
+               "Microsoft.HybridCompute/gateways/gw1")
+    out = probe(tmp_path, monkeypatch, connected_show("Expired"), gateway_id=gateway)
+    assert out.facts["next_command"][-1].endswith(f"--gateway-id {gateway}")
+    other = tmp_path / "other"
+    other.mkdir()
+    out = probe(other, monkeypatch, connected_show(), gateway_id=gateway,
+                resource_group="rg-new")
+    assert out.facts["next_command"][1].endswith(f"--gateway-id {gateway}")
 
 
 def test_connected_and_healthy_needs_nothing(tmp_path: Path,

@@ -76,11 +76,50 @@ def connect_command(settings: Any, identity: Mapping[str, Any],
     text += _flag("--resource-name", given("resource_name"), None, win)
     text += _flag("--private-link-scope", given("private_link_scope"), None, win)
     text += _flag("--tags", given("tags"), None, win)
+    # azcmagent-connect.md: --gateway-id "is required if you're using Azure Arc gateway".
+    gateway_id = given("gateway_id", "gateway_id")
+    if gateway_id:
+        text += _flag("--gateway-id", gateway_id, None, win)
+    elif _gateway_mode(settings):
+        text += " --gateway-id <gateway-resource-id>"
     sp_id = given("service_principal_id")
     if sp_id:
         text += _flag("--service-principal-id", sp_id, None, win)
         text += " --service-principal-secret <secret>"
     return text
+
+
+def _gateway_mode(settings: Any) -> bool:
+    """Is this machine meant to use an Arc gateway whose id nobody gave: a --gateway-url, or
+    the agent set to ``connection.type gateway`` (arc-gateway.md)?"""
+    if settings is None:
+        return False
+    if getattr(settings, "gateway_url", None):
+        return True
+    agent_dir = getattr(settings, "agent_dir", None)
+    if not agent_dir:
+        return False
+    from .agentconfig import read_localconfig
+
+    kind = read_localconfig(str(agent_dir)).get("connection.type")
+    return isinstance(kind, str) and kind.strip().lower() == "gateway"
+
+
+# azcmagent-disconnect.md: disconnect "deletes the Azure Arc-enabled server resource in the
+# cloud" (its extensions are part of it); manage-vm-extensions.md: a machine with extensions
+# "can be moved between resource groups, or to another Azure subscription" in the same tenant.
+DISCONNECT_CAUTION = (
+    "azcmagent disconnect deletes this machine's Azure resource with its extensions. To keep "
+    "them, move the resource in Azure instead (another resource group or subscription in the "
+    "same tenant: az resource move); disconnect only to connect it anew")
+IDENTITY_FLAGS = ("subscription_id", "tenant_id", "resource_group", "location", "resource_name")
+
+
+def connected_as_given(facts: Mapping[str, Any], settings: Any) -> bool:
+    """Connected with exactly the connect flags given: at least one given, none differing."""
+    if settings is None or facts.get("differs_from_flags"):
+        return False
+    return any(getattr(settings, key, None) for key in IDENTITY_FLAGS)
 
 
 def restart_command(platform: Optional[str] = None) -> str:
@@ -114,8 +153,9 @@ def next_commands(state: str, facts: Mapping[str, Any], settings: Any, profile: 
     if state == NOT_CONNECTED:
         return [connect]
     if state == CONNECTED:
-        if profile == "health" and not facts.get("differs_from_flags"):
-            return []
+        if connected_as_given(facts, settings) or (
+                profile == "health" and not facts.get("differs_from_flags")):
+            return []  # already where the flags ask: nothing to move on to
         return ["azcmagent disconnect", connect]
     if state == DISCONNECTED:
         check = "azcmagent check" + _flag("--location", location, "region", win)
@@ -155,7 +195,13 @@ def agent_probe(agent_dir: str, binary: Optional[str], profile: str, ctx: ProbeC
     commands = next_commands(state, facts, ctx.settings, profile)
     if commands:
         facts["next_command"] = commands
+        if "azcmagent disconnect" in commands:
+            facts["next_caution"] = DISCONNECT_CAUTION  # said before the commands
     status, code, summary = outcome.status, outcome.code, outcome.summary
+    if state == CONNECTED and profile != "health" and connected_as_given(facts, ctx.settings):
+        status, code = Status.PASS, None
+        summary = (f"agent {facts.get('version') or '?'}, {facts.get('status')}: already "
+                   "connected as the flags given ask; nothing to connect")
     if state == NOT_CONNECTED and profile == "health":
         # Never connected is not a lost connection: it needs connect, not a restart.
         status, code = Status.FAIL, "agent.not_connected"
