@@ -14,6 +14,7 @@ parts have never run on Windows: they are exercised here with these stand-ins.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -38,6 +39,10 @@ OTHER_429 = ('time="2026-11-02T08:16:00Z" level=error msg="Request failed" Error
              '\\"https://management.azure.com/subscriptions\\": 429 Too Many Requests"')
 NORMAL = ('time="2026-11-02T08:10:04Z" level=info msg="Heartbeat sent" '
           'Host="westeurope.his.arc.azure.com"')
+
+
+# the moment the unit tests' log lines are read at: a few hours after the newest of them
+NOW = dt.datetime(2026, 11, 2, 12, 0, tzinfo=dt.timezone.utc)
 
 
 def ctx(**flags: Any) -> ProbeContext:
@@ -143,7 +148,7 @@ def test_inode_flags_reads_what_chattr_set(tmp_path: Path) -> None:
 def test_identity_429_lines_in_himds_log_mean_a_clone(tmp_path: Path) -> None:
     folder = agent_folder(tmp_path, "\n".join([NORMAL, THROTTLED, NORMAL, THROTTLED]) + "\n")
     out = agenthost.clone_probe(str(folder), ctx(location="westeurope"),
-                                installed(resource_name="web01"), "linux")
+                                installed(resource_name="web01"), "linux", now=NOW)
     assert (out.status, out.code) == (Status.WARN, "agent.cloned_identity")
     assert out.facts["lines_429"] == 2 and len(out.facts["evidence"]) == 2
     disconnect, connect = out.facts["next_command"]
@@ -155,10 +160,48 @@ def test_identity_429_lines_in_himds_log_mean_a_clone(tmp_path: Path) -> None:
     assert diag.remedy[0] == f"On this machine, run: {disconnect}"
 
 
+def test_old_429_lines_do_not_warn_and_the_newest_is_recorded(tmp_path: Path) -> None:
+    """A clone fixed last week leaves its 429s in himds.log until it rotates: only lines from
+    the last 24 hours count (the logrus ``time="..."`` of each line)."""
+    old = THROTTLED.replace("2026-11-02T08:15:04Z", "2026-10-30T08:15:04Z")
+    folder = agent_folder(tmp_path, "\n".join([old, old, NORMAL]) + "\n")
+    out = agenthost.clone_probe(str(folder), ctx(), installed(), "linux", now=NOW)
+    assert (out.status, out.code) == (Status.PASS, None)
+    assert out.facts["lines_429_older"] == 2 and "lines_429" not in out.facts
+    later = THROTTLED.replace("08:15:04Z", "09:00:00+01:00")  # 08:00 UTC, before 08:15
+    (folder / "log" / "himds.log").write_text("\n".join([old, THROTTLED, later]) + "\n")
+    out = agenthost.clone_probe(str(folder), ctx(), installed(), "linux", now=NOW)
+    assert out.code == "agent.cloned_identity"
+    assert (out.facts["lines_429"], out.facts["lines_429_older"]) == (2, 1)
+    assert out.facts["newest_429"] == "2026-11-02T08:15:04Z"
+    # a day later the same log no longer warns
+    out = agenthost.clone_probe(str(folder), ctx(), installed(), "linux",
+                                now=NOW + dt.timedelta(days=1))
+    assert out.status is Status.PASS
+
+
+def test_line_time_reads_logrus_stamps() -> None:
+    assert agenthost.line_time(THROTTLED) == dt.datetime(2026, 11, 2, 8, 15, 4,
+                                                         tzinfo=dt.timezone.utc)
+    assert agenthost.line_time('time="2026-11-02T09:15:04.123+01:00" level=info') == \
+        dt.datetime(2026, 11, 2, 8, 15, 4, 123000, tzinfo=dt.timezone.utc)
+    assert agenthost.line_time("429 Too Many Requests gbl.his.arc.azure.com") is None
+    assert agenthost.line_time('time="yesterday" level=info') is None
+
+
+def test_the_shared_name_given_again_is_replaced_by_a_placeholder(tmp_path: Path) -> None:
+    folder = agent_folder(tmp_path, THROTTLED + "\n")
+    out = agenthost.clone_probe(str(folder), ctx(resource_name="WEB01"),
+                                installed(connected_name="web01"), "linux", now=NOW)
+    connect = out.facts["next_command"][1]
+    assert connect.endswith("--resource-name <unique-name>")
+    assert "WEB01" not in connect and connect.count("--resource-name") == 1
+
+
 def test_given_resource_name_is_kept_for_the_clone(tmp_path: Path) -> None:
     folder = agent_folder(tmp_path, THROTTLED + "\n")
     out = agenthost.clone_probe(str(folder), ctx(resource_name="web07"),
-                                installed(resource_group="arc-rg"), "linux")
+                                installed(resource_group="arc-rg"), "linux", now=NOW)
     connect = out.facts["next_command"][1]
     assert connect.endswith("--resource-name web07")
     assert "--resource-group arc-rg" in connect  # the agent's own values where none was given
@@ -166,14 +209,14 @@ def test_given_resource_name_is_kept_for_the_clone(tmp_path: Path) -> None:
 
 def test_429_from_other_services_and_normal_lines_pass(tmp_path: Path) -> None:
     folder = agent_folder(tmp_path, "\n".join([NORMAL, OTHER_429]) + "\n")
-    out = agenthost.clone_probe(str(folder), ctx(), installed(), "linux")
+    out = agenthost.clone_probe(str(folder), ctx(), installed(), "linux", now=NOW)
     assert (out.status, out.code) == (Status.PASS, None)
 
 
 def test_clone_check_skips_without_agent_or_log(tmp_path: Path) -> None:
     folder = agent_folder(tmp_path)
-    assert agenthost.clone_probe(str(folder), ctx(), {}, "linux").status is Status.SKIP
-    out = agenthost.clone_probe(str(folder), ctx(), installed(), "linux")
+    assert agenthost.clone_probe(str(folder), ctx(), {}, "linux", now=NOW).status is Status.SKIP
+    out = agenthost.clone_probe(str(folder), ctx(), installed(), "linux", now=NOW)
     assert out.status is Status.SKIP and "no agent log" in out.summary
 
 
@@ -182,7 +225,7 @@ def test_a_fifo_as_log_is_refused_without_blocking(tmp_path: Path) -> None:
     (folder / "log").mkdir()
     os.mkfifo(folder / "log" / "himds.log")
     started = time.monotonic()
-    out = agenthost.clone_probe(str(folder), ctx(), installed(), "linux")
+    out = agenthost.clone_probe(str(folder), ctx(), installed(), "linux", now=NOW)
     assert out.status is Status.SKIP and time.monotonic() - started < 2
 
 

@@ -17,12 +17,14 @@ Three things on the machine itself, each with a documented cause and a fix:
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
 import os
 import re
 import stat
 import subprocess
 import sys
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..model import Outcome, ProbeContext, Result, Status
 from ..redact import bounded, redact
@@ -153,8 +155,45 @@ def throttled_lines(text: str) -> List[str]:
             if _TOO_MANY.search(line[:4096]) and _IDENTITY_HOST.search(line[:4096])]
 
 
+# logrus writes each line's time first: time="2026-11-02T08:15:04Z" (or with an offset and
+# fractions of a second).
+_LINE_TIME = re.compile(r'^\s{0,4}time="([0-9T:.+\-Z ]{10,40})"')
+RECENT = _dt.timedelta(hours=24)
+
+
+def line_time(line: str) -> Optional[_dt.datetime]:
+    """When a logrus line was written; None when it carries no readable time."""
+    match = _LINE_TIME.match(line)
+    if not match:
+        return None
+    try:
+        when = _dt.datetime.fromisoformat(match.group(1).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=_dt.timezone.utc)
+
+
+def recent_lines(lines: Sequence[str], now: _dt.datetime) -> Tuple[List[str], int]:
+    """The lines written within :data:`RECENT` of ``now``, and how many others there were.
+
+    A clone that was fixed leaves its 429s in the log until it rotates: only recent ones say
+    the machine is still sharing an identity. A line without a time cannot be dated and is
+    not counted either way."""
+    recent, older = [], 0
+    for line in lines:
+        when = line_time(line)
+        if when is None:
+            continue
+        if now - when <= RECENT:
+            recent.append(line)
+        else:
+            older += 1
+    return recent, older
+
+
 def clone_probe(agent_dir: str, ctx: ProbeContext, deps: Mapping[str, Result],
-                platform: Optional[str] = None) -> Outcome:
+                platform: Optional[str] = None,
+                now: Optional[_dt.datetime] = None) -> Outcome:
     """Has the identity service been throttling this machine (HTTP 429, a cloned identity)?"""
     if not _installed(deps):
         return Outcome(Status.SKIP, "agent not installed")
@@ -169,24 +208,35 @@ def clone_probe(agent_dir: str, ctx: ProbeContext, deps: Mapping[str, Result],
         return Outcome(Status.SKIP, f"{path} not readable (run as root to check)", facts=facts)
     except OSError as exc:
         return Outcome(Status.SKIP, f"agent log not read: {bounded(str(exc), 200)}", facts=facts)
-    hits = throttled_lines(text)
+    now = now or _dt.datetime.now(_dt.timezone.utc)
+    hits, older = recent_lines(throttled_lines(text), now)
+    if older:
+        facts["lines_429_older"] = older
     if not hits:
-        return Outcome(Status.PASS, "no HTTP 429 from the identity service in himds.log",
-                       facts=facts)
+        return Outcome(Status.PASS, "no HTTP 429 from the identity service in himds.log in the "
+                       "last 24 hours" + (f" ({older} older)" if older else ""), facts=facts)
     agent_facts = deps["agent"].facts
     name = agent_facts.get("connected_name") or agent_facts.get("resource_name")
-    given_name = getattr(ctx.settings, "resource_name", None)
+    given_name = str(getattr(ctx.settings, "resource_name", None) or "").strip()
+    settings = ctx.settings
+    if given_name and name and given_name.casefold() == str(name).strip().casefold():
+        # The name given is the one the clones share: reconnecting under it changes nothing.
+        given_name = ""
+        settings = dataclasses.replace(settings, resource_name=None)
     # A clone must come back under a name of its own, never the one it shares.
     commands = ["azcmagent disconnect --force-local-only",
-                connect_command(ctx.settings, agent_facts, platform)
+                connect_command(settings, agent_facts, platform)
                 + ("" if given_name else " --resource-name <unique-name>")]
+    newest = max((t for t in map(line_time, hits) if t is not None), default=None)
     facts.update({"lines_429": len(hits),
+                  "newest_429": newest.astimezone(_dt.timezone.utc).strftime(
+                      "%Y-%m-%dT%H:%M:%SZ") if newest else None,
                   "evidence": [bounded(redact(line), 300) for line in hits[-MAX_EVIDENCE:]],
                   "next_command": commands})
     return Outcome(Status.WARN, f"himds.log has {len(hits)} HTTP 429 answer(s) from the identity "
-                   "service: a clone of this machine is probably heartbeating as "
-                   + (str(name) if name else "the same resource") + f"; next: {commands[0]}",
-                   code="agent.cloned_identity", facts=facts)
+                   "service in the last 24 hours: a clone of this machine is probably "
+                   "heartbeating as " + (str(name) if name else "the same resource")
+                   + f"; next: {commands[0]}", code="agent.cloned_identity", facts=facts)
 
 
 # --------------------------------------------------------------------------------------------

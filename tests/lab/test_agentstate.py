@@ -18,6 +18,7 @@ agent-overview.md "Cloning guidelines".
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -35,9 +36,15 @@ pytestmark = pytest.mark.lab
 SUB = "00000000-0000-0000-0000-000000000000"
 RID = f"/subscriptions/{SUB}/resourceGroups/arc-rg/providers/Microsoft.HybridCompute/machines/"
 ONLY = ("--only", "agent", "--only", "himds")
-THROTTLED = ('time="2026-11-29T08:15:04Z" level=error msg="Failed to send heartbeat" '
+THROTTLED = ('time="{when}" level=error msg="Failed to send heartbeat" '
              'Error="PUT \\"https://eastus.his.arc.azure.com/subscriptions/0000/heartbeat'
              '?api-version=2.1\\": 429 Too Many Requests"\n')
+
+
+def logged(hours_ago: float) -> str:
+    """A logrus time stamp ``hours_ago`` before now."""
+    when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=hours_ago)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def shown(status: str, name: str = "web01", **extra: Any) -> Dict[str, Any]:
@@ -154,15 +161,31 @@ def test_identity_429_in_himds_log_points_at_a_clone(lab: Lab) -> None:
     lab.himds()
     folder = agent_dir(lab)
     (folder / "log").mkdir(exist_ok=True)
-    (folder / "log" / "himds.log").write_text(
-        'time="2026-11-29T08:10:04Z" level=info msg="Heartbeat sent"\n' + THROTTLED * 3)
+    log = folder / "log" / "himds.log"
+    # a week-old 429 (a clone fixed since) and three from the last hours
+    recent = [logged(h) for h in (2, 1.5, 1)]
+    log.write_text(THROTTLED.format(when=logged(170))
+                   + f'time="{logged(3)}" level=info msg="Heartbeat sent"\n'
+                   + "".join(THROTTLED.format(when=when) for when in recent))
     result = state_run(lab, show=shown("Connected"))
     clone = checks(result)["agent:clone"]
     assert (clone["status"], clone["code"]) == ("warn", "agent.cloned_identity")
-    assert clone["facts"]["lines_429"] == 3
+    assert clone["facts"]["lines_429"] == 3 and clone["facts"]["lines_429_older"] == 1
+    assert clone["facts"]["newest_429"] == recent[-1]
     remedy: List[str] = diagnosis(result, "cloned_machine_identity")["remedy"]
     assert remedy[0] == "On this machine, run: azcmagent disconnect --force-local-only"
     assert remedy[1].endswith("--resource-name <unique-name>")
+
+
+def test_only_old_identity_429_lines_do_not_warn(lab: Lab) -> None:
+    lab.himds()
+    folder = agent_dir(lab)
+    (folder / "log").mkdir(exist_ok=True)
+    (folder / "log" / "himds.log").write_text(
+        "".join(THROTTLED.format(when=logged(h)) for h in (72, 48, 30)))
+    clone = checks(state_run(lab, show=shown("Connected")))["agent:clone"]
+    assert (clone["status"], clone["code"]) == ("pass", None)
+    assert clone["facts"]["lines_429_older"] == 3
 
 
 def test_agent_older_than_a_year_is_out_of_support(lab: Lab) -> None:
