@@ -276,6 +276,19 @@ def test_himds_agreeing_passes_whatever_the_case() -> None:
     assert (out.status, out.code) == (Status.PASS, None)
 
 
+def test_himds_serving_a_resource_the_agent_does_not_record_is_a_mismatch() -> None:
+    """A half-finished disconnect (or --force-local-only with the service still running):
+    azcmagent show names no resource, HIMDS still serves one."""
+    never = result("agent", "pass", facts={"installed": True, "status": "Disconnected"})
+    out = agentstate.himds_match_probe(ctx(), {"agent": never, "himds": himds()})
+    assert (out.status, out.code) == (Status.WARN, "agent.himds_mismatch")
+    assert out.facts["himds_resource_id"] == RID and out.facts["agent_resource_id"] is None
+    assert out.facts["next_command"][0] == "sudo systemctl restart himdsd"
+    # both empty: nothing served, nothing recorded, nothing to compare
+    quiet = agentstate.himds_match_probe(ctx(), {"agent": never, "himds": himds("")})
+    assert (quiet.status, quiet.code) == (Status.PASS, None)
+
+
 def test_recorded_name_against_himds_name_when_no_resource_id_is_shown() -> None:
     recorded = result("agent", "warn", code="agent.disconnected", facts={
         "installed": True, "status": "Disconnected", "resource_name": "web07"})

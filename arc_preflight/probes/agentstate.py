@@ -259,6 +259,13 @@ def himds_match_probe(ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
                            f"serves {served_name}; next: {fix[0]}", code="agent.himds_mismatch",
                            facts={**seen, "agent_resource_name": named,
                                   "himds_name": served_name, "next_command": fix})
+        if served and status != "connected":
+            # HIMDS still hands out tokens for a resource the agent no longer records: a
+            # disconnect that stopped half-way, or --force-local-only with the service running.
+            return Outcome(Status.WARN, f"HIMDS serves {himds_result.facts.get('resourceId')} "
+                           f"but azcmagent show ({facts.get('status')}) names no resource; "
+                           f"next: {fix[0]}", code="agent.himds_mismatch",
+                           facts={**seen, "next_command": fix})
         return Outcome(Status.PASS, "the agent records no resource yet; nothing to compare",
                        facts=seen)
     return Outcome(Status.PASS, f"HIMDS serves the resource azcmagent show names ({shown})",
