@@ -6,10 +6,10 @@ msg="Regional Service Discovery" Error="Get \\"https://gbl.his.arc.azure.com/...
 tests/corpus/cases/a-020.txt, from
 https://github.com/JanneMattila/azure-arc-demos/blob/main/servers/networking.md) with the 429
 answer agent-overview.md "Cloning guidelines" and release notes 1.57 ("HTTP 429 (Too Many
-Requests) responses from HIS") describe. The DISM output copies the "State : Enabled" lines
-public scripts match after ``dism.exe /online /get-featureinfo`` (e.g. ``findstr /I /C:"State :
-Enabled"``); the feature and capability names are those of onboard-windows-server.md. The Windows
-parts have never run on Windows: they are exercised here with these stand-ins.
+Requests) responses from HIS") describe. The DISM feature output copies a real
+``DISM /Online /Get-FeatureInfo`` transcript (see FEATURE_ENABLED); the feature and capability
+names are those of onboard-windows-server.md. The Windows parts have never run on Windows:
+they are exercised here with these stand-ins.
 """
 
 from __future__ import annotations
@@ -263,19 +263,35 @@ def dism(outputs: Dict[str, str], calls: List[Sequence[str]] | None = None) -> A
     return run
 
 
-# Fields as DISM prints them per feature (DismFeatureInfo: FeatureName, DisplayName,
-# RestartRequired, FeatureState; https://learn.microsoft.com/windows-hardware/manufacture/desktop/
-# dism/dismfeatureinfo-structure), in the "Name : value" lines the scripts cited above match.
+# The shape of a real ``DISM /Online /Get-FeatureInfo /FeatureName:Recall`` transcript from
+# Windows 11 24H2 (DISM 10.0.26100.1150), published in the blog post "Turn On and Turn Off Recall
+# in Windows 11" (public GitHub Markdown found with the code search; the index did not name its
+# repository): the tool banner, "Feature Information:", then "Name : value" lines ending with
+# "State : Enabled", "Custom Properties:" and the success line. Only the feature's name, display
+# name and description are Azure Arc Setup's and the build is Windows Server 2022's with the
+# update of 10 October 2023 (OS build 20348.2031, KB5031364, named by onboard-windows-server.md).
 FEATURE_ENABLED = """
+Deployment Image Servicing and Management tool
+Version: 10.0.20348.2031
+
+Image Version: 10.0.20348.2031
+
 Feature Information:
 
 Feature Name : AzureArcSetup
 Display Name : Azure Arc Setup
+Description : Azure Arc Setup.
 Restart Required : Possible
 State : Enabled
 
+Custom Properties:
+
+(No custom properties found)
+
 The operation completed successfully.
 """
+# No public /Get-CapabilityInfo transcript was found: this keeps the same "Name : value" layout,
+# with the capability name onboard-windows-server.md gives for Windows Server 2025.
 CAPABILITY_INSTALLED = """
 Capability Identity : AzureArcSetup~~~~
 Name : AzureArcSetup

@@ -10,9 +10,11 @@ Three things on the machine itself, each with a documented cause and a fix:
   (``*.his.arc.azure.com``). agent-overview.md, "Cloning guidelines": machines cloned from a
   connected image heartbeat for one resource, get 429s, and must each run ``azcmagent
   disconnect --force-local-only`` and connect again under their own name.
-- Windows only: the in-box "Azure Arc Setup" feature (Windows Server 2022 and later) installs
-  the agent without connecting it, so onboarding scripts that only test for the himds service
-  report success and never connect (Azure/ArcEnabledServersGroupPolicy pull request 63).
+- Windows only: the in-box "Azure Arc Setup" feature (Windows Server 2022 and later, enabled
+  by default). Its wizard installs the agent before it connects it (onboard-windows-server.md),
+  so a wizard left half-way leaves an installed agent that is not connected, and onboarding
+  scripts that only test for the himds service report success and never connect. The check
+  sees the feature and the agent's state; it cannot tell who installed the agent.
 """
 
 from __future__ import annotations
@@ -269,7 +271,7 @@ def dism_state(text: str) -> Optional[str]:
 
 def arc_setup_probe(ctx: ProbeContext, deps: Mapping[str, Result],
                     run: Runner = _run) -> Outcome:
-    """Did the in-box Azure Arc Setup feature install an agent that nobody connected?"""
+    """Is the in-box Azure Arc Setup feature enabled beside an agent nobody connected?"""
     found: Dict[str, Any] = {}
     for kind, argv, remove in (("feature", FEATURE_QUERY, REMOVE_FEATURE),
                                ("capability", CAPABILITY_QUERY, REMOVE_CAPABILITY)):
@@ -301,7 +303,8 @@ def _arc_setup_found(kind: str, state: str, remove: str, ctx: ProbeContext,
                        f"{agent_state or 'not installed'}", facts=facts)
     connect = connect_command(ctx.settings, {}, "win32")
     facts["next_command"] = [connect, remove]
-    return Outcome(Status.WARN, f"Azure Arc Setup {kind} is {state} and installed the agent, "
-                   "which is not connected: onboarding that only looks for the himds service "
-                   f"reports success and never connects; next: {connect}",
+    return Outcome(Status.WARN, f"Azure Arc Setup {kind} is {state} and the agent is installed "
+                   "but not connected (the feature's wizard installs the agent before it "
+                   "connects it): onboarding that only looks for the himds service reports "
+                   f"success and never connects; next: {connect}",
                    code="agent.arc_setup_installed", facts=facts)
