@@ -154,10 +154,6 @@ def test_connect_command_carries_the_gateway_id(tmp_path: Path) -> None:
     given = agentstate.connect_command(Settings(gateway_id=gateway, location="eastus"), {},
                                        "linux")
     assert given.endswith(f"--gateway-id {gateway}")
-    # the agent's own gateway when the flags do not give one
-    own = agentstate.connect_command(Settings(agent_dir=str(tmp_path)),
-                                     {"gateway_id": gateway}, "linux")
-    assert f"--gateway-id {gateway}" in own
     # no gateway anywhere: no flag
     assert "--gateway-id" not in agentstate.connect_command(Settings(agent_dir=str(tmp_path)),
                                                             {}, "linux")

@@ -76,8 +76,10 @@ def connect_command(settings: Any, identity: Mapping[str, Any],
     text += _flag("--resource-name", given("resource_name"), None, win)
     text += _flag("--private-link-scope", given("private_link_scope"), None, win)
     text += _flag("--tags", given("tags"), None, win)
-    # azcmagent-connect.md: --gateway-id "is required if you're using Azure Arc gateway".
-    gateway_id = given("gateway_id", "gateway_id")
+    # azcmagent-connect.md: --gateway-id "is required if you're using Azure Arc gateway". The
+    # agent records no gateway id anywhere documented (azcmagent show gives the gateway URL at
+    # most), so it comes from the flags or stays a placeholder.
+    gateway_id = given("gateway_id")
     if gateway_id:
         text += _flag("--gateway-id", gateway_id, None, win)
     elif _gateway_mode(settings):
