@@ -132,6 +132,18 @@ def test_connected_with_exactly_the_flags_given_needs_nothing(
     assert (out.status, out.code, out.facts["state"]) == (Status.PASS, None, "connected")
     assert "next_command" not in out.facts and "next_caution" not in out.facts
     assert "nothing to connect" in out.summary
+    # a region alone names no resource; a flag the agent does not report cannot be "exact"
+    for flags in ({"location": "westeurope"},
+                  {"resource_group": "rg-arc", "private_link_scope": None,
+                   "tenant_id": TENANT}):
+        again = tmp_path / str(len(str(flags)))
+        again.mkdir()
+        data = connected_show(lastHeartbeat="2026-01-01T00:00:00Z")
+        if "tenant_id" in flags:
+            data.pop("tenantId")
+        out = probe(again, monkeypatch, data, **flags)
+        assert out.code == "agent.connected" and out.facts["next_command"][0] == \
+            "azcmagent disconnect"
 
 
 def test_connected_elsewhere_leads_with_the_disconnect_warning(

@@ -114,14 +114,30 @@ DISCONNECT_CAUTION = (
     "azcmagent disconnect deletes this machine's Azure resource with its extensions. To keep "
     "them, move the resource in Azure instead (another resource group or subscription in the "
     "same tenant: az resource move); disconnect only to connect it anew")
-IDENTITY_FLAGS = ("subscription_id", "tenant_id", "resource_group", "location", "resource_name")
+# The connect flags that name the resource, with the agent fact each is compared with.
+IDENTITY_FLAGS = {"subscription_id": "subscription_id", "tenant_id": "tenant_id",
+                  "resource_group": "resource_group", "location": "location",
+                  "resource_name": "connected_name"}
+# At least one of these must be given: a region or tenant alone does not name a resource.
+NAMING_FLAGS = ("subscription_id", "resource_group", "resource_name")
 
 
 def connected_as_given(facts: Mapping[str, Any], settings: Any) -> bool:
-    """Connected with exactly the connect flags given: at least one given, none differing."""
+    """Connected with exactly the connect flags given: the flags name a resource, and every one
+    given equals what ``azcmagent show`` reports (one the agent does not report is unknown,
+    so not "exactly")."""
     if settings is None or facts.get("differs_from_flags"):
         return False
-    return any(getattr(settings, key, None) for key in IDENTITY_FLAGS)
+    if not any(getattr(settings, key, None) for key in NAMING_FLAGS):
+        return False
+    for key, fact in IDENTITY_FLAGS.items():
+        value = getattr(settings, key, None)
+        if not value:
+            continue
+        have = str(facts.get(fact) or "")
+        if not have or not agent._same(fact, have, str(value)):
+            return False
+    return True
 
 
 def restart_command(platform: Optional[str] = None) -> str:

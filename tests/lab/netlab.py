@@ -812,9 +812,17 @@ class Lab:
     # -- HIMDS / IMDS ----------------------------------------------------------------------
 
     def himds(self, mode: str = "answer", *, compute: Optional[Mapping[str, Any]] = None,
-              bind: str = "127.0.0.1", port: int = HIMDS_PORT) -> Optional[Server]:
+              bind: str = "127.0.0.1", port: int = HIMDS_PORT,
+              connected: bool = False) -> Optional[Server]:
         """HIMDS stand-in: ``answer`` (instance metadata), ``hang`` (accepts, never answers)
-        or ``absent`` (nothing listens: connection refused)."""
+        or ``absent`` (nothing listens: connection refused).
+
+        By default it is the HIMDS of the lab's default agent, installed and never connected:
+        it serves no resource (``agent:himds-match`` warns when HIMDS serves a resource the
+        agent does not record). ``connected=True`` serves the connected machine ``web01`` of
+        the stand-in's compute document, for scenarios whose ``azcmagent show`` names it."""
+        if not connected:
+            compute = {"resourceId": "", "name": "", **(compute or {})}
         return self._metadata_server("himds", mode, compute, bind, port)
 
     def azure_imds(self, mode: str = "answer", *,

@@ -86,7 +86,7 @@ def state_run(lab: Lab, *extra: str, show: Dict[str, Any] | None = None) -> CliR
 
 
 def test_expired_agent_gets_delete_disconnect_connect(lab: Lab) -> None:
-    lab.himds()
+    lab.himds(connected=True)
     result = state_run(lab, "--tenant-id", "11111111-1111-1111-1111-111111111111",
                        show=shown("Expired"))
     agent = checks(result)["agent"]
@@ -103,7 +103,7 @@ def test_expired_agent_gets_delete_disconnect_connect(lab: Lab) -> None:
 
 
 def test_never_connected_agent_is_told_its_connect_command(lab: Lab) -> None:
-    lab.himds(compute={"resourceId": "", "name": ""})
+    lab.himds()  # a never-connected agent's HIMDS: no resource
     result = state_run(lab, "--resource-group", "arc-rg")  # the stand-in's default: Disconnected
     agent = checks(result)["agent"]
     assert (agent["status"], agent["facts"]["state"]) == ("pass", "not_connected")
@@ -119,7 +119,7 @@ def test_never_connected_agent_is_told_its_connect_command(lab: Lab) -> None:
 
 
 def test_himds_serving_another_resource_is_reported(lab: Lab) -> None:
-    lab.himds()  # the stand-in serves .../machines/web01
+    lab.himds(connected=True)  # the stand-in serves .../machines/web01
     result = state_run(lab, show=shown("Connected", name="web02"))
     match = checks(result)["agent:himds-match"]
     assert (match["status"], match["code"]) == ("warn", "agent.himds_mismatch")
@@ -129,6 +129,21 @@ def test_himds_serving_another_resource_is_reported(lab: Lab) -> None:
         "On this machine, run: sudo systemctl restart himdsd"
     agreeing = state_run(lab, show=shown("Connected"))
     assert checks(agreeing)["agent:himds-match"]["status"] == "pass"
+
+
+def test_himds_serving_a_resource_the_agent_no_longer_records(lab: Lab) -> None:
+    """A disconnect that stopped half-way (or --force-local-only with the service still
+    running): azcmagent show is Disconnected with no resource, HIMDS still serves web01."""
+    lab.himds(connected=True)
+    result = state_run(lab)  # the azcmagent stand-in's default: Disconnected, no resource
+    match = checks(result)["agent:himds-match"]
+    assert (match["status"], match["code"]) == ("warn", "agent.himds_mismatch")
+    assert match["facts"]["himds_resource_id"].endswith("/machines/web01")
+    assert match["facts"]["agent_resource_id"] is None
+    assert diagnosis(result, "agent_himds_mismatch")["remedy"][0] == \
+        "On this machine, run: sudo systemctl restart himdsd"
+    lab.himds()  # the service restarted: it serves no resource either
+    assert checks(state_run(lab))["agent:himds-match"]["status"] == "pass"
 
 
 @pytest.fixture
@@ -147,7 +162,7 @@ def immutable_config(lab: Lab) -> Iterator[Path]:
 
 
 def test_immutable_agentconfig_is_found_with_its_fix(lab: Lab, immutable_config: Path) -> None:
-    lab.himds()
+    lab.himds(connected=True)
     result = state_run(lab, show=shown("Disconnected"))
     config = checks(result)["agent:config-file"]
     assert (config["status"], config["code"]) == ("fail", "agent.config_readonly")
@@ -158,7 +173,7 @@ def test_immutable_agentconfig_is_found_with_its_fix(lab: Lab, immutable_config:
 
 
 def test_identity_429_in_himds_log_points_at_a_clone(lab: Lab) -> None:
-    lab.himds()
+    lab.himds(connected=True)
     folder = agent_dir(lab)
     (folder / "log").mkdir(exist_ok=True)
     log = folder / "log" / "himds.log"
@@ -178,7 +193,7 @@ def test_identity_429_in_himds_log_points_at_a_clone(lab: Lab) -> None:
 
 
 def test_only_old_identity_429_lines_do_not_warn(lab: Lab) -> None:
-    lab.himds()
+    lab.himds(connected=True)
     folder = agent_dir(lab)
     (folder / "log").mkdir(exist_ok=True)
     (folder / "log" / "himds.log").write_text(
@@ -189,7 +204,7 @@ def test_only_old_identity_429_lines_do_not_warn(lab: Lab) -> None:
 
 
 def test_agent_older_than_a_year_is_out_of_support(lab: Lab) -> None:
-    lab.himds()
+    lab.himds(connected=True)
     result = state_run(lab, show=shown("Connected", agentVersion="1.40.02669.1635"))
     version = checks(result)["agent:version"]
     assert (version["status"], version["code"]) == ("warn", "agent.outdated")

@@ -39,6 +39,13 @@ def show(status: str = "Connected", **heartbeat_age: float) -> Dict[str, Any]:
                           "arc-rg/providers/Microsoft.HybridCompute/machines/web01"}
 
 
+@pytest.fixture
+def healthy_lab(healthy_lab: Lab) -> Lab:
+    """The agent of these scenarios is connected as web01: its HIMDS serves that resource."""
+    healthy_lab.himds(connected=True)
+    return healthy_lab
+
+
 def health(lab: Lab, *extra: str, agent: Dict[str, Any], **kwargs: Any) -> CliResult:
     return run(lab, "--profile", "health", *extra, show=agent, **kwargs)
 

@@ -779,6 +779,7 @@ def test_public_only_name_answering_privately(lab: Lab, lab_hosts: List[str]) ->
 
 
 def test_agent_already_connected(healthy_lab: Lab) -> None:
+    healthy_lab.himds(connected=True)  # azcmagent show names web01: HIMDS serves it
     result = run(healthy_lab, show={"status": "Connected", "agentVersion": "1.60",
                                     "resourceId": CONNECTED_ID})
     agent = checks(result)["agent"]
@@ -793,6 +794,7 @@ def test_agent_already_connected(healthy_lab: Lab) -> None:
 def test_agent_connected_to_another_subscription_and_region(healthy_lab: Lab) -> None:
     """azcmagent show -j as a connected 1.64 agent (keys as public scripts read them; see
     tests/test_agent_show.py) against the flags of the connect about to be run."""
+    healthy_lab.himds(connected=True)  # azcmagent show names web01: HIMDS serves it
     other = "11111111-2222-3333-4444-555555555555"
     shown = {"status": "Connected", "agentVersion": "1.64.03414.2961",
              "resourceId": CONNECTED_ID, "resourceName": "web01", "resourceGroup": "arc-rg",
@@ -816,6 +818,7 @@ def test_agent_connected_to_another_subscription_and_region(healthy_lab: Lab) ->
 
 
 def test_agent_expired(healthy_lab: Lab) -> None:
+    healthy_lab.himds(connected=True)  # azcmagent show names web01: HIMDS serves it
     result = run(healthy_lab, show={"status": "Expired", "agentVersion": "1.60",
                                     "resourceId": CONNECTED_ID})
     agent = checks(result)["agent"]
@@ -826,6 +829,7 @@ def test_agent_expired(healthy_lab: Lab) -> None:
 
 
 def test_agent_reports_error_code(healthy_lab: Lab) -> None:
+    healthy_lab.himds(connected=True)  # azcmagent show names web01: HIMDS serves it
     result = run(healthy_lab, show={"status": "Disconnected", "agentErrorCode": "AZCM0081",
                                     "agentErrorDetails": "failed to renew the certificate",
                                     "agentVersion": "1.60", "resourceId": CONNECTED_ID})
@@ -840,6 +844,7 @@ def test_agent_reports_error_code(healthy_lab: Lab) -> None:
 
 
 def test_agent_error_code_names_its_documented_cause(healthy_lab: Lab) -> None:
+    healthy_lab.himds(connected=True)  # azcmagent show names web01: HIMDS serves it
     result = run(healthy_lab, show={"status": "Disconnected", "agentErrorCode": "AZCM0081",
                                     "agentVersion": "1.60", "resourceId": CONNECTED_ID})
     assert checks(result)["agent"]["code"] == "agent.error"
