@@ -821,7 +821,7 @@ class Lab:
         it serves no resource (``agent:himds-match`` warns when HIMDS serves a resource the
         agent does not record). ``connected=True`` serves the connected machine ``web01`` of
         the stand-in's compute document, for scenarios whose ``azcmagent show`` names it."""
-        if not connected:
+        if not connected and mode == "answer":
             compute = {"resourceId": "", "name": "", **(compute or {})}
         return self._metadata_server("himds", mode, compute, bind, port)
 

@@ -253,7 +253,7 @@ def test_drop_all_443(lab: Lab) -> None:
 
 
 def test_himds_answers_hangs_and_is_absent(lab: Lab) -> None:
-    lab.himds()
+    lab.himds(connected=True)
     proc = lab.run(["curl", "-sS", "--max-time", "3", "-H", "Metadata: true", lab.himds_url],
                    timeout=20)
     assert '"azEnvironment": "AzurePublicCloud"' in proc.stdout
