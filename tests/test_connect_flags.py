@@ -567,3 +567,16 @@ def test_old_agent_refusing_a_new_flag_is_recognised(flag: str) -> None:
 def test_signed_out_azure_cli_message_is_recognised() -> None:
     found = kb.load().match_text("ERROR: Please run 'az login' to setup account.")
     assert found and found[0].id == "azure_cli_signed_out"
+
+
+def test_scope_in_another_subscription_is_named_offline() -> None:
+    scope = (f"/subscriptions/{OTHER_TENANT}/resourceGroups/net-rg/providers/"
+             "Microsoft.HybridCompute/privateLinkScopes/arc-pls")
+    out = params.probe("private_link_scope", ctx(private_link_scope=scope, subscription_id=SUB),
+                       {})
+    assert out.status is Status.PASS and out.facts["other_subscription"] is True
+    assert f"in subscription {OTHER_TENANT}, not the machine's" in out.summary
+    assert "add --auth" in out.summary
+    same = params.probe("private_link_scope", ctx(
+        private_link_scope=scope.replace(OTHER_TENANT, SUB), subscription_id=SUB, auth=True), {})
+    assert same.facts["other_subscription"] is False and "subscription" not in same.summary

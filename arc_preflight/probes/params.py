@@ -147,7 +147,16 @@ def probe(rule: str, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
     if rule == "private_link_scope":
         match = PLS_ID.match(s.private_link_scope or "")
         if match and GUID.match(match.group("sub")):
-            return Outcome(Status.PASS, f"private link scope {match.group('name')}")
+            scope_sub = match.group("sub")
+            other = bool(GUID.match(s.subscription_id or "")) and \
+                scope_sub.lower() != str(s.subscription_id).lower()
+            # A scope in another subscription is allowed; whether the identity may read it
+            # there is what --auth checks (auth:private-link-scope).
+            where = (f" in subscription {scope_sub}, not the machine's"
+                     + ("" if s.auth else " (add --auth to check it can be read)")
+                     if other else "")
+            return Outcome(Status.PASS, f"private link scope {match.group('name')}{where}",
+                           facts={"other_subscription": other})
         return Outcome(Status.FAIL, "--private-link-scope must be the scope's resource id: "
                        "/subscriptions/<id>/resourceGroups/<group>/providers/"
                        "Microsoft.HybridCompute/privateLinkScopes/<name>",
