@@ -12,9 +12,9 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Pattern, Sequence, Tuple
 
-from . import datafiles
+from . import codefamilies, datafiles
 from .datafiles import DATA_DIR
 from .model import CATEGORIES, FAILURE_CODES, Cause
 
@@ -172,8 +172,13 @@ def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, Tuple[Pattern[str
     return cause, tuple(compiled)
 
 
-def parse(text: str) -> KnowledgeBase:
-    """Validate and build a knowledge base from TOML text."""
+def parse(text: str, family_patterns: Optional[Mapping[str, Sequence[str]]] = None
+          ) -> KnowledgeBase:
+    """Validate and build a knowledge base from TOML text.
+
+    ``family_patterns`` adds patterns to causes by id (the code families of ``data/codes.toml``,
+    see :mod:`.codefamilies`); a family member naming a cause that does not exist stops the load.
+    """
     try:
         doc = datafiles.loads(text)
     except datafiles.TOMLDecodeError as exc:
@@ -187,7 +192,10 @@ def parse(text: str) -> KnowledgeBase:
     causes: List[Cause] = []
     compiled: Dict[str, Tuple[Pattern[str], ...]] = {}
     generic: Dict[Tuple[str, int], str] = {}
+    added: Dict[str, Sequence[str]] = dict(family_patterns or {})
     for index, raw in enumerate(entries):
+        if isinstance(raw, dict) and raw.get("id") in added:
+            raw = {**raw, "patterns": [*raw.get("patterns", []), *added.pop(raw["id"])]}
         cause, patterns = _entry(raw, index)
         if cause.id in compiled:
             raise _fail(f"cause #{index + 1}", f"duplicate id {cause.id!r}")
@@ -201,13 +209,17 @@ def parse(text: str) -> KnowledgeBase:
                                 f"same probe code {code!r} and priority as {other!r}")
         causes.append(cause)
         compiled[cause.id] = patterns
+    if added:
+        raise KnowledgeBaseError(f"{codefamilies.DATA_FILE.name}: family members name unknown "
+                                 f"cause(s) {', '.join(sorted(added))}")
     return KnowledgeBase(tuple(causes), compiled)
 
 
 @lru_cache(maxsize=1)
 def load() -> KnowledgeBase:
-    """The packaged knowledge base, parsed once per process."""
-    return parse(DATA_FILE.read_text(encoding="utf-8"))
+    """The packaged knowledge base with the code families' patterns, parsed once per process."""
+    families = codefamilies.patterns_by_cause(codefamilies.load())
+    return parse(DATA_FILE.read_text(encoding="utf-8"), families)
 
 
 def remedy_for(cause: Cause, platform: str = sys.platform) -> Tuple[str, ...]:

@@ -286,6 +286,47 @@ FAMILY_LINES = [
      "argument is null or empty.", "missing_parameter"),
     ("Invoke-WebRequest: Connection refused (gbl.his.arc.azure.com:443)",
      "firewall_or_proxy_blocking"),
+    # ESU: the IMDS check lines of troubleshoot-extended-security-updates (documented cause:
+    # missing intermediate CAs), https://learn.microsoft.com/azure/azure-arc/servers/
+    # troubleshoot-extended-security-updates
+    ("ESU: Trying to Check IMDS Again LastError=HRESULT_FROM_WIN32(12002)",
+     "missing_intermediate_ca"),
+    ("ESU: Trying to Check IMDS Again LastError=HRESULT_FROM_WIN32(12029)",
+     "missing_intermediate_ca"),
+    # Extensions: the two errors of troubleshoot-vm-extensions
+    # (https://learn.microsoft.com/azure/azure-arc/servers/troubleshoot-vm-extensions)
+    ("Extension failed to install. Extension returned non-zero exit code for Install: 64. "
+     "Extension error output: Extension path '/var/lib/waagent/x' has the 'noexec' flag set. "
+     "Extension exit code: 64", "extension_failure"),
+    ("HandlerManifest.json file does not exist for extension", "extension_failure"),
+    # ... an extension's terminal failure as ARM reports it (shape of
+    # https://github.com/microsoft/azure_arc/issues/1787 and issues/1768)
+    ('Error: Code="VMExtensionProvisioningError" Message="VM has reported a failure when '
+     "processing extension 'cse'. Error message: \\\"Enable failed: failed to execute command: "
+     'command terminated with exit status=2"', "extension_failure"),
+    ('"code": "VMExtensionProvisioningTimeout", "message": "Provisioning of VM extension x has '
+     'timed out."', "extension_failure"),
+    # ... but a reason named beside it wins: the extension failure only adds evidence
+    ("Failed to install extension AzureMonitorWindowsAgent: dial tcp 203.0.113.7:443: "
+     "i/o timeout", "firewall_or_proxy_blocking"),
+    # .NET chain status (https://github.com/ThreeMammals/Ocelot/issues/2135 shape)
+    ("---> System.Security.Authentication.AuthenticationException: The remote certificate is "
+     "invalid because of errors in the certificate chain: PartialChain",
+     "missing_intermediate_ca"),
+    # Azure CLI and Az PowerShell shapes (https://github.com/Azure/azure-cli/issues/26915 for
+    # the traceback; PowerShell's own parameter-binding messages)
+    ("ERROR: 'connectedmachine' is misspelled or not recognized by the system.",
+     "client_tool_bug"),
+    ("Connect-AzConnectedMachine : A positional parameter cannot be found that accepts argument "
+     "'westeurope'.", "missing_parameter"),
+    ("az connectedmachine extension create: error: argument --location/-l: expected one "
+     "argument", "missing_parameter"),
+    # package managers (rpm scriptlet, yum repository, apt as a normal user)
+    ("warning: %post(azcmagent-1.40.02664-1.x86_64) scriptlet failed, exit status 1",
+     "install_failure"),
+    ("E: Could not open lock file /var/lib/dpkg/lock-frontend - open (13: Permission denied)\n"
+     "E: Unable to acquire the dpkg frontend lock (/var/lib/dpkg/lock-frontend), are you root?",
+     "not_admin"),
     # Azure Local environment checker: the diagnostic object of a failed endpoint
     ('  "StatusCode": 407,', "proxy_auth_required"),
     ("[11/03/2025 19:38:18] [WARNING] [Invoke-WebrequestEx] FAILURE: HOST01 "
@@ -316,6 +357,12 @@ def test_code_family_members(kb: kbmod.KnowledgeBase, line: str, category: str) 
     "Action ended 10:00:00: InstallFinalize. Return value 3.",
     "    + FullyQualifiedErrorId : DriveNotFound,Microsoft.PowerShell.Commands.SetLocationCommand",
     '{"operation": "Enable", "status": "error", "code": 1}',
+    # troubleshoot-extended-security-updates quotes this line (its cause, a stale license, is
+    # not an onboarding category): a failure all the same
+    "ESU: not eligible HRESULT_FROM_WIN32(1633)",
+    "[11/03/2025 19:38:18] [ERROR] [Test-Widget] the widget broke",
+    "setup.sh: installer exited with code 2",
+    "Start-Service : Access is denied",
 ])
 def test_failure_lines_are_never_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
     report = diagnose(line + "\n", kb)
@@ -333,6 +380,9 @@ def test_failure_lines_are_never_silent(kb: kbmod.KnowledgeBase, line: str) -> N
     "Reading state information... Done",
     "NonHTTPFailure: false",
     "Skipping DNS resolution test on node01 because a proxy is configured.",
+    # an extension's healthy status (https://github.com/Azure/azure-powershell/issues/19400)
+    '"message": "Extension Message: ExtensionOperation:enable. Status:Success"',
+    '"provisioningState": "Succeeded",',
 ])
 def test_healthy_lines_stay_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
     assert diagnose(line + "\n", kb).diagnoses == (), line
