@@ -60,6 +60,9 @@ SAMPLES: Dict[str, List[Tuple[str, str]]] = {
         ("ERROR: ({name}) The request failed.", "{name}"),
     ],
     "curl": [("curl: ({n}) transfer failed", "{n}")],
+    # https://learn.microsoft.com/azure/azure-local/manage/troubleshoot-arc-enabled-vms quotes
+    # "RESPONSE ERROR (ErrorCode=NoAuthenticationInformation)"
+    "storage": [("===== RESPONSE ERROR (ErrorCode={name}) =====", "{name}")],
     "msi": [("MSI (s) (A4:1C) [10:00:00:000]: MainEngineThread is returning {n}", "{n}"),
             ("Installation success or error status: {n}.", "{n}")],
     "x509_chain_status": [
