@@ -146,7 +146,8 @@ def _values(members: List[Member], placeholder: str) -> List[str]:
 
 
 def patterns_by_cause(families: Tuple[Family, ...]) -> Dict[str, Tuple[str, ...]]:
-    """For each cause, the patterns that find its members, one per form of each family."""
+    """For each cause, one pattern per family that finds its members in any of the family's
+    forms (one alternation: every pattern costs a parse when ``diagnose`` starts)."""
     out: Dict[str, List[str]] = {}
     for family in families:
         by_cause: Dict[str, List[Member]] = {}
@@ -154,11 +155,15 @@ def patterns_by_cause(families: Tuple[Family, ...]) -> Dict[str, Tuple[str, ...]
             if member.cause:
                 by_cause.setdefault(member.cause, []).append(member)
         for cause, members in by_cause.items():
+            filled = []
             for form in family.forms:
                 placeholder = next(p for p in _PLACEHOLDERS if p in form)
                 values = _values(members, placeholder)
                 if values:
-                    out.setdefault(cause, []).append(form.replace(placeholder, "|".join(values)))
+                    filled.append(form.replace(placeholder, "|".join(values)))
+            if filled:
+                out.setdefault(cause, []).append(
+                    filled[0] if len(filled) == 1 else "(?:" + "|".join(filled) + ")")
     return {cause: tuple(patterns) for cause, patterns in out.items()}
 
 

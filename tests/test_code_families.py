@@ -62,6 +62,13 @@ SAMPLES: Dict[str, List[Tuple[str, str]]] = {
     "curl": [("curl: ({n}) transfer failed", "{n}")],
     # https://learn.microsoft.com/azure/azure-local/manage/troubleshoot-arc-enabled-vms quotes
     # "RESPONSE ERROR (ErrorCode=NoAuthenticationInformation)"
+    # https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/SolutionExtension/
+    # Firewall-blocks-update-discovery.md quotes "A WebException occurred while sending a
+    # RestRequest. WebException.Status: ConnectFailure on ..."
+    "webexception_status": [
+        ("A WebException occurred while sending a RestRequest. WebException.Status: {name} on x",
+         "{name}"),
+    ],
     "storage": [("===== RESPONSE ERROR (ErrorCode={name}) =====", "{name}")],
     "msi": [("MSI (s) (A4:1C) [10:00:00:000]: MainEngineThread is returning {n}", "{n}"),
             ("Installation success or error status: {n}.", "{n}")],

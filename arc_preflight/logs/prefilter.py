@@ -388,6 +388,26 @@ def _place(group: Sequence[int], anchor: int, literals: Sequence[bytes]
     return choice
 
 
+def _link_siblings(choice: Dict[int, Tuple[int, str]], literals: Sequence[bytes],
+                   siblings: List[List[Tuple[int, int]]]) -> None:
+    """Record the pairs of one pass's literals that can both occur at one anchor byte: what
+    follows their anchors starts alike and what precedes it ends alike."""
+    by_tail: Dict[bytes, List[int]] = {}
+    for lit_id, (index, _) in choice.items():
+        by_tail.setdefault(literals[lit_id][index:], []).append(lit_id)
+    for a, (ia, _) in choice.items():
+        head_a, tail_a = literals[a][:ia], literals[a][ia:]
+        for k in range(1, len(tail_a) + 1):  # every b whose tail is a prefix of a's
+            for b in by_tail.get(tail_a[:k], ()):
+                ib = choice[b][0]
+                if b == a or (k == len(tail_a) and b < a):
+                    continue  # a pair with equal tails is seen once, from its lower id
+                head_b = literals[b][:ib]
+                if head_a.endswith(head_b) or head_b.endswith(head_a):
+                    siblings[a].append((b, ib))
+                    siblings[b].append((a, ia))
+
+
 def _guarded(anchor: int, choice: Dict[int, Tuple[int, str]], literals: Sequence[bytes],
              numbering: List[int]) -> bytes:
     """After the anchor byte: per guard mode, a cheap check of neighbouring bytes, then the
@@ -456,6 +476,9 @@ class Prefilter:
     group_literal: Tuple[Tuple[int, ...], ...]  # per pass: group number -> literal id
     plain: Tuple[int, ...]  # ids of literals found without an anchor pass
     plain_regex: Tuple[Tuple[int, Pattern[bytes]], ...] = ()  # ... those longer than a byte
+    # literal id -> (other literal id, index of its anchor) for the literals of the same pass that
+    # can occur at the very same anchor byte: the trie reports only one literal per position.
+    siblings: Tuple[Tuple[Tuple[int, int], ...], ...] = ()
 
     @classmethod
     def build(cls, literals: Set[str]) -> Prefilter:
@@ -472,17 +495,23 @@ class Prefilter:
         order = tuple(sorted(groups, key=lambda a: (_freq(a), a)))
         passes = []
         group_maps = []
+        siblings: List[List[Tuple[int, int]]] = [[] for _ in encoded]
         for anchor in order:
             code = ord(anchor)
             numbering: List[int] = [-1]
             choice = _place(groups[anchor], code, encoded)
+            _link_siblings(choice, encoded, siblings)
             body = _guarded(code, choice, encoded, numbering)
-            passes.append(re.compile(re.escape(anchor.encode("ascii")) + body))
+            # The trie sits in a look-ahead, so a match consumes only its anchor byte: an
+            # occurrence that starts inside another one found by the same pass (``subscription ``
+            # inside ``readonlydisabledsubscription ``) is still found.
+            passes.append(re.compile(re.escape(anchor.encode("ascii")) + b"(?=" + body + b")"))
             group_maps.append(tuple(numbering))
         plain_regex = tuple((i, re.compile(re.escape(encoded[i]))) for i in plain
                             if len(encoded[i]) > 1)
         return cls(literals=encoded, anchors=order, passes=tuple(passes),
-                   group_literal=tuple(group_maps), plain=plain, plain_regex=plain_regex)
+                   group_literal=tuple(group_maps), plain=plain, plain_regex=plain_regex,
+                   siblings=tuple(tuple(links) for links in siblings))
 
     def hits(self, lowered: bytes, end: int) -> List[Tuple[int, int]]:
         """(offset, literal id) of every literal occurrence in ``lowered[:end]``, in order.
@@ -491,8 +520,14 @@ class Prefilter:
         """
         found: List[Tuple[int, int]] = []
         for regex, numbering in zip(self.passes, self.group_literal):
-            found.extend((m.start(), numbering[m.lastindex or 0])
-                         for m in regex.finditer(lowered, 0, end))
+            for m in regex.finditer(lowered, 0, end):
+                at, lit_id = m.start(), numbering[m.lastindex or 0]
+                found.append((at, lit_id))
+                for other, index in self.siblings[lit_id] if self.siblings else ():
+                    start = at - index
+                    if start >= 0 and start + len(self.literals[other]) <= end and \
+                            lowered.startswith(self.literals[other], start):
+                        found.append((at, other))
         for lit_id, regex in self.plain_regex:  # the engine's prefix scan beats bytes.find
             found.extend((m.start(), lit_id) for m in regex.finditer(lowered, 0, end))
         for lit_id in self.plain:
