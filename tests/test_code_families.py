@@ -69,6 +69,12 @@ SAMPLES: Dict[str, List[Tuple[str, str]]] = {
         ("A WebException occurred while sending a RestRequest. WebException.Status: {name} on x",
          "{name}"),
     ],
+    # openssl s_client prints "verify error:num=20:unable to get local issuer certificate"; Node
+    # and curl name the code (https://docs.openssl.org/master/man3/X509_STORE_CTX_get_error/)
+    "openssl_verify": [
+        ("Error: {name} while connecting", "{name}"),
+        ("verify error:num={n}:see the verification error", "{n}"),
+    ],
     "storage": [("===== RESPONSE ERROR (ErrorCode={name}) =====", "{name}")],
     "msi": [("MSI (s) (A4:1C) [10:00:00:000]: MainEngineThread is returning {n}", "{n}"),
             ("Installation success or error status: {n}.", "{n}")],
