@@ -105,6 +105,8 @@ DNSMASQ = "/usr/sbin/dnsmasq"
 SQUID = "/usr/sbin/squid"
 SQUID_BASIC_AUTH = "/usr/lib/squid/basic_ncsa_auth"
 READY_NAME = "arcpf-lab-ready.test"
+LAB_GATEWAY = "lab01.gw.arc.azure.com"  # an Arc gateway URL of the <prefix>.gw.arc.azure.com form
+OUTSIDE_GATEWAY_HTTP = ("crl.microsoft.com", "oneocsp.microsoft.com", "ocsp.digicert.com")
 
 # Only these may appear in DNS answers that point away from loopback: documentation ranges
 # (RFC 5737). With only lo in the namespace there is no route to them, which is the point.
@@ -892,6 +894,52 @@ class Lab:
         self.iptables("-F", "OUTPUT")
         self._dns_dropped = False
 
+    # -- Arc gateway -------------------------------------------------------------------------
+
+    def arc_gateway(self, host: str = LAB_GATEWAY, ip: str = "127.0.4.1", *,
+                    issuer: str = "Microsoft Azure RSA TLS Issuing CA 07",
+                    inspected: bool = False) -> Server:
+        """An Arc gateway stand-in: HTTPS for ``host`` on ``ip``, mapped in DNS.
+
+        Its certificate comes from a CA named ``issuer`` whose root is added to
+        ``ca_bundle`` (so the chain verifies and, by default, the issuer is named like
+        Microsoft's issuing CAs); ``inspected=True`` signs with the untrusted foreign CA instead,
+        as a TLS-inspecting proxy on the way would. trustme names a CA by its organisation (no
+        common name), which is what the CLI reports as the issuer.
+        """
+        if inspected:
+            server = self.serve([host], ip, issuer="foreign")
+        else:
+            import trustme
+
+            _check_bind_address(ip)
+            issuing = trustme.CA(organization_name=issuer)
+            self.ca_bundle.write_bytes(self.ca_bundle.read_bytes() + issuing.cert_pem.bytes())
+            cert = issuing.issue_cert(host, ip)
+            chain = self.workdir / "gateway-chain.pem"
+            key = self.workdir / "gateway-key.pem"
+            chain.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+            cert.private_key_pem.write_to_path(str(key))
+            key.chmod(0o600)
+            ready = self.workdir / "gateway.ready"
+            server = self._spawn("gateway", [sys.executable, str(STANDIN), "--kind", "https",
+                                             "--bind", ip, "--port", "443", "--cert", str(chain),
+                                             "--key", str(key), "--ready-file", str(ready)],
+                                 ready_file=ready, ip=ip, port=443)
+        self.dns({host: ip})
+        return server
+
+    def outside_gateway(self, https_ip: str = "127.0.4.2", http_ip: str = "127.0.4.3") -> None:
+        """The names that stay outside the Arc gateway: ``aka.ms`` over HTTPS, and the CRL and
+        OCSP names on plain HTTP port 80 (one stand-in answers for them all)."""
+        self.serve_endpoints(["aka.ms"], ip=https_ip)
+        _check_bind_address(http_ip)
+        ready = self.workdir / "revocation.ready"
+        self._spawn("revocation", [sys.executable, str(STANDIN), "--kind", "himds", "--bind",
+                                   http_ip, "--port", "80", "--ready-file", str(ready)],
+                    ready_file=ready, ip=http_ip, port=80)
+        self.dns(dict.fromkeys(OUTSIDE_GATEWAY_HTTP, http_ip))
+
     # -- proxy -------------------------------------------------------------------------------
 
     def proxy(self, *, deny: Iterable[str] = (), auth: Optional[tuple[str, str]] = None,
@@ -1164,6 +1212,29 @@ def _nothing(lab: Lab) -> None:
     return None
 
 
+def _gateway(inspected: bool = False) -> Callable[[Lab, List[str]], Prepared]:
+    """The Arc gateway path: the agent set to connection.type gateway with an upstream proxy
+    (its localconfig.json in a stand-in agent folder), the Arc proxy, the gateway."""
+
+    def setup(lab: Lab, hosts: List[str]) -> Prepared:
+        prepared = _base(lab, hosts)
+        lab.proxy(port=40343)  # stands in for the agent's Arc proxy
+        upstream = lab.proxy(port=PROXY_PORT)
+        folder = lab.workdir / "agent"
+        folder.mkdir(exist_ok=True)
+        (folder / "agentconfig.json").write_text("{}")
+        (folder / "localconfig.json").write_text(json.dumps(
+            {"connection.type": "gateway", "proxy.url": upstream.url}))
+        folder.chmod(0o755)
+        lab.arc_gateway(inspected=inspected)
+        lab.outside_gateway()
+        prepared.extra += ["--agent-dir", str(folder), "--gateway-url", LAB_GATEWAY]
+        prepared.proxy = PROXY_FROM_ENVIRONMENT
+        return prepared
+
+    return setup
+
+
 SCENARIOS: Dict[str, Scenario] = {s.name: s for s in (
     Scenario("healthy", "every endpoint answers, HIMDS answers", _with(_nothing)),
     Scenario("nxdomain-login", "identity names are NXDOMAIN",
@@ -1193,4 +1264,8 @@ SCENARIOS: Dict[str, Scenario] = {s.name: s for s in (
     Scenario("proxy-auth", "squid requires basic auth (407); the CLI is given no credentials",
              _with(lambda lab: lab.proxy(auth=("arc", "s3cret")).url)),
     Scenario("non-root", "healthy lab, the CLI runs as nobody", _with(_nothing), user="nobody"),
+    Scenario("gateway", "Arc gateway: Arc proxy (squid) on 40343, upstream squid, the gateway and "
+             "the names outside it served", _gateway()),
+    Scenario("gateway-inspected", "Arc gateway whose name is TLS-inspected (foreign CA)",
+             _gateway(inspected=True)),
 )}

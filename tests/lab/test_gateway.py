@@ -7,7 +7,8 @@ proxy uses upstream (a second squid, named by the agent's ``proxy.url``), and th
 named like Microsoft's issuing CAs (``Microsoft Azure RSA TLS Issuing CA 07``; its root is added
 to the lab's CA bundle, so the chain verifies and the issuer is one Microsoft uses). The names
 that stay outside the gateway are served too: ``aka.ms`` over HTTPS, and the CRL/OCSP names over
-plain HTTP on port 80.
+plain HTTP on port 80 (``Lab.arc_gateway`` and ``Lab.outside_gateway``; ``scripts/lab up
+gateway`` builds the same path by hand).
 
 Each scenario breaks one hop and asserts the check that fails, its code, and the diagnosis:
 healthy; Arc proxy not listening; gateway name TLS-inspected (a certificate from the lab's
@@ -16,23 +17,20 @@ healthy; Arc proxy not listening; gateway name TLS-inspected (a certificate from
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 
-from .netlab import PROXY_FROM_ENVIRONMENT, STANDIN, CliResult, Lab
+from .netlab import LAB_GATEWAY, OUTSIDE_GATEWAY_HTTP, PROXY_FROM_ENVIRONMENT, CliResult, Lab
 from .test_network_depth import cause, localconfig
 from .test_scenarios import agent_dir, checks, run
 
 pytestmark = pytest.mark.lab
 
-GATEWAY = "lab01.gw.arc.azure.com"
+GATEWAY = LAB_GATEWAY
 GATEWAY_IP = "127.0.4.1"
-AKA_IP = "127.0.4.2"
-REVOCATION_IP = "127.0.4.3"
-REVOCATION_HOSTS = ("crl.microsoft.com", "oneocsp.microsoft.com", "ocsp.digicert.com")
+REVOCATION_HOSTS = OUTSIDE_GATEWAY_HTTP
 MS_LIKE_CA = "Microsoft Azure RSA TLS Issuing CA 07"
 ARM = "management.azure.com"
 
@@ -56,42 +54,6 @@ time="2026-11-30T08:00:02Z" level=info msg="Routing aka.ms:443 to upstream proxy
 """
 
 
-def serve_gateway(lab: Lab, *, inspected: bool = False, issuer: str = MS_LIKE_CA) -> None:
-    """The gateway's stand-in; ``inspected`` presents a certificate from the lab's untrusted
-    "Contoso TLS Inspection CA", as a TLS-inspecting proxy on the way would. Otherwise the
-    certificate comes from a CA named ``issuer`` that this machine trusts."""
-    if inspected:
-        lab.serve([GATEWAY], GATEWAY_IP, issuer="foreign")
-    else:
-        import trustme
-
-        # trustme names a CA by its organisation (no common name), which is what the report
-        # shows as the issuer.
-        issuing = trustme.CA(organization_name=issuer)
-        bundle = lab.ca_bundle
-        bundle.write_bytes(bundle.read_bytes() + issuing.cert_pem.bytes())
-        cert = issuing.issue_cert(GATEWAY, GATEWAY_IP)
-        chain = Path(lab.workdir) / "gateway-chain.pem"
-        key = Path(lab.workdir) / "gateway-key.pem"
-        chain.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
-        cert.private_key_pem.write_to_path(str(key))
-        ready = Path(lab.workdir) / "gateway.ready"
-        lab.spawn("gateway", [sys.executable, str(STANDIN), "--kind", "https", "--bind",
-                              GATEWAY_IP, "--port", "443", "--cert", str(chain), "--key",
-                              str(key), "--ready-file", str(ready)], ready_file=ready)
-    lab.dns({GATEWAY: GATEWAY_IP})
-
-
-def serve_outside(lab: Lab) -> None:
-    """aka.ms over HTTPS, and one plain-HTTP server on port 80 for the revocation names."""
-    lab.serve_endpoints(["aka.ms"], ip=AKA_IP)
-    ready = Path(lab.workdir) / "revocation.ready"
-    lab.spawn("revocation", [sys.executable, str(STANDIN), "--kind", "himds", "--bind",
-                             REVOCATION_IP, "--port", "80", "--ready-file", str(ready)],
-              ready_file=ready)
-    lab.dns(dict.fromkeys(REVOCATION_HOSTS, REVOCATION_IP))
-
-
 def gateway_lab(lab: Lab, *, arc_proxy: bool = True, inspected: bool = False,
                 deny: tuple[str, ...] = (), issuer: str = MS_LIKE_CA) -> Dict[str, Any]:
     """The whole path; returns the proxies for their access logs."""
@@ -103,8 +65,8 @@ def gateway_lab(lab: Lab, *, arc_proxy: bool = True, inspected: bool = False,
     log = Path(agent_dir(lab)) / "log" / "arcproxy.log"
     log.parent.mkdir(exist_ok=True)
     log.write_text(ARCPROXY_LOG)
-    serve_gateway(lab, inspected=inspected, issuer=issuer)
-    serve_outside(lab)
+    lab.arc_gateway(GATEWAY, GATEWAY_IP, inspected=inspected, issuer=issuer)
+    lab.outside_gateway()
     return proxies
 
 
