@@ -46,7 +46,8 @@ SHOW = {"status": "Disconnected", "agentVersion": "1.66.03452.1234",
 # arcproxy.log: Microsoft publishes no text of its lines (screenshots only, in the Azure Local
 # gateway articles), so these follow the shape of the agent's other logs, logrus key=value lines
 # such as 'time="2023-05-05T10:25:32+01:00" level=info msg="..."'
-# (https://github.com/MicrosoftDocs/azure-docs/issues/109136), with plain words for the route.
+# (https://github.com/MicrosoftDocs/azure-docs/issues/109136), with plain words for the route;
+# no public text sample of arcproxy.log exists, so this tests a best-effort reader.
 ARCPROXY_LOG = f"""\
 time="2026-11-30T08:00:01Z" level=info msg="Arc proxy listening on localhost:40343"
 time="2026-11-30T08:00:02Z" level=info msg="Routing {ARM}:443 through gateway {GATEWAY}"
