@@ -189,18 +189,24 @@ def test_unknown_gateway_url_says_which_flag(tmp_path: Path) -> None:
     assert out.status is Status.PASS and "--gateway-url" in out.summary
 
 
-@pytest.mark.parametrize("version,warned", [("1.60.02925.1722", True), ("", True),
-                                            ("1.64.03414.2961", False),
-                                            ("1.66.03452.1", False)])
-def test_bypass_list_with_gateway_needs_164(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                            version: str, warned: bool) -> None:
+@pytest.mark.parametrize("version,disagree", [("1.60.02925.1722", False), ("", False),
+                                              ("1.64.03414.2961", True),
+                                              ("1.66.03452.1", True)])
+def test_bypass_list_with_gateway_warns_on_every_version(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str, disagree: bool) -> None:
+    """arc-gateway.md says proxy bypass is unsupported with the gateway; the release notes add
+    a gateway bypass list (FQDNs) in 1.64 and fix it in 1.66. No source says that list is
+    proxy.bypass, so every version warns; from 1.64 the warning names the disagreement."""
     shown(monkeypatch, view(agent_version=version))
     s = settings(tmp_path, {"connection.type": "gateway", "proxy.bypass": ["AAD"]})
     out = proxysources.probe(proxyplan.resolve_proxy(s, environ={}), True, ctx(s), {})
-    if warned:
-        assert out.code == "proxy.bypass_with_gateway" and "1.64" in out.summary
+    assert out.status is Status.WARN and out.code == "proxy.bypass_with_gateway"
+    if disagree:
+        assert "disagree; verify the route" in out.summary
+        assert "arc-gateway.md" in out.summary and "release-notes" in out.summary
+        assert out.facts["gateway_bypass"].startswith("sources disagree")
     else:
-        assert out.code is None and out.facts["gateway_bypass"].startswith("supported")
+        assert "ignores bypass lists" in out.summary and "1.64" in out.summary
 
 
 # -- the knowledge base -----------------------------------------------------------------------

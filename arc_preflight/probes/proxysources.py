@@ -260,7 +260,9 @@ def agent_environment_sources(timeout: float, root: str = "/") -> List[ProxySour
     return [source for source in found if source is not None]
 
 
-BYPASS_WITH_GATEWAY_SINCE = (1, 64)  # agent-release-notes.md, 1.64: gateway bypass list
+# agent-release-notes.md, 1.64: "Added Arc Gateway bypass list support" (FQDNs); the gateway
+# article still says bypass is unsupported, so from here on the warning is reworded, not dropped.
+BYPASS_WITH_GATEWAY_SINCE = (1, 64)
 
 
 @dataclass(frozen=True)
@@ -470,16 +472,27 @@ def probe(plan: ProxyPlan, installed: bool, ctx: ProbeContext,
         from .agentstate import parse_version
 
         version = parse_version(view.agent_version) if view is not None else None
-        if version is not None and version >= BYPASS_WITH_GATEWAY_SINCE:
-            # Agent 1.64 added the gateway bypass list (release notes): bypassed names skip
-            # the gateway and use the enterprise proxy or go direct.
-            facts["gateway_bypass"] = "supported since agent 1.64"
+        if view is not None and version is not None and version >= BYPASS_WITH_GATEWAY_SINCE:
+            # The sources disagree and none settles it: arc-gateway.md (limitations) says proxy
+            # bypass is not supported with the gateway; the release notes add a gateway bypass
+            # list of FQDNs in 1.64 and fix the Arc proxy's handling of it in 1.66, without
+            # saying it is proxy.bypass (which takes service names such as AAD, ARM, Arc). So
+            # the warning stays, reworded: the user must check the route.
+            facts["gateway_bypass"] = "sources disagree (arc-gateway.md vs release notes 1.64)"
+            problems.append(
+                f"proxy.bypass is set with the Arc gateway on agent {view.agent_version}: the "
+                "gateway article and the release notes disagree; verify the route (arc-gateway.md"
+                " says proxy bypass is not supported with the gateway; agent-release-notes.md "
+                "adds a gateway bypass list of FQDNs in 1.64, fixed in 1.66, and does not say it"
+                " is proxy.bypass)")
         else:
             shown = f"agent {view.agent_version}" if view and view.agent_version else \
                 "an agent of unknown version"
+            facts["gateway_bypass"] = "not supported"
             problems.append(f"proxy.bypass is set but the Arc gateway ignores bypass lists on "
-                            f"{shown} (the gateway bypass list needs agent 1.64 or later)")
-            codes.append("proxy.bypass_with_gateway")
+                            f"{shown} (arc-gateway.md; the release notes add a gateway bypass "
+                            "list only in agent 1.64)")
+        codes.append("proxy.bypass_with_gateway")
     if problems:
         facts["problems"] = problems
         # One row, several findings: diagnose reads the other codes from "extra_codes".
