@@ -356,3 +356,36 @@ def test_default_log_path_beside_the_agent_config() -> None:
     windows = arcproxylog.default_path(r"C:\ProgramData\AzureConnectedMachineAgent\Config",
                                        "win32")
     assert windows == r"C:\ProgramData\AzureConnectedMachineAgent\Log\arcproxy.log"
+
+
+# -- the Arc proxy's own check: a timeout is not a refusal -------------------------------------
+
+
+def test_arc_proxy_timeout_and_refusal_are_told_apart(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from arc_preflight.probes import proxy
+
+    s = settings(tmp_path)
+    plan = proxyplan.ProxyPlan("http://127.0.0.1:40343", "agent", gateway=True)
+
+    def refuse(*_: Any) -> None:  # unit tests open no socket: the lab tests the real refusal
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(proxy, "connect", refuse)
+    out = proxy.probe(plan, ctx(s), {})
+    assert (out.status, out.code) == (Status.FAIL, "gateway.arcproxy_down")
+    assert "does not listen" in out.summary and out.facts["failure"] == "refused"
+
+    def hang(*_: Any) -> None:
+        raise socket.timeout("timed out")
+
+    monkeypatch.setattr(proxy, "connect", hang)
+    out = proxy.probe(plan, ctx(s), {})
+    assert (out.status, out.code) == (Status.FAIL, "gateway.arcproxy_down")
+    assert "did not answer within" in out.summary and "does not listen" not in out.summary
+    assert out.facts["failure"] == "timeout"
+    # Without the gateway the same timeout keeps the enterprise proxy's own code.
+    out = proxy.probe(proxyplan.ProxyPlan(plan.url, "agent"), ctx(s), {})
+    assert out.code == "proxy.timeout"

@@ -144,8 +144,17 @@ def probe(plan: ProxyPlan, ctx: ProbeContext, deps: Mapping[str, Result]) -> Out
         kind, text = classify_socket_error(exc)
         code = "proxy.timeout" if kind == "timeout" else "proxy.unreachable"
         if arc:
-            return Outcome(Status.FAIL, f"the Arc proxy does not listen: {address}:{plan.port} "
-                           f"{text}", code="gateway.arcproxy_down", facts=facts)
+            # One code (the cause is the Arc proxy either way), two wordings: a refusal proves
+            # nothing listens; a timeout on a loopback port means a local firewall drops it or
+            # arcproxyd hangs, which "does not listen" would misstate.
+            facts["failure"] = kind
+            if kind == "timeout":
+                summary = (f"the Arc proxy at {address}:{plan.port} did not answer within "
+                           f"{budget:.1f}s ({text}): a local firewall rule or a hung arcproxyd, "
+                           "not a refused connection")
+            else:
+                summary = f"the Arc proxy does not listen: {address}:{plan.port} {text}"
+            return Outcome(Status.FAIL, summary, code="gateway.arcproxy_down", facts=facts)
         return Outcome(Status.FAIL, f"proxy {address}:{plan.port} {text}", code=code, facts=facts)
     sock.close()
     ms = int((time.monotonic() - t0) * 1000)
