@@ -72,18 +72,35 @@ def _planted(folder: os.stat_result, entry: os.stat_result) -> bool:
     return entry.st_uid not in (os.geteuid(), folder.st_uid)
 
 
-def read_regular(path: str, limit: int, what: str = "file") -> bytes:
-    """At most ``limit`` + 1 bytes of ``path``; :class:`NotRegularFile` unless it is a regular
-    file. The file is opened without blocking (a FIFO with no writer would wait for ever) and
-    its type is read from the open descriptor, so nothing can be swapped in between."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(
-        os, "O_BINARY", 0)
-    fd = os.open(path, flags)
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(
+    os, "O_BINARY", 0)
+
+
+def open_regular(path: str, what: str = "file", *, nofollow: bool = False
+                 ) -> Tuple[int, os.stat_result]:
+    """A descriptor of ``path`` and its status, or :class:`NotRegularFile` (descriptor closed)
+    unless it is a regular file. The caller closes the descriptor.
+
+    The file is opened without blocking (a FIFO with no writer would wait for ever) and its
+    type is read from the open descriptor, so nothing can be swapped in between. ``nofollow``
+    refuses a symbolic link as the last part of the path (logs a service writes as root)."""
+    fd = os.open(path, _READ_FLAGS | (getattr(os, "O_NOFOLLOW", 0) if nofollow else 0))
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise NotRegularFile(errno.EINVAL, f"{what} {path} is {_kind(info.st_mode)}, "
                                  "expected a regular file", path)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
+def read_regular(path: str, limit: int, what: str = "file") -> bytes:
+    """At most ``limit`` + 1 bytes of ``path``; :class:`NotRegularFile` unless it is a regular
+    file (see :func:`open_regular`)."""
+    fd, _info = open_regular(path, what)
+    try:
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
         chunks = []

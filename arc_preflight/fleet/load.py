@@ -15,13 +15,13 @@ import datetime as dt
 import glob
 import json
 import os
-import stat
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from ..errors import UserError
+from ..fileio import NotRegularFile, open_regular
 from ..model import Status
 from ..redact import clean, redact
 from .model import CauseInfo, HostCheck, HostDiagnosis, HostReport, InputProblem
@@ -209,20 +209,23 @@ def _walk(folder: str, loaded: Loaded) -> Iterator[Tuple[str, str]]:
 
 def _open_regular(path: str) -> IO[bytes]:
     """``path`` opened for reading if it is a regular file (never blocks on a FIFO)."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | \
-        getattr(os, "O_BINARY", 0)
+    fd, _info = _open_fd(path)
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise _Unusable("unreadable", f"cannot open: {exc.strerror or exc}") from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise _Unusable("unreadable", "not a regular file")
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+
+
+def _open_fd(path: str) -> Tuple[int, os.stat_result]:
+    """A descriptor of a regular file and its status (:func:`fileio.open_regular`), with the
+    roll-up's reasons for a file it cannot use."""
+    try:
+        return open_regular(path, "report")
+    except NotRegularFile:
+        raise _Unusable("unreadable", "not a regular file") from None
+    except OSError as exc:
+        raise _Unusable("unreadable", f"cannot open: {exc.strerror or exc}") from None
 
 
 def _read_report_file(path: str) -> bytes:
@@ -231,16 +234,8 @@ def _read_report_file(path: str) -> bytes:
     The same checks as :func:`_open_regular` then :func:`read_capped`, in three system calls
     (open, fstat, read) and no file object: a fleet is thousands of small files.
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | \
-        getattr(os, "O_BINARY", 0)
+    fd, info = _open_fd(path)
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise _Unusable("unreadable", f"cannot open: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise _Unusable("unreadable", "not a regular file")
         if info.st_size > MAX_REPORT_BYTES:
             raise _Unusable("unreadable", f"larger than {MAX_REPORT_BYTES >> 20} MiB: not read")
         want = info.st_size + 1  # one byte more than its size: did it grow while read?

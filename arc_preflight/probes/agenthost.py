@@ -28,6 +28,7 @@ import subprocess
 import sys
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..fileio import open_regular
 from ..model import Outcome, ProbeContext, Result, Status
 from ..redact import bounded, redact
 from .agentconfig import AGENTCONFIG
@@ -131,11 +132,8 @@ def log_folder(agent_dir: str, platform: Optional[str] = None) -> str:
 
 def read_tail(path: str, limit: int = LOG_TAIL) -> str:
     """The last ``limit`` bytes of a regular file (a FIFO or device is refused, never read)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    fd, info = open_regular(path, "log", nofollow=True)
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise OSError(f"{path} is not a regular file")
         if info.st_size > limit:
             os.lseek(fd, info.st_size - limit, os.SEEK_SET)
         chunks = []
