@@ -19,8 +19,9 @@ from conftest import run_subprocess
 
 from arc_preflight import config, kb, plan
 from arc_preflight.config import Settings
+from arc_preflight.diagnose import from_results
 from arc_preflight.errors import ConfigError
-from arc_preflight.model import ProbeContext, Status
+from arc_preflight.model import ProbeContext, Result, Status
 from arc_preflight.probes import arcproxylog, gateway, proxyplan, proxysources
 from arc_preflight.probes.proxysources import AgentView
 
@@ -177,10 +178,22 @@ def test_connection_type_gate_passes(tmp_path: Path, version: str,
     assert out.status is Status.PASS and GW in out.summary and "direct" in out.summary
 
 
-def test_gateway_outside_the_public_cloud_fails(tmp_path: Path) -> None:
-    s = settings(tmp_path, cloud="AzureUSGovernment")
+@pytest.mark.parametrize("cloud,supported", [("AzureCloud", True), ("azure.local", True),
+                                             ("public", True), ("AzureUSGovernment", False),
+                                             ("usgov", False), ("21vianet", False)])
+def test_gateway_cloud_comes_from_the_catalogue(tmp_path: Path, cloud: str,
+                                                supported: bool) -> None:
+    """Any name the catalogue knows for the public cloud (which alone lists gateway endpoints)
+    has the gateway; the other clouds fail, and the diagnosis names the cause."""
+    s = settings(tmp_path, cloud=cloud)
     out = gateway.config_probe(setup_for(tmp_path, {}), True, ctx(s), {})
+    if supported:
+        assert out.status is Status.PASS, out.summary
+        return
     assert out.status is Status.FAIL and out.code == "gateway.cloud_unsupported"
+    found = from_results([Result("gateway:config", "gateway", "gateway", out.status,
+                                 out.summary, out.code, facts=out.facts)], kb.load())
+    assert [d.cause_id for d in found] == ["gateway_cloud_unsupported"]
 
 
 def test_unknown_gateway_url_says_which_flag(tmp_path: Path) -> None:
@@ -311,6 +324,9 @@ def test_only_recent_errors_warn(tmp_path: Path) -> None:
     out = arcproxylog.probe(str(path), ("aka.ms",), GW, ctx(settings(tmp_path)), {}, now=NOW)
     assert out.code == "gateway.log_errors"
     assert out.facts["newest_error_time"] == "2026-11-30T09:00:00+00:00"
+    found = from_results([Result("gateway:log", "gateway", str(path), out.status, out.summary,
+                                 out.code, facts=out.facts)], kb.load())
+    assert [d.cause_id for d in found] == ["gateway_log_errors"]
 
 
 def test_a_fifo_at_the_log_path_does_not_block(tmp_path: Path) -> None:

@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 # arc-gateway.md: "With the Connected Machine agent version 1.50 or earlier, you must also run
 # azcmagent config set connection.type gateway"; 1.51 and later do it themselves.
 AUTOMATIC_CONNECTION_TYPE_SINCE = (1, 51)
-GATEWAY_CLOUD = "AzureCloud"  # arc-gateway.md, limitations: the public cloud only
 
 
 @dataclass(frozen=True)
@@ -96,8 +95,16 @@ def config_probe(gateway: GatewaySetup, installed: bool, ctx: ProbeContext,
 
     settings = ctx.settings
     facts: Dict[str, Any] = gateway.public()
-    if settings.cloud.replace(" ", "").lower() not in ("azurecloud", "public", "azure",
-                                                       "azurepubliccloud"):
+    from ..catalog import find_cloud
+    from ..errors import CatalogError
+
+    # arc-gateway.md, limitations: the public cloud only. The catalogue says which cloud that
+    # is: only a cloud with a gateway endpoint list (gateway_carries) has the gateway.
+    try:
+        has_gateway = bool(find_cloud(settings.cloud).gateway_carries)
+    except CatalogError:
+        has_gateway = False
+    if not has_gateway:
         return Outcome(Status.FAIL, f"the Arc gateway works in the Azure public cloud only, "
                        f"not in {settings.cloud}", code="gateway.cloud_unsupported", facts=facts)
     version = parse_version(gateway.agent_version)
