@@ -248,6 +248,16 @@ def test_the_gateway_entries_do_not_capture_other_hosts() -> None:
         != "gateway_tls_inspected"
 
 
+@pytest.mark.parametrize("code,target", [("tls.timeout", "crl.microsoft.com:443"),
+                                         ("https.timeout", "aka.ms:80"),
+                                         ("proxy.denied", "oneocsp.microsoft.com:443")])
+def test_outside_names_cause_only_on_the_outside_ports(code: str, target: str) -> None:
+    """crl.microsoft.com on 443 is carried by the gateway (arc-gateway-endpoints.md): its
+    failure is not "a name outside the gateway is blocked"."""
+    found = kb.load().for_failure(code, target)
+    assert found is None or found.id != "gateway_outside_names_blocked"
+
+
 # -- arcproxy.log -----------------------------------------------------------------------------
 
 # The agent's log line shape (logrus key=value, https://github.com/MicrosoftDocs/azure-docs/
@@ -335,7 +345,7 @@ def test_a_fifo_at_the_log_path_does_not_block(tmp_path: Path) -> None:
     started = time.monotonic()
     out = arcproxylog.probe(str(path), ("aka.ms",), GW, ctx(settings(tmp_path)), {})
     assert time.monotonic() - started < 2
-    assert out.status is Status.SKIP and "not a regular file" in out.summary
+    assert out.status is Status.SKIP and "regular file" in out.summary
 
 
 def test_log_probe_states(tmp_path: Path) -> None:
