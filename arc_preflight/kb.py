@@ -72,13 +72,18 @@ class KnowledgeBase:
         An entry that names the target (``management.azure.com``) is more precise than a
         generic one for the same code, so it wins; among equals, the higher priority wins.
         """
-        host = _host_of(target)
+        host = _host_of(target).lower()
+        full = target.lower()
         best: Optional[Tuple[int, int, Cause]] = None
         for cause in self.causes:
             if code not in cause.probe_codes:
                 continue
             if cause.targets:
-                if not any(fnmatch.fnmatchcase(host.lower(), pat) for pat in cause.targets):
+                # A pattern with a port ("crl.microsoft.com:80") matches that port only: the
+                # same name on another port can be a different route (the Arc gateway carries
+                # crl.microsoft.com on 443, while port 80 stays outside it).
+                if not any(fnmatch.fnmatchcase(full if ":" in pat else host, pat)
+                           for pat in cause.targets):
                     continue
                 specificity = 1
             else:
