@@ -15,7 +15,7 @@ import time
 from typing import Any, Dict, Mapping, Optional
 
 from ..model import Outcome, ProbeContext, Result, Status
-from ..redact import bounded
+from ..redact import bounded, redact
 from .proxyplan import ProxyPlan
 from .trust import verified_context
 
@@ -144,8 +144,19 @@ def probe(
             else None,
             "elapsed_ms": int(response.elapsed.total_seconds() * 1000),
         })
+        proxy_error = bounded(redact(response.headers.get("X-Squid-Error", "")), 120)
     if route != "direct" and response.status_code == 407:
         # Only a proxy answers 407; for plain HTTP there is no tunnel to tell it apart earlier.
         return Outcome(Status.FAIL, "proxy requires authentication (407)",
                        code="proxy.auth_required", facts=facts)
+    if route != "direct" and response.status_code >= 400 and proxy_error:
+        # For plain HTTP the proxy answers in the endpoint's place. squid marks its own error
+        # pages with X-Squid-Error (e.g. "ERR_ACCESS_DENIED 0" on a 403), so such an answer is
+        # the proxy refusing or failing, not the endpoint: without this a CRL name blocked on
+        # port 80 read as "HTTP 403 from the endpoint" and passed.
+        facts["proxy_error"] = proxy_error
+        code = "proxy.denied" if proxy_error.upper().startswith("ERR_ACCESS_DENIED") \
+            else "proxy.upstream_failed"
+        return Outcome(Status.FAIL, f"the proxy answered HTTP {response.status_code} itself "
+                       f"({proxy_error}), not the endpoint", code=code, facts=facts)
     return Outcome(Status.PASS, f"HTTP {response.status_code} from the endpoint", facts=facts)

@@ -201,3 +201,22 @@ def test_arc_proxy_checked_on_its_own_before_the_run_goes_through_it(healthy_lab
     healthy_lab.proxy(port=40343)  # now something listens there
     result = run(healthy_lab, "--only", "gateway", "--gateway-id", gateway_id)
     assert checks(result)["gateway:arcproxy"]["status"] == "pass"
+
+
+def test_upstream_proxy_refusing_the_names_outside_the_gateway(healthy_lab: Lab) -> None:
+    """aka.ms and the CRL names on port 80 stay outside the gateway (arc-gateway.md): a proxy
+    refusing them (squid's 403) is its own cause, and the gateway's own route stays fine."""
+    proxies = gateway_lab(healthy_lab, deny=("aka.ms", "crl.microsoft.com"))
+    result = check_gateway(healthy_lab)
+    by_id = checks(result)
+    aka = by_id["tls:aka.ms:443"]
+    assert aka["code"] == "proxy.denied" and aka["status"] in ("warn", "fail"), aka
+    crl = by_id["http:crl.microsoft.com:80"]
+    assert crl["status"] in ("warn", "fail") and crl["code"] == "proxy.denied", crl
+    assert by_id[f"tls:{GATEWAY}:443"]["status"] == "pass"
+    found = cause(result, "gateway_outside_names_blocked")
+    assert found["category"] == "firewall_or_proxy_blocking"
+    assert set(found["checks"]) >= {"tls:aka.ms:443", "http:crl.microsoft.com:80"}
+    assert all(c.endswith((":443", ":80")) for c in found["checks"])
+    log = proxies["upstream"].access_log()
+    assert "CONNECT aka.ms:443" in log and "http://crl.microsoft.com/" in log
