@@ -33,6 +33,22 @@ def test_overlapping_occurrences_are_all_found(literals: set, text: bytes) -> No
     assert found == {lit for lit in expected if lit in {x.decode() for x in prefilter.literals}}
 
 
+def test_literals_without_letters_share_a_pass_per_first_byte_and_all_are_found() -> None:
+    """MSI exit codes and HTTP statuses are found by one pass per first byte (not one scan of
+    the text each), with every occurrence, overlapping ones included, at its own offset."""
+    literals = {"404", "407", "429", "1601", "1603", "1618", "@"}
+    prefilter = Prefilter.build(literals)
+    passes_without_letters = len(prefilter.passes) - len(prefilter.anchors)
+    assert passes_without_letters == 2  # "4..." and "16..."; "@" is a memchr search
+    text = b"x40407 16016031618 @ 429 1602"
+    hits = prefilter.hits(text, len(text))
+    found = sorted((at, prefilter.literals[i].decode()) for at, i in hits)
+    expected = sorted((at, lit) for lit in literals for at in range(len(text))
+                      if text.startswith(lit.encode(), at))
+    assert found == expected
+    assert (3, "407") in found and (7, "1601") in found and (10, "1603") in found
+
+
 def test_every_literal_of_the_knowledge_base_is_found_in_a_line_of_all_of_them() -> None:
     """Every prefilter literal, written into one line next to and inside the others, is
     found where it occurs."""
