@@ -64,3 +64,17 @@ def test_arm_code_beside_a_word_that_overlaps_it() -> None:
     text = 'Error="Code: ReadOnlyDisabledSubscription Message: The subscription is disabled"'
     assert [c.category for c, _, _ in matcher_for(kb).match(text)][:1] == [
         "sp_or_tenant_not_found"]
+
+
+def test_a_word_on_every_line_of_healthy_logs_is_not_the_literal() -> None:
+    """``extension ... failed`` is prefiltered on the failure word, not on ``extension``: the
+    extension manager names the extension on nearly every line, and stopping at each of them
+    cost diagnose more than half its time on the benchmark log."""
+    from arc_preflight.logs.prefilter import required_literals
+
+    chosen = required_literals(r"\bextension\b[^\n]{0,150}?\b(?:failed|failure)\b")
+    assert chosen is not None and "extension" not in chosen
+    assert set(chosen) == {"failed", "failure"}
+    # a long literal that only contains the word keeps its own score
+    assert required_literals(r"extension handler crashed\b.*\berror\b") == (
+        "extension handler crashed",)

@@ -37,6 +37,9 @@ _COMMON = frozenset({
 # Parts of literals that healthy logs are full of (URLs, heartbeats to Azure, logrus fields).
 _FREQUENT_PARTS = ("http", "status", "azure.", "microsoft", "windows.net", "level=", "msg=",
                    "time=")
+# Words some healthy logs hold on nearly every line (the extension manager names the extension
+# in each): worse than the common words above, so ``extension ... failed`` is found by ``fail``.
+_EVERY_LINE = frozenset({"extension", "extensions"})
 # ... and those a family's stem may not hold (``winhttp`` is no URL).
 _STEM_FREQUENT = ("http:", "https", "://", "status", *_FREQUENT_PARTS[2:])
 _RARE_FREQ = 35.0  # a literal holding a character this rare (q, z, x, k, @, [...) is worth more
@@ -153,7 +156,9 @@ def _score(requirement: Requirement) -> int:
         return -1
     scores = []
     for alt in requirement:
-        if alt.strip() in _COMMON or any(part in alt for part in _FREQUENT_PARTS):
+        if alt.strip() in _EVERY_LINE:
+            scores.append(0)
+        elif alt.strip() in _COMMON or any(part in alt for part in _FREQUENT_PARTS):
             scores.append(1)
         elif not any(c.isalpha() for c in alt):
             if min(_freq(c) for c in alt) <= _RARE_FREQ:
