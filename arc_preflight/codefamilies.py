@@ -117,16 +117,7 @@ def _family(raw: Any, index: int) -> Family:
 
 def parse(text: str) -> Tuple[Family, ...]:
     """Validate and build the families from TOML text."""
-    try:
-        doc = datafiles.loads(text)
-    except datafiles.TOMLDecodeError as exc:
-        raise CodeFamilyError(f"{DATA_FILE.name}: not valid TOML: {exc}") from None
-    extra = set(doc) - {"schema", "family"}
-    if extra:
-        raise CodeFamilyError(f"{DATA_FILE.name}: unknown top-level key(s) {sorted(extra)}")
-    families = doc.get("family")
-    if not isinstance(families, list) or not families:
-        raise CodeFamilyError(f"{DATA_FILE.name}: no [[family]] entries")
+    families = datafiles.tables(text, DATA_FILE.name, "family", CodeFamilyError)
     out = tuple(_family(raw, i) for i, raw in enumerate(families))
     ids = [f.id for f in out]
     if len(set(ids)) != len(ids):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Callable, Dict, List
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -20,6 +20,25 @@ loads = tomllib.loads
 def read_toml(name: str) -> Dict[str, Any]:
     """A data file of the package, parsed."""
     return dict(tomllib.loads((DATA_DIR / name).read_text(encoding="utf-8")))
+
+
+def tables(text: str, file_name: str, table: str, error: Callable[[str], Exception]
+           ) -> List[Any]:
+    """The ``[[table]]`` entries of a packaged data file that holds only them (and ``schema``).
+
+    One strict reading for the knowledge base and the code families: a typo in a top-level key,
+    invalid TOML or an empty list stops the load with ``error`` rather than dropping entries."""
+    try:
+        doc = loads(text)
+    except TOMLDecodeError as exc:
+        raise error(f"{file_name}: not valid TOML: {exc}") from None
+    extra = set(doc) - {"schema", table}
+    if extra:
+        raise error(f"{file_name}: unknown top-level key(s) {sorted(extra)}")
+    entries = doc.get(table)
+    if not isinstance(entries, list) or not entries:
+        raise error(f"{file_name}: no [[{table}]] entries")
+    return entries
 
 
 MAX_KEY_PARTS = 32  # dotted-key parts or table-header parts on one line

@@ -184,16 +184,7 @@ def parse(text: str, family_patterns: Optional[Mapping[str, Sequence[str]]] = No
     ``family_patterns`` adds patterns to causes by id (the code families of ``data/codes.toml``,
     see :mod:`.codefamilies`); a family member naming a cause that does not exist stops the load.
     """
-    try:
-        doc = datafiles.loads(text)
-    except datafiles.TOMLDecodeError as exc:
-        raise KnowledgeBaseError(f"{DATA_FILE.name}: not valid TOML: {exc}") from None
-    extra = set(doc) - {"schema", "cause"}
-    if extra:
-        raise KnowledgeBaseError(f"{DATA_FILE.name}: unknown top-level key(s) {sorted(extra)}")
-    entries = doc.get("cause")
-    if not isinstance(entries, list) or not entries:
-        raise KnowledgeBaseError(f"{DATA_FILE.name}: no [[cause]] entries")
+    entries = datafiles.tables(text, DATA_FILE.name, "cause", KnowledgeBaseError)
     causes: List[Cause] = []
     compiled: Dict[str, Tuple[Pattern[str], ...]] = {}
     generic: Dict[Tuple[str, int], str] = {}
