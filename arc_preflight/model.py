@@ -132,6 +132,7 @@ CATEGORIES: Tuple[str, ...] = (
     "agent_outdated",
     "gateway_misconfigured",
     "azure_cli_sign_in",
+    "esu_license_stale",
     "unknown",
 )
 

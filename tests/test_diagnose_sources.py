@@ -386,9 +386,6 @@ def test_code_family_members(kb: kbmod.KnowledgeBase, line: str, category: str) 
     "Action ended 10:00:00: InstallFinalize. Return value 3.",
     "    + FullyQualifiedErrorId : DriveNotFound,Microsoft.PowerShell.Commands.SetLocationCommand",
     '{"operation": "Enable", "status": "error", "code": 1}',
-    # troubleshoot-extended-security-updates quotes this line (its cause, a stale license, is
-    # not an onboarding category): a failure all the same
-    "ESU: not eligible HRESULT_FROM_WIN32(1633)",
     "[11/03/2025 19:38:18] [ERROR] [Test-Widget] the widget broke",
     "setup.sh: installer exited with code 2",
     "Start-Service : Access is denied",

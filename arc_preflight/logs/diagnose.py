@@ -49,7 +49,7 @@ from ..kb import KnowledgeBase, remedy_for
 from ..model import Cause, Diagnosis, LogDiagnosis, LogReport
 from ..redact import excerpt
 from .inputs import ScanStats, open_log
-from .lines import ERROR_LEVELS
+from .lines import ERROR_LEVELS, exit_code_azcm
 from .scanner import Event, matcher_for, scan_stream
 
 UMBRELLA = 40  # causes below this priority are umbrella entries (see data/causes.toml header)
@@ -161,28 +161,29 @@ class _Scope:
         self.events += 1
         self.end_line = event.line_no
         kept = line_causes(event)
+        codes = event.azcm
+        if not codes and event.failure:
+            codes = exit_code_azcm(event.text)
         if kept:
             for cause, start, end in kept:
                 entry = self.by_cause.setdefault(cause.id, (cause, _Evidence()))
-                entry[1].add(event, start, end, event.azcm)
+                entry[1].add(event, start, end, codes)
             return
         unknown_codes = []
-        for code in event.azcm:
+        known = False
+        for code in codes:
             if code == "AZCM0000":  # success
                 continue
             if self.kb.by_azcm(code):
-                start = event.text.upper().find(code)
+                known = True
+                start = max(event.text.upper().find(code), 0)
                 self.by_code.setdefault(code, _Evidence()).add(event, start, start + len(code),
                                                                 (code,))
-            else:
+            elif code in event.azcm:
                 unknown_codes.append(code)
-        if unknown_codes or (not self.by_code_line(event) and (event.is_error or event.failure)):
+        if unknown_codes or (not known and (event.is_error or event.failure)):
             start = event.text.upper().find(unknown_codes[0]) if unknown_codes else 0
             self.unknown.add(event, max(start, 0), max(start, 0) + 9, unknown_codes)
-
-    def by_code_line(self, event: Event) -> bool:
-        """Whether the line carries an AZCM code the knowledge base knows."""
-        return any(code != "AZCM0000" and self.kb.by_azcm(code) for code in event.azcm)
 
     def resolve(self) -> List[Tuple[Cause, _Evidence]]:
         """Causes with their evidence; AZCM-only and umbrella lines attached where they belong.

@@ -53,6 +53,23 @@ CONSOLE_MSG_RE = re.compile(r"^\s{0,8}(?:\x1b\[\d{1,2}m)?[A-Z]{4,7}(?:\x1b\[0m)?
                             r"(?:\[\d{1,6}\]\s?| {2,8}|\t)")
 AZCM_RE = re.compile(r"\bAZCM\d{4}\b", re.IGNORECASE)
 AZCM_TRIGGER = r"azcm[0-9]"
+# Another tool that ran azcmagent (an Azure Local bootstrap, an extension, an install script)
+# often prints only its exit code: ``AZCMAgent command failed with error: >> exitcode: 42``. The
+# agent's exit code equals its AZCM number (troubleshoot-agent-onboard.md, "Agent exit codes":
+# 42 failed to create the Azure resource, as AZCM0042), so such a line counts as that code. The
+# line must name azcmagent: an exit code alone may be any program's.
+AZCM_EXIT_RE = re.compile(
+    r"\bazcmagent\b[^\r\n]{0,300}?\bexit(?:ed with)?[ _]?(?:code|status)\W{1,4}(\d{1,3})\b",
+    re.IGNORECASE)
+
+
+def exit_code_azcm(text: str) -> Tuple[str, ...]:
+    """The AZCM code an azcmagent exit code on this line stands for (exit codes 2 and up; 1 is
+    the agent's "default error" and says nothing)."""
+    found = AZCM_EXIT_RE.search(text)
+    if found is None or int(found.group(1)) < 2:
+        return ()
+    return (f"AZCM{int(found.group(1)):04d}",)
 
 # A connect attempt starts where the agent logs ``msg="Agent Command: connect"``: every azcmagent
 # command begins its log with ``Agent Command: <command>`` (public himds.log/azcmagent.log
