@@ -32,6 +32,7 @@ _OPTIONAL = {
     "priority",
     "notes",
     "platform",
+    "record",
 }
 _LIST_KEYS = {
     "remedy",
@@ -147,6 +148,9 @@ def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, Tuple[Pattern[str
     priority = raw.get("priority", 50)
     if not isinstance(priority, int) or isinstance(priority, bool):
         raise _fail(where, "priority must be an integer")
+    record = raw.get("record", False)
+    if not isinstance(record, bool):
+        raise _fail(where, "record must be true or false")
     platform = raw.get("platform", "")
     if platform not in ("", "linux", "windows"):
         raise _fail(where, "platform must be linux or windows")
@@ -173,6 +177,7 @@ def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, Tuple[Pattern[str
         priority=priority,
         notes=" ".join(str(raw.get("notes", "")).split()),
         platform=platform,
+        record=record,
     )
     return cause, tuple(compiled)
 

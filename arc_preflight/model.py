@@ -343,6 +343,10 @@ class Cause:
     priority: int = 50
     notes: str = ""
     platform: str = ""  # "windows" or "linux" when the cause exists on one system only
+    # Only counts inside a result record that reports a failure (an Azure Local environment
+    # checker result: its Name or target line says what was tested, its Status line whether it
+    # failed), see logs.diagnose.
+    record: bool = False
 
 
 @dataclass(frozen=True)

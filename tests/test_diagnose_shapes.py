@@ -85,3 +85,82 @@ def test_esu_not_eligible_is_a_stale_license(kb: kbmod.KnowledgeBase) -> None:
     report = diagnose("ESU: not eligible HRESULT_FROM_WIN32(1633)\n", kb)
     assert categories(report) == {"esu_license_stale"}
     assert any("license.json" in step for step in report.diagnoses[0].diagnosis.remedy)
+
+
+# ---------------------------------------------------------------------------------------------
+# Azure Local environment checker: a result record is read as one unit
+# ---------------------------------------------------------------------------------------------
+
+# The Format-List shape of a failed result, from the environment checker's troubleshooting guide
+# (the long Description line is split with a backslash; the text is as posted)
+# https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/Troubleshooting-Test-PowerShell-Module-Version.md
+MODULE_RECORD = """\
+Name               : AzStackHci_ValidatedRecipe_PowerShellModule_Version
+DisplayName        : Test PowerShell Module Version
+Tags               : {{}}
+Title              : Test PowerShell Module Version
+Status             : {status}
+Severity           : CRITICAL
+Description        : Validating that the PS modules installed on the host are the same versions\
+ defined in the
+                     validated recipe.
+Remediation        : https://learn.microsoft.com/en-us/azure/azure-local/update/update-troubleshooting-23h2
+TargetResourceID   : NODE01
+TargetResourceName : NODE01
+TargetResourceType : ValidatedRecipe
+Timestamp          : 5/27/2025 2:59:37 PM
+AdditionalData     : {{}}
+HealthCheckSource  : Manual\\Standard\\Medium\\ValidatedRecipe\\6f49f155
+"""
+
+# The JSON shape of a failed outbound-connection result, from
+# https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/Networking/Troubleshoot-Network-Test-InfraIP-Azure-Endpoint-Connection.md
+ARM_RECORD = """\
+{{
+  "Name": "AzureLocal_NetworkInfraConnection_Test_Infra_IP_Connection_AzureResourceManager",
+  "DisplayName": "Test outbound connection for IP in infra IP pool to Azure Resource Manager",
+  "Title": "Test outbound connection for IP in infra IP pool",
+  "Status": 1,
+  "Severity": 2,
+  "Description": "Test outbound connection for IP in infra IP pool to Azure Resource Manager",
+  "TargetResourceID": "AzureResourceManager_Connectivity",
+  "TargetResourceName": "AzureResourceManager_Connectivity",
+  "AdditionalData": {{
+    "Source": "SERVER01",
+    "Resource": "10.0.0.100-Ethernet",
+    "Status": "{status}",
+    "TimeStamp": "<timestamp>"
+  }}
+}}
+"""
+
+
+def test_failed_record_yields_what_it_tested(kb: kbmod.KnowledgeBase) -> None:
+    """The Status line alone says only that something failed; the record's Name says what."""
+    assert categories(diagnose(MODULE_RECORD.format(status="FAILURE"), kb)) == {
+        "client_tool_bug"}
+    report = diagnose(ARM_RECORD.format(status="FAILURE"), kb)
+    assert categories(report) == {"firewall_or_proxy_blocking"}
+    assert "AzureResourceManager" in report.diagnoses[0].diagnosis.evidence[0]
+
+
+def test_passed_record_stays_silent(kb: kbmod.KnowledgeBase) -> None:
+    """A passed check names the same test: it must not yield its cause."""
+    assert diagnose(MODULE_RECORD.format(status="SUCCESS"), kb).diagnoses == ()
+    assert diagnose(ARM_RECORD.format(status="SUCCESS"), kb).diagnoses == ()
+
+
+def test_passed_record_is_not_confirmed_by_the_next_failure(kb: kbmod.KnowledgeBase) -> None:
+    """Records follow one another (Get-SolutionUpdateEnvironment lists every result): a failure
+    in the next record belongs to that record, never to the passed one before it."""
+    text = ARM_RECORD.format(status="SUCCESS") + MODULE_RECORD.format(status="FAILURE")
+    assert categories(diagnose(text, kb)) == {"client_tool_bug"}
+    text = MODULE_RECORD.format(status="SUCCESS") + ARM_RECORD.format(status="FAILURE")
+    assert categories(diagnose(text, kb)) == {"firewall_or_proxy_blocking"}
+
+
+def test_failed_record_of_an_unknown_test_is_never_silent(kb: kbmod.KnowledgeBase) -> None:
+    """Item 4: a failed result whose test the knowledge base does not know is still reported."""
+    text = MODULE_RECORD.format(status="FAILURE").replace(
+        "AzStackHci_ValidatedRecipe_PowerShellModule_Version", "AzStackHci_Hardware_Test_Gpu")
+    assert categories(diagnose(text, kb)) == {"unknown"}

@@ -16,6 +16,11 @@ How a line becomes a cause:
   ``azcm`` list. With no such diagnosis, the code's own entries become diagnoses: its umbrella
   entry if it has one, else every entry for the code (AZCM0147 means either an Azure VM or a
   missing ``--desiredversion``; AZCM0041 a bad secret or an unknown app or tenant).
+* **Result records.** Some tools print a result as a record of several lines (the Azure Local
+  environment checker's Name, Title, Status, TargetResourceName... lines). A cause marked
+  ``record`` in the knowledge base matches the line that says what was tested, and counts only
+  when a failure line follows within :data:`RECORD_SPAN` lines, before another record line: a
+  passed check names the same test and must say nothing.
 * **Unknown errors last.** Error, fatal and panic lines, and lines that report a failure in
   words (``FAILED``, an exception, ``error:``, a non-zero exit code, HTTP 4xx/5xx; see
   ``lines.FAILURE_PATTERNS``), that match nothing (and codes the knowledge base does not know)
@@ -52,6 +57,7 @@ from .inputs import ScanStats, open_log
 from .lines import ERROR_LEVELS, exit_code_azcm
 from .scanner import Event, matcher_for, scan_stream
 
+RECORD_SPAN = 15  # most lines from a result record's name or target to its status line
 UMBRELLA = 40  # causes below this priority are umbrella entries (see data/causes.toml header)
 MAX_EVIDENCE = 5
 TROUBLESHOOT = "https://learn.microsoft.com/azure/azure-arc/servers/troubleshoot-agent-onboard"
@@ -156,6 +162,8 @@ class _Scope:
         self.by_code: Dict[str, _Evidence] = {}
         self.unknown = _Evidence()
         self.events = 0
+        # record lines waiting for their record's status: (event, record causes, codes)
+        self.held: List[Tuple[Event, List[Tuple[Cause, int, int]], Tuple[str, ...]]] = []
 
     def add(self, event: Event) -> None:
         self.events += 1
@@ -164,6 +172,22 @@ class _Scope:
         codes = event.azcm
         if not codes and event.failure:
             codes = exit_code_azcm(event.text)
+        if any(cause.record for cause, _, _ in kept):
+            # A result record names what it tested before it says whether that failed: hold
+            # the line until the record's status. A later record line starts a new record, so a
+            # passed check is never confirmed by the next check's failure.
+            self.held = [(event, [k for k in kept if k[0].record], codes)]
+            kept = [k for k in kept if not k[0].record]
+        if self.held and (event.failure or event.is_error):
+            confirmed = [item for item in self.held
+                         if event.line_no - item[0].line_no <= RECORD_SPAN]
+            self.held = []
+            for held_event, held_kept, held_codes in confirmed:
+                for cause, start, end in held_kept:
+                    entry = self.by_cause.setdefault(cause.id, (cause, _Evidence()))
+                    entry[1].add(held_event, start, end, held_codes)
+            if confirmed and not kept and not codes:
+                return  # the record's failed status, explained by what the record tested
         if kept:
             for cause, start, end in kept:
                 entry = self.by_cause.setdefault(cause.id, (cause, _Evidence()))
