@@ -11,7 +11,6 @@ of the input.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Pattern, Set, Tuple
 
@@ -35,13 +34,11 @@ from .lines import (
     parse_level,
     parse_time,
 )
+from .needs import NeedIndex, build_indexes, pattern_sets
 from .parallel import PARALLEL_AFTER, Block, with_hits
 from .prefilter import Prefilter, Requirement, required_literals
 
 LINE_CAP = 64 * 1024
-# A literal that stands for at least this many longer required literals gets a gate: one regex
-# that says whether any of them is on the line before their patterns are tried one by one.
-_GATE_MIN = 8
 
 @dataclass(frozen=True)
 class Matcher:
@@ -63,10 +60,9 @@ class Matcher:
     # prefilter literal id -> indices (in lines.FAILURE_RES) of the failure patterns needing it
     failure_candidates: Tuple[Tuple[int, ...], ...] = ()
     literals: FrozenSet[str] = field(default_factory=frozenset)  # every required literal
-    # prefilter literal id -> (patterns whose required literal it is, so a line holding it
-    # holds theirs; a regex that finds any other candidate's required literal, or None)
-    sure: Tuple[Tuple[int, ...], ...] = ()
-    gates: Tuple[Optional[Pattern[bytes]], ...] = ()
+    # prefilter literal id -> the required literals holding it, to ask a hit line which it has
+    needs: Tuple[NeedIndex, ...] = ()
+    need_patterns: Dict[bytes, FrozenSet[int]] = field(default_factory=dict)  # see needs.py
 
     def line_literals(self, lowered: bytes) -> Set[int]:
         return self.prefilter.line_literals(lowered)
@@ -86,21 +82,17 @@ class Matcher:
             lowered = text.encode("utf-8", "replace").lower()
         if literal_ids is None:
             literal_ids = self.line_literals(lowered)
+        # Only the patterns one of whose required literals is on the line can match it.
         chosen: Set[int] = set(self.always)
         for lit_id in literal_ids:
-            gate = self.gates[lit_id]
-            if gate is None or gate.search(lowered):
-                chosen.update(self.candidates[lit_id])
-            else:
-                # A short literal (``fail``) that stands for many longer ones: none of those is
-                # on the line, so only the patterns that need the short one itself can match.
-                chosen.update(self.sure[lit_id])
+            for need in self.needs[lit_id].present(lowered):
+                chosen.update(self.need_patterns[need])
         if not chosen:
             return []
         found: Dict[int, Tuple[int, int]] = {}
         for pid in sorted(chosen):
-            cause_pos, regex, needs = self.patterns[pid]
-            if cause_pos in found or (needs and not any(n in lowered for n in needs)):
+            cause_pos, regex, _ = self.patterns[pid]
+            if cause_pos in found:
                 continue
             hit = regex.search(text)
             if hit:
@@ -138,20 +130,14 @@ def build_matcher(kb: KnowledgeBase) -> Matcher:
     # Which prefilter literals each requirement holds: the prefilter itself answers that (it
     # finds every literal in a text), far faster than testing every pair.
     count = len(prefilter.literals)
-    by_literal: List[List[int]] = [[] for _ in range(count)]
+    by_literal: List[Set[int]] = [set() for _ in range(count)]
+    needs_of: List[Set[bytes]] = [set() for _ in range(count)]
     for pid, (_, _, needs) in enumerate(patterns):
-        for lit_id in set().union(*(prefilter.line_literals(need) for need in needs)):
-            by_literal[lit_id].append(pid)
+        for need in needs:
+            for lit_id in prefilter.line_literals(need):
+                by_literal[lit_id].add(pid)
+                needs_of[lit_id].add(need)
     candidates = [tuple(sorted(pids)) for pids in by_literal]
-    sure: List[Tuple[int, ...]] = []
-    gates: List[Optional[Pattern[bytes]]] = []
-    for lit_id, pids in enumerate(candidates):
-        literal = prefilter.literals[lit_id]
-        implied = tuple(pid for pid in pids if literal in patterns[pid][2])
-        others = sorted({need for pid in pids if pid not in implied for need in patterns[pid][2]})
-        sure.append(implied)
-        gates.append(re.compile(b"|".join(re.escape(need) for need in others))
-                     if len(others) >= _GATE_MIN else None)
 
     def holding(requirement: Requirement) -> Set[int]:
         return set().union(*(prefilter.line_literals(t.encode("ascii")) for t in requirement))
@@ -169,7 +155,9 @@ def build_matcher(kb: KnowledgeBase) -> Matcher:
         always=tuple(always), uncovered=tuple(uncovered), azcm_ids=frozenset(azcm_ids),
         boundary_ids=frozenset(boundary_ids), failure_ids=frozenset(failure_ids),
         failure_candidates=tuple(failure_candidates),
-        literals=frozenset(literals), sure=tuple(sure), gates=tuple(gates),
+        literals=frozenset(literals),
+        needs=build_indexes(prefilter.literals, [sorted(n) for n in needs_of]),
+        need_patterns=pattern_sets([needs for _, _, needs in patterns]),
     )
 
 
