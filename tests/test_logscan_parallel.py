@@ -1,6 +1,7 @@
-"""Reading a log with the prefilter in worker processes gives exactly the events, line numbers
-and counts of reading it in one process, whatever the block edges, overlong lines and last
-lines; and a worker that dies, or a pool that cannot start, costs speed, not results."""
+"""Reading a log with its blocks searched and matched in worker processes gives exactly the
+events, line numbers and counts of reading it in one process, whatever the block edges, overlong
+lines and last lines; and a worker that dies, or a pool that cannot start, costs speed, not
+results."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def test_a_dead_worker_costs_speed_not_results(tmp_path: Path,
     def dies(block: bytes, end: int) -> Any:
         os._exit(1)  # the worker process ends without an answer
 
-    monkeypatch.setattr(parallel, "_block_hits", dies)
+    monkeypatch.setattr(parallel, "_block_work", dies)
     shared, shared_stats, blocks = _scan(data, 65536, 2)
     assert blocks == 0
     assert (shared, shared_stats) == (alone, alone_stats)
@@ -80,7 +81,7 @@ def test_a_dead_worker_costs_speed_not_results(tmp_path: Path,
 def test_no_pool_means_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     data = _log(tmp_path)
     alone = _scan(data, 65536, 0)
-    monkeypatch.setattr(parallel, "_start", lambda hits_of, workers: None)
+    monkeypatch.setattr(parallel, "_start", lambda work, workers: None)
     assert _scan(data, 65536, 2) == alone
 
 

@@ -1,12 +1,14 @@
-"""Finding the prefilter's hits in worker processes, for a long log on a machine with CPUs free.
+"""Reading the blocks of a long log in worker processes, for a machine with CPUs free.
 
-Looking for the knowledge base's literals (:mod:`.prefilter`) is about four fifths of reading a
-log, it holds the interpreter's lock (the regex engine never lets it go), and every block of
-text can be searched on its own. So, once an input has proved long, the blocks go to forked
-worker processes, a few at a time, and their hits come back in order; the reader cuts out the
-lines and matches them as before. The hits are the same wherever they are computed, so the
-events are too. Wherever worker processes cannot be used (no ``fork``, one CPU, a sandbox that
-refuses, a worker that died), the blocks are searched in this process, as for a short input.
+Everything done to a block of whole lines depends on that block alone: looking for the knowledge
+base's literals (:mod:`.prefilter`), cutting out the lines they hit and matching those against
+the patterns. All of it holds the interpreter's lock (the regex engine never lets it go), so once
+an input has proved long, whole blocks go to forked worker processes, a few at a time, and what
+they found comes back in order: only the lines worth an event, few and small. The reader is left
+with reading and numbering, so two workers keep two CPUs busy. The work is the same function
+wherever it runs, so the events are too. Wherever worker processes cannot be used (no ``fork``,
+one CPU, a sandbox that refuses, a worker that died), the blocks are worked on in this process,
+as for a short input.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ HitsOf = Callable[[bytes, int], Hits]
 # A block's hits, each with the number of newlines before it in the block, and the block's
 # number of newlines: (offset, literal id, line index) and a count.
 Found = Tuple[List[Tuple[int, int, int]], int]
+# What is done to one block of whole lines (``block[:end]``): the same wherever it runs.
+Work = Callable[[bytes, int], Any]
 
 MAX_WORKERS = 2  # each holds a block or two in memory; the figures were measured with two
-PARALLEL_AFTER = 32 << 20  # bytes read before worker processes pay for their start
+PARALLEL_AFTER = 8 << 20  # bytes read before worker processes pay for their start
 
 # The function the worker processes call: set before they are forked, so they inherit it.
-_WORKER_HITS: Optional[HitsOf] = None
+_WORKER_WORK: Optional[Work] = None
 
 
 def search(hits_of: HitsOf, block: bytes, end: int) -> Found:
@@ -45,10 +49,10 @@ def search(hits_of: HitsOf, block: bytes, end: int) -> Found:
     return out, lines + block.count(b"\n", pos, end)
 
 
-def _block_hits(block: bytes, end: int) -> Found:
-    """In a worker: :func:`search` with the prefilter it inherited."""
-    assert _WORKER_HITS is not None
-    return search(_WORKER_HITS, block, end)
+def _block_work(block: bytes, end: int) -> Any:
+    """In a worker: the work it inherited, on one block."""
+    assert _WORKER_WORK is not None
+    return _WORKER_WORK(block, end)
 
 
 def _worker_start() -> None:
@@ -71,25 +75,24 @@ def workers_available() -> int:
 
 
 class Block:
-    """One block of complete lines (``data[:end]``) and, once known, its hits."""
+    """One block of complete lines (``data[:end]``) and, once known, the work's result."""
 
-    __slots__ = ("by_worker", "data", "end", "hits", "lines", "pending")
+    __slots__ = ("by_worker", "data", "end", "pending", "result")
 
     def __init__(self, data: bytes, end: int) -> None:
         self.data = data
         self.end = end
-        self.hits: List[Tuple[int, int, int]] = []  # see Found
-        self.lines = 0  # newlines in data[:end]
-        self.pending: Any = None  # a Future while a worker searches it
+        self.result: Any = None
+        self.pending: Any = None  # a Future while a worker works on it
         self.by_worker = False
 
 
-def with_hits(items: Iterable[Any], hits_of: HitsOf, workers: int,
-              after: int = PARALLEL_AFTER) -> Iterator[Any]:
-    """``items`` in order, every :class:`Block` among them with its ``hits`` filled in.
+def with_results(items: Iterable[Any], work: Work, workers: int,
+                 after: int = PARALLEL_AFTER) -> Iterator[Any]:
+    """``items`` in order, every :class:`Block` among them with its ``result`` filled in.
 
-    The first ``after`` bytes of blocks are searched here; past that, with ``workers`` > 0,
-    up to two blocks per worker are searched ahead in worker processes.
+    The first ``after`` bytes of blocks are worked on here; past that, with ``workers`` > 0,
+    up to two blocks per worker are worked on ahead in worker processes.
     """
     pool: Any = None
     ahead: Deque[Any] = collections.deque()
@@ -99,22 +102,22 @@ def with_hits(items: Iterable[Any], hits_of: HitsOf, workers: int,
             if isinstance(item, Block):
                 seen += item.end
                 if pool is None and workers and seen > after:
-                    pool = _start(hits_of, workers)
+                    pool = _start(work, workers)
                     if pool is None:
                         workers = 0
                 if pool is not None:
                     try:
-                        item.pending = pool.submit(_block_hits, item.data, item.end)
+                        item.pending = pool.submit(_block_work, item.data, item.end)
                     except Exception:  # a broken pool: search here from now on
                         _stop(pool)
                         pool, workers = None, 0
                 if item.pending is None:
-                    item.hits, item.lines = search(hits_of, item.data, item.end)
+                    item.result = work(item.data, item.end)
             ahead.append(item)
             while ahead and (len(ahead) > 2 * workers or _ready(ahead[0])):
-                yield _finish(ahead.popleft(), hits_of)
+                yield _finish(ahead.popleft(), work)
         while ahead:
-            yield _finish(ahead.popleft(), hits_of)
+            yield _finish(ahead.popleft(), work)
     finally:
         _stop(pool)
 
@@ -123,24 +126,24 @@ def _ready(item: Any) -> bool:
     return not isinstance(item, Block) or item.pending is None
 
 
-def _finish(item: Any, hits_of: HitsOf) -> Any:
+def _finish(item: Any, work: Work) -> Any:
     if isinstance(item, Block) and item.pending is not None:
         try:
-            item.hits, item.lines = item.pending.result()
+            item.result = item.pending.result()
             item.by_worker = True
-        except Exception:  # the worker died or the pool broke: the same search, here
-            item.hits, item.lines = search(hits_of, item.data, item.end)
+        except Exception:  # the worker died or the pool broke: the same work, here
+            item.result = work(item.data, item.end)
         item.pending = None
     return item
 
 
-def _start(hits_of: HitsOf, workers: int) -> Any:
-    """A pool of forked workers that inherit ``hits_of``, or None where that is refused."""
+def _start(work: Work, workers: int) -> Any:
+    """A pool of forked workers that inherit ``work``, or None where that is refused."""
     import concurrent.futures
     import multiprocessing
 
-    global _WORKER_HITS
-    _WORKER_HITS = hits_of
+    global _WORKER_WORK
+    _WORKER_WORK = work
     try:
         context = multiprocessing.get_context("fork")
         return concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,

@@ -11,6 +11,7 @@ of the input.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Pattern, Set, Tuple
 
@@ -35,7 +36,7 @@ from .lines import (
     parse_time,
 )
 from .needs import NeedIndex, build_indexes, pattern_sets
-from .parallel import PARALLEL_AFTER, Block, with_hits
+from .parallel import PARALLEL_AFTER, Block, search, with_results
 from .prefilter import Prefilter, Requirement, required_literals
 
 LINE_CAP = 64 * 1024
@@ -63,6 +64,7 @@ class Matcher:
     # prefilter literal id -> the required literals holding it, to ask a hit line which it has
     needs: Tuple[NeedIndex, ...] = ()
     need_patterns: Dict[bytes, FrozenSet[int]] = field(default_factory=dict)  # see needs.py
+    cause_pos: Dict[str, int] = field(default_factory=dict)  # cause id -> kb.causes position
 
     def line_literals(self, lowered: bytes) -> Set[int]:
         return self.prefilter.line_literals(lowered)
@@ -158,6 +160,7 @@ def build_matcher(kb: KnowledgeBase) -> Matcher:
         literals=frozenset(literals),
         needs=build_indexes(prefilter.literals, [sorted(n) for n in needs_of]),
         need_patterns=pattern_sets([needs for _, _, needs in patterns]),
+        cause_pos={cause.id: pos for pos, cause in enumerate(kb.causes)},
     )
 
 
@@ -316,20 +319,25 @@ def scan_stream(stream: Any, matcher: Matcher, stats: Optional[ScanStats] = None
     Lines are numbered from 1 and split on ``\\n`` only (a ``\\r`` before it is dropped).
     A line longer than ``line_cap`` bytes is matched on its first ``line_cap`` bytes; the rest
     is skipped as it streams by, never held in memory. ``stats`` (if given) is filled in as the
-    stream is read. With ``workers``, the prefilter searches the blocks after the first
-    ``parallel_after`` bytes in that many worker processes (:mod:`.parallel`); the events are
-    the same.
+    stream is read. With ``workers``, the blocks after the first ``parallel_after`` bytes are
+    searched and matched in that many worker processes (:mod:`.parallel`); the events are the
+    same.
     """
     if stats is None:
         stats = ScanStats()
     line_no = 0  # lines before the current piece
-    pieces = with_hits(_pieces(stream, stats, chunk_size, line_cap), matcher.prefilter.hits,
-                       workers, parallel_after)
+    work = functools.partial(block_outcome, matcher, line_cap)
+    pieces = with_results(_pieces(stream, stats, chunk_size, line_cap), work, workers,
+                          parallel_after)
+    causes = matcher.kb.causes
     for piece in pieces:
         if isinstance(piece, Block):
             stats.worker_blocks += piece.by_worker
-            yield from _block_events(matcher, piece, line_no, line_cap, stats)
-            line_no += piece.lines
+            packed, lines, truncated = piece.result
+            stats.truncated_lines += truncated
+            for item in packed:
+                yield _unpack(item, line_no, causes)
+            line_no += lines
         elif isinstance(piece, _Head):
             stats.truncated_lines += 1
             event = event_for_line(matcher, piece.data, line_no + 1, truncated=True)
@@ -345,25 +353,50 @@ def scan_stream(stream: Any, matcher: Matcher, stats: Optional[ScanStats] = None
         stats.lines = line_no
 
 
-def _block_events(matcher: Matcher, block: Block, line_no: int, line_cap: int,
-                  stats: ScanStats) -> Iterator[Event]:
-    """The events of one block of whole lines, from its prefilter hits."""
-    buf, end, found = block.data, block.end, block.hits
+# An event as a block's work returns it (from a worker process, pickled): the Event's fields in
+# order, its line number counted within the block and its causes as (kb position, start, end),
+# so that what crosses between processes is small and the causes stay the knowledge base's own.
+Packed = Tuple[Any, ...]
+
+
+def _pack(event: Event, cause_pos: Dict[str, int]) -> Packed:
+    return (event.line_no, event.text, event.timestamp, event.level, event.msg, event.error,
+            event.azcm, tuple((cause_pos[c.id], s, e) for c, s, e in event.causes),
+            event.boundary, event.truncated, event.command, event.failure)
+
+
+def _unpack(item: Packed, line_no: int, causes: Tuple[Cause, ...]) -> Event:
+    (number, text, timestamp, level, msg, error, azcm, spans, boundary, truncated, command,
+     failure) = item
+    return Event(line_no=line_no + number, text=text, timestamp=timestamp, level=level, msg=msg,
+                 error=error, azcm=azcm, causes=tuple((causes[p], s, e) for p, s, e in spans),
+                 boundary=boundary, truncated=truncated, command=command, failure=failure)
+
+
+def block_outcome(matcher: Matcher, line_cap: int, buf: bytes, end: int
+                  ) -> Tuple[List[Packed], int, int]:
+    """Everything one block of whole lines (``buf[:end]``) yields: its events (packed, line
+    numbers from 1 within the block), its number of lines and how many were cut at
+    ``line_cap``. The same wherever it runs, in this process or a worker."""
+    found, lines = search(matcher.prefilter.hits, buf, end)
+    out: List[Packed] = []
+    truncated = 0
     index = 0
     while index < len(found):
-        hit, _, lines = found[index]
+        hit, _, before = found[index]
         start = buf.rfind(b"\n", 0, hit) + 1
         stop = buf.find(b"\n", hit, end)
         ids = set()
         while index < len(found) and found[index][0] < stop:
             ids.add(found[index][1])
             index += 1
-        number = line_no + lines + 1
+        number = before + 1
         if stop - start > line_cap:
-            stats.truncated_lines += 1
+            truncated += 1
             event = event_for_line(matcher, buf[start:start + line_cap], number, truncated=True)
         else:
             line = buf[start:stop]
             event = event_for_line(matcher, line, number, line.lower(), ids)
         if event is not None:
-            yield event
+            out.append(_pack(event, matcher.cause_pos))
+    return out, lines, truncated
