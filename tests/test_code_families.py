@@ -78,6 +78,27 @@ SAMPLES: Dict[str, List[Tuple[str, str]]] = {
     "storage": [("===== RESPONSE ERROR (ErrorCode={name}) =====", "{name}")],
     "msi": [("MSI (s) (A4:1C) [10:00:00:000]: MainEngineThread is returning {n}", "{n}"),
             ("Installation success or error status: {n}.", "{n}")],
+    # Boost.System inside an extension log: "... remove_all: The request is not supported
+    # [system:50]" (https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/Observability/
+    # Upgrading-the-TelemetryAndDiagnostics-extension.md shape)
+    "win32_system": [
+        ("Start-Service : failed with {name}", "{name}"),
+        ("Exception from HRESULT: {hresult}", "{hresult}"),
+        ("Setup failed LastError=HRESULT_FROM_WIN32({n})", "{n}"),
+        ("Delete of extension failed with error: boost::filesystem::remove_all: x [system:{n}]",
+         "{n}"),
+    ],
+    # an error record's last line, as in the Get-Item sample of
+    # https://learn.microsoft.com/powershell/scripting/developer/cmdlet/cmdlet-dynamic-parameters
+    "powershell_binding": [
+        ("    + FullyQualifiedErrorId : {name},Microsoft.Azure.PowerShell.Cmdlets.x", "{name}"),
+    ],
+    # a traceback's last line (https://docs.python.org/3/tutorial/errors.html shape)
+    "python_exceptions": [("{name}: 'properties'", "{name}")],
+    "dotnet_exceptions": [
+        ("Exception      : System.{name}: see the message", "{name}"),
+        ("   at x ---> {name}: see the message", "{name}"),
+    ],
     "x509_chain_status": [
         ("System.Security.Authentication.AuthenticationException: The remote certificate is "
          "invalid because of errors in the certificate chain: {name}", "{name}"),

@@ -164,3 +164,79 @@ def test_failed_record_of_an_unknown_test_is_never_silent(kb: kbmod.KnowledgeBas
     text = MODULE_RECORD.format(status="FAILURE").replace(
         "AzStackHci_ValidatedRecipe_PowerShellModule_Version", "AzStackHci_Hardware_Test_Gpu")
     assert categories(diagnose(text, kb)) == {"unknown"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages whose wording is the published text of a system or library error
+# ---------------------------------------------------------------------------------------------
+
+MESSAGES = [
+    # .NET UnauthorizedAccessException, as a service controller
+    # (https://github.com/PSAppDeployToolkit/PSAppDeployToolkit/issues/197) and a file write
+    # (https://github.com/EvotecIT/PSWriteHTML/issues/81) print it
+    ("Message        : Service 'Hybrid Instance Metadata Service (himds)' cannot be stopped due "
+     "to the following error: Cannot open himds service on computer 'host01'.", "not_admin"),
+    ("Set-Content : Access to the path 'C:\\ProgramData\\AzureConnectedMachineAgent\\Config\\"
+     "agentconfig.json' is denied.", "not_admin"),
+    # Python's EACCES (https://docs.python.org/3/library/exceptions.html#PermissionError)
+    ("PermissionError: [Errno 13] Permission denied: '/var/opt/azcmagent/log/azcmagent.log'",
+     "not_admin"),
+    # PowerShell's empty-string binding error
+    # (https://github.com/Azure/azure-powershell/issues/14885)
+    ("Get-AzMigrateServerReplication: Cannot bind argument to parameter 'ResourceName' because "
+     "it is an empty string.", "missing_parameter"),
+    # rpm refusing a package whose files another package owns
+    # (https://github.com/rpm-software-management/dnf5/issues/376)
+    ("Error: Transaction test error:\n  file /opt/azcmagent/bin/azcmagent from install of "
+     "azcmagent-1.41.02664-1.x86_64 conflicts with file from package "
+     "azcmagent-1.40.02664-1.x86_64", "install_failure"),
+    # an Az module built against another Az.Accounts (MissingMethodException's text,
+    # https://learn.microsoft.com/dotnet/api/system.missingmethodexception)
+    ("Method not found: 'Void Microsoft.Azure.Commands.Common.Authentication.AzureSession."
+     "set_TokenCache(Microsoft.Azure.Commands.Common.Authentication.IAzureTokenCache)'.",
+     "client_tool_bug"),
+    # Azure CLI without the extension that holds the command group
+    # (https://github.com/Azure/azure-cli-extensions/issues/8151)
+    ("az: 'connectedmachine' is not in the 'az' command group. See 'az --help'.",
+     "client_tool_bug"),
+    # any module missing from the module path (Azure Local's CloudCommon, TSG
+    # https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/Deployment/Azure-Local-deployment-failed-with-missing-CloudCommon-folder.md)
+    ("The specified module 'CloudCommon' was not loaded because no valid module file was found "
+     "in any module directory.", "client_tool_bug"),
+    # an install script refusing the architecture
+    # (https://github.com/OutlineFoundation/outline-server/pull/1053)
+    ("Unsupported machine type: arm64. Please run this script on a x86_64 machine",
+     "unsupported_environment"),
+    # cmd.exe when the program is not on the PATH (https://github.com/Azure/azure-dev/issues/1879)
+    ("'azcmagent' is not recognized as an internal or external command,\noperable program or "
+     "batch file.", "agent_not_installed"),
+    # azcmagent exit code 81 as troubleshoot-agent-onboard.md words it
+    ("Failed to get MSI certificate from HIS.", "managed_identity_cert_error"),
+    # WSAENETUNREACH's text (https://learn.microsoft.com/windows/win32/winsock/windows-sockets-error-codes-2)
+    ("A socket operation was attempted to an unreachable network. 203.0.113.5:443",
+     "network_unreachable"),
+    # a token from the future: the machine's clock is behind
+    # (https://github.com/DuendeArchive/IdentityServer4/issues/5058)
+    ("Failure message: IDX10222: Lifetime validation failed. The token is not yet valid. "
+     "ValidFrom: 'System.DateTime', Current time: 'System.DateTime'.", "clock_skew"),
+    # HttpClient's outer message, read as a blocked endpoint by the solution-extension guide
+    # https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/SolutionExtension/Firewall-blocks-SBE-validation.md
+    ('Exception calling "ValidateSbePackagePreDeployment" with "5" argument(s): "An error '
+     'occurred while sending the request."', "firewall_or_proxy_blocking"),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), MESSAGES)
+def test_published_messages(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
+    got = categories(diagnose(text + "\n", kb))
+    assert category in got and len(got) <= 2, got
+
+
+def test_sending_the_request_joins_the_named_reason(kb: kbmod.KnowledgeBase) -> None:
+    """HttpClient's outer message is an umbrella: when the inner exception names the reason
+    (WebException.Status, https://learn.microsoft.com/dotnet/api/system.net.webexceptionstatus),
+    that reason is the diagnosis and the outer line is its evidence."""
+    text = ("An error occurred while sending the request.\n"
+            "  ---> System.Net.WebException: The remote name could not be resolved: "
+            "'aka.ms'\n")
+    assert categories(diagnose(text, kb)) == {"dns_failure"}
