@@ -7,7 +7,7 @@ the command layer has one direction. Annotations are evaluated at run time by ty
 
 import os
 import sys
-from typing import Annotated, List, Optional
+from typing import Annotated, Iterable, List, Optional
 
 import typer
 
@@ -75,26 +75,52 @@ def terminal_width(output: Optional[str] = None) -> int:
 
 
 def write_output(text: str, output: Optional[str]) -> None:
-    """Write a result to stdout, or atomically to a file.
+    """Write a result to stdout, or atomically to a file."""
+    write_stream((text,), output)
+
+
+def write_stream(chunks: Iterable[str], output: Optional[str]) -> None:
+    """Write a result that comes in pieces to stdout as they come, or atomically to a file
+    (:func:`fileio.write_chunks`): a fleet's CSV is too big to hold whole.
 
     On stdout, characters its encoding lacks become '?': a host name or log line in another
-    script must not crash a Windows console redirected with a legacy code page.
+    script must not crash a Windows console redirected with a legacy code page. A reader that
+    went away (``| head``) ends the writing quietly; the command's exit code stays its own.
     """
     if not output or output == "-":
         encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
         try:
-            text.encode(encoding)
-        except (UnicodeEncodeError, LookupError):
-            try:
-                text = text.encode(encoding, "replace").decode(encoding)
-            except LookupError:
-                text = text.encode("ascii", "replace").decode("ascii")
-        sys.stdout.write(text)
-        sys.stdout.flush()
+            for text in chunks:
+                sys.stdout.write(_encodable(text, encoding))
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _silence_stdout()
         return
-    from .fileio import write_text
+    from .fileio import write_chunks
 
     try:
-        write_text(output, text)
+        write_chunks(output, chunks)
     except OSError as exc:
         raise UserError(f"cannot write --output {output}: {exc.strerror or exc}") from None
+
+
+def _encodable(text: str, encoding: str) -> str:
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        try:
+            text = text.encode(encoding, "replace").decode(encoding)
+        except LookupError:
+            text = text.encode("ascii", "replace").decode("ascii")
+    return text
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device: what is still buffered for a closed pipe would fail
+    again when the program flushes it on the way out (Python's own advice for SIGPIPE)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass

@@ -18,6 +18,7 @@ from .cli_common import (
     terminal_width,
     use_color,
     write_output,
+    write_stream,
 )
 from .errors import UserError
 
@@ -83,10 +84,13 @@ def report(
                        keep_checks=fmt == "csv")
     fleet = rollup.build(loaded, __version__, stale_s)
     del loaded
+    if fmt == "csv":  # 600,000 rows for 10,000 hosts: written as they are joined
+        from .render.fleet_csv import chunks
+
+        write_stream(chunks(fleet), output)
+        raise typer.Exit(fleet.exit_code)
     if fmt == "json":
         from .render.fleet_json import render
-    elif fmt == "csv":
-        from .render.fleet_csv import render
     elif fmt == "html":
         from .render.fleet_html import render
     elif fmt == "markdown":

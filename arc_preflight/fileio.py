@@ -25,7 +25,7 @@ import errno
 import os
 import secrets
 import stat
-from typing import Optional, Tuple
+from typing import Iterable, Optional, Tuple
 
 _TMP_TAG = ".arc-preflight-tmp-"
 _MAX_LINKS = 8  # links followed in a row before giving up (the kernel allows 40)
@@ -182,8 +182,16 @@ def _clean_stale(dir_fd: int, name: str) -> None:
 
 def write_text(path: str, text: str) -> None:
     """Write ``text`` to ``path``; raises OSError for the caller to report."""
+    write_chunks(path, (text,))
+
+
+def write_chunks(path: str, chunks: Iterable[str]) -> None:
+    """Write the pieces of a text to ``path`` as they come, with the guarantees of
+    :func:`write_text`: a regular file is only ever replaced whole, and if a piece cannot be
+    written (a full disk) or cannot be made (the caller's error), the temporary file goes and
+    the old file stays. For outputs too big to hold at once (a fleet's CSV); raises OSError."""
     if not _DIR_FD:  # pragma: no cover - Windows: no descriptor-relative calls
-        _write_simple(path, text)
+        _write_simple(path, chunks)
         return
     for _ in range(_MAX_LINKS):
         dir_fd, name = _open_folder(path)
@@ -191,7 +199,7 @@ def write_text(path: str, text: str) -> None:
             folder = os.fstat(dir_fd)
             target = _follow(dir_fd, name, folder, path)
             if target is None:
-                _write_at(dir_fd, name, folder, path, text)
+                _write_at(dir_fd, name, folder, path, chunks)
                 return
         finally:
             os.close(dir_fd)
@@ -216,8 +224,15 @@ def _open_in_place(dir_fd: int, name: str, wait: float = 2.0) -> int:
             time.sleep(0.05)
 
 
-def _write_at(dir_fd: int, name: str, folder: os.stat_result, path: str, text: str) -> None:
-    data = text.encode("utf-8")
+def _write_all(fd: int, chunks: Iterable[str]) -> None:
+    for chunk in chunks:
+        view = memoryview(chunk.encode("utf-8"))
+        while view:
+            view = view[os.write(fd, view):]
+
+
+def _write_at(dir_fd: int, name: str, folder: os.stat_result, path: str,
+              chunks: Iterable[str]) -> None:
     try:
         existing: Optional[os.stat_result] = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
@@ -230,9 +245,7 @@ def _write_at(dir_fd: int, name: str, folder: os.stat_result, path: str, text: s
         fd = _open_in_place(dir_fd, name)
         try:
             os.set_blocking(fd, True)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            _write_all(fd, chunks)
         finally:
             os.close(fd)
         return
@@ -242,9 +255,7 @@ def _write_at(dir_fd: int, name: str, folder: os.stat_result, path: str, text: s
                  dir_fd=dir_fd)
     try:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            _write_all(fd, chunks)
             os.fsync(fd)
             # Keep the permissions an existing file had; a new one gets what open() would give
             # (0600 would hide a report from, say, node_exporter's collector).
@@ -260,7 +271,7 @@ def _write_at(dir_fd: int, name: str, folder: os.stat_result, path: str, text: s
         raise
 
 
-def _write_simple(path: str, text: str) -> None:  # pragma: no cover - Windows only
+def _write_simple(path: str, chunks: Iterable[str]) -> None:  # pragma: no cover - Windows only
     import tempfile
 
     real = os.path.realpath(path)
@@ -272,12 +283,12 @@ def _write_simple(path: str, text: str) -> None:  # pragma: no cover - Windows o
         if stat.S_ISDIR(mode):
             raise IsADirectoryError(21, "is a directory", path)
         with open(real, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.writelines(chunks)
         return
     fd, tmp = tempfile.mkstemp(prefix=".arc-preflight-", dir=os.path.dirname(real) or ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            handle.writelines(chunks)
             handle.flush()
             os.fsync(handle.fileno())
         with contextlib.suppress(OSError):

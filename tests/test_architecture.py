@@ -23,7 +23,11 @@ RENDER_MAY_IMPORT = {"arc_preflight.model", "arc_preflight.catalog", "arc_prefli
                      "arc_preflight.steptext",
                      # the fleet's models (roll-up and comparison): plain frozen dataclasses
                      # like model.py, kept beside the code that builds them
-                     "arc_preflight.fleet.model"}
+                     "arc_preflight.fleet.model",
+                     # the CSV roll-up's row layout: the reader encodes each check's cells with
+                     # it (in worker processes) and the renderer joins them, so both share one
+                     # encoding; it holds no I/O and imports nothing from the package
+                     "arc_preflight.fleet.csvrow"}
 
 
 def _modules() -> Dict[str, Path]:

@@ -16,7 +16,8 @@ from typing import IO, Any, Callable, Dict, List, Mapping, Optional, Tuple
 from ..errors import UserError
 from ..model import Status
 from ..redact import clean, redact
-from .load import MAX_REPORT_BYTES, SCHEMA, Loaded, _open_regular, _Unusable, extract
+from .fields import SCHEMA, _Unusable
+from .load import MAX_REPORT_BYTES, Loaded, _open_regular, extract
 from .model import SECTIONS, Comparison, Difference, Side
 
 ABSENT = "-"

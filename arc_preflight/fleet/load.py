@@ -23,10 +23,21 @@ from typing import IO, Any, Dict, Iterator, List, Optional, Sequence, Tuple
 from ..errors import UserError
 from ..fileio import NotRegularFile, open_regular
 from ..model import Status
-from ..redact import clean, redact
+from ..redact import clean
+from .csvread import csv_cells
+from .fields import (
+    _EVIDENCE,
+    _LONG,
+    _SUMMARY,
+    _TITLE,
+    SCHEMA,
+    _need,
+    _strings,
+    _text,
+    _Unusable,
+)
 from .model import CauseInfo, HostCheck, HostDiagnosis, HostReport, InputProblem
 
-SCHEMA = "arc-preflight/1"
 MAX_REPORT_BYTES = 20 * 1024 * 1024
 _LINE_FILES = (".jsonl", ".ndjson")
 _GLOB_CHARS = "*?["
@@ -37,19 +48,6 @@ _QUIET = ("pass", "skip")
 # Status by its label: a dictionary lookup, where calling the enum costs a Python-level call for
 # each of the hundreds of thousands of checks a fleet holds.
 _STATUS: Dict[str, Status] = {status.value: status for status in Status}
-# Bounds on what one report may contribute to the page: a report is a few hundred checks and a
-# handful of diagnoses, so anything larger is cut (and says so with "...").
-_SUMMARY, _TITLE, _LONG, _EVIDENCE, _MAX_ITEMS = 400, 300, 2000, 300, 50
-
-
-class _Unusable(Exception):
-    """This input is not a report we can roll up; ``kind`` is a PROBLEM_KINDS value."""
-
-    def __init__(self, kind: str, reason: str, hostname: Optional[str] = None) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
-        self.hostname = hostname
 
 
 @dataclass
@@ -340,45 +338,6 @@ def _first_line(text: str) -> str:
 
 # -- one report ------------------------------------------------------------------------------
 
-_CACHE: Dict[Tuple[str, int], str] = {}
-_CACHE_MAX = 200_000
-
-
-def _text(value: Any, limit: int) -> str:
-    """A printable, redacted string of at most ``limit`` characters.
-
-    Memoised: across a fleet the same check ids, targets, codes and most messages repeat on
-    every host, and redaction is the costliest step of reading a report.
-    """
-    raw = value if isinstance(value, str) else str(value)
-    key = (raw, limit)
-    found = _CACHE.get(key)
-    if found is not None:
-        return found
-    text = redact(clean(raw[:limit * 4]))  # cut first (a secret cut here is still masked
-    text = text if len(text) <= limit else text[:limit - 3] + "..."  # by shape), then again
-    if len(raw) > 1000:  # never keep a huge string alive as a key
-        return text
-    if len(_CACHE) >= _CACHE_MAX:
-        _CACHE.clear()
-    _CACHE[key] = text = sys.intern(text) if len(text) < 100 else text
-    return text
-
-
-def _need(doc: Dict[str, Any], key: str, kind: Any, where: str = "") -> Any:
-    value = doc.get(key)
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise _Unusable("unreadable", f"not an {SCHEMA} report: {where}{key} is missing or "
-                        "of the wrong type")
-    return value
-
-
-def _strings(value: Any, limit: int) -> Tuple[str, ...]:
-    if not isinstance(value, list):
-        return ()
-    return tuple(_text(item, limit) for item in value[:_MAX_ITEMS] if isinstance(item, str))
-
-
 def parse_time(text: str) -> Optional[float]:
     """Epoch seconds of an RFC 3339 time, or None."""
     try:
@@ -427,14 +386,13 @@ def extract(doc: Any, source: str, causes: Dict[str, CauseInfo],
         for check_id in diag.checks:
             cause_of.setdefault(check_id, diag.cause_id)
 
-    kept: List[HostCheck] = []
     problems: List[HostCheck] = []
     # The fast path, in comprehensions: most checks passed or were skipped, and only their
     # number is kept; every other check is then read field by field.
     try:
         counts: Dict[str, int] = Counter([item["status"] for item in checks_in])
-        pending = list(enumerate(checks_in)) if keep_checks else \
-            [(i, item) for i, item in enumerate(checks_in) if item["status"] not in _QUIET]
+        pending = [(i, item) for i, item in enumerate(checks_in)
+                   if item["status"] not in _QUIET]
     except (TypeError, KeyError):
         index = next((i for i, item in enumerate(checks_in)
                       if not isinstance(item, dict) or not isinstance(item.get("status"), str)),
@@ -445,6 +403,9 @@ def extract(doc: Any, source: str, causes: Dict[str, CauseInfo],
         if bad not in _CHECK_STATUSES:
             raise _Unusable("unreadable", f"a check's status {_text(bad, 30)!r} is unknown",
                             shown)
+    csv: Tuple[Tuple[Any, ...], ...] = ((), (), ())
+    if keep_checks:
+        csv = csv_cells(checks_in, cause_of, memo)
     for index, item in pending:
         check_id = _need(item, "id", str, f"checks[{index}].")
         state = item["status"]
@@ -458,8 +419,6 @@ def extract(doc: Any, source: str, causes: Dict[str, CauseInfo],
         row = memo.get(fields)
         if row is None:
             row = memo[fields] = HostCheck(*fields)
-        if keep_checks:
-            kept.append(row)
         if result.is_problem:
             problems.append(row)
 
@@ -488,7 +447,9 @@ def extract(doc: Any, source: str, causes: Dict[str, CauseInfo],
                                           key=lambda item: -item[0].rank))),
         problems=_shared(memo, tuple(problems)),
         diagnoses=_shared(memo, tuple(_shared(memo, d) for d in diagnoses)),
-        checks=_shared(memo, tuple(kept)),
+        csv_heads=csv[0],
+        csv_messages=csv[1],
+        csv_causes=csv[2],
         agent_identity=_agent_identity(checks_in),
     )
 

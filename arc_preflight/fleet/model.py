@@ -83,7 +83,13 @@ class HostReport:
     counts: Tuple[Tuple[Status, int], ...]  # checks by status
     problems: Tuple[HostCheck, ...]  # checks that warned, failed or erred
     diagnoses: Tuple[HostDiagnosis, ...]
-    checks: Tuple[HostCheck, ...] = ()  # every check, kept only when asked (CSV)
+    # Every check as the CSV shows it, kept only when asked (csvrow): its columns check_id to
+    # code encoded (one string per kind of check, the tuple shared by hosts with the same
+    # checks), its message encoded, and the cause it is evidence of (() when none is). A fleet's
+    # CSV is 600,000 rows, so they are kept as shared text rather than as a HostCheck each.
+    csv_heads: Tuple[str, ...] = ()
+    csv_messages: Tuple[str, ...] = ()
+    csv_causes: Tuple[Optional[str], ...] = ()
     stale: bool = False
     # The agent's identity as its check recorded it (resource id, VM id): two hosts holding
     # the same one are clones of a connected image.
