@@ -3,7 +3,7 @@
 ``report --format csv`` used to build the whole text (one row per host and check: 104 MB for
 10,000 hosts) before writing it. It now joins rows whose check cells the reader encoded once, and
 writes them in pieces. The pinned output ``tests/fixtures/fleet_csv_before_streaming.csv.gz`` was
-written by the whole-string renderer as it was before the change (``python
+written by the whole-string renderer as it was before the change (commit d4ffb36; ``python
 tests/test_fleet_csv_stream.py --write`` rewrites it, which only a change of the intended output
 may do), on a sample that holds every kind of row: healthy and failing hosts, a stale report, a
 duplicate host, unreadable and foreign-schema reports, and cells that need quoting (commas,
@@ -27,10 +27,10 @@ from test_fleet_golden import make_fleet
 
 from arc_preflight import fileio
 from arc_preflight.fleet import load, rollup
-from arc_preflight.fleet.csvrow import LINE_END
 from arc_preflight.render import fleet_csv
 
 PINNED = Path(__file__).resolve().parent / "fixtures" / "fleet_csv_before_streaming.csv.gz"
+LINE_END = "\r\n"
 
 
 def _hostile(doc: Dict[str, Any]) -> Dict[str, Any]:
@@ -47,6 +47,9 @@ def _hostile(doc: Dict[str, Any]) -> Dict[str, Any]:
     checks[8]["code"] = 41  # not a string: no code
     checks[9]["id"] = 'odd "id", with a comma'
     checks.append(dict(checks[10]))  # the same check twice
+    checks[11]["summary"] = ["a", "list"]  # not a string, nor hashable
+    checks[12]["target"] = True  # hashes as 1 does
+    checks[13]["target"] = 1
     for diag in doc["diagnoses"]:
         diag["title"] = f'{diag["title"]}, "quoted"'
     return doc
@@ -63,6 +66,13 @@ def make_sample(folder: Path) -> Path:
     empty = with_host(sample("healthy"), "bare-host", "2026-11-30T10:35:00Z")
     empty["checks"], empty["diagnoses"] = [], []
     write(folder, "hostile/bare.json", empty)
+    # A check that passed without an id: unusable for the CSV (every check is a row), listed.
+    no_id = with_host(sample("healthy"), "no-id-host", "2026-11-30T10:36:00Z")
+    no_id["checks"][3].pop("id")
+    write(folder, "hostile/no-id.json", no_id)
+    number_id = with_host(sample("healthy"), "number-id-host", "2026-11-30T10:36:00Z")
+    number_id["checks"][5]["id"] = 7
+    write(folder, "hostile/number-id.json", number_id)
     scenarios = ["drop-443", "foreign-ca", "nxdomain-login", "proxy-auth", "healthy"]
     for index in range(60):
         doc = with_host(sample(scenarios[index % 5]), f"bulk-{index:03d}.contoso.example",
@@ -108,7 +118,8 @@ def test_streamed_csv_equals_the_whole_string_csv_before_streaming(
     assert all(piece.endswith(LINE_END) for piece in pieces)
     assert max(len(piece) for piece in pieces) < 16_000 + 20_000
     # The sample holds what the rows must quote and defuse.
-    for needle in ('"web,""07"""', "\"line one\nline two?\nline three\"", "'=HYPERLINK",
+    for needle in ("checks[3].id is missing", "checks[5].id is missing", "['a', 'list']",
+                   '"web,""07"""', "\"line one\nline two?\nline three\"", "'=HYPERLINK",
                    "'+zürich-01,", '"odd ""id"", with a comma"', ",report,,,unknown,",
                    "report.stale", "report.schema", "report.duplicate"):
         assert needle in expected, needle

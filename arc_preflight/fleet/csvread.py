@@ -62,18 +62,26 @@ def _csv_head(item: Dict[str, Any], index: int, heads: Dict[Tuple[Any, ...], Tup
     key = (check_id, item.get("probe", ""), item.get("target", ""), item["status"],
            item.get("code"))
     _, probe, target, state, code = key
-    kept = _text(check_id, 300)
-    found = (csvrow.check_head(kept, _text(probe, 20), _text(target, 300), state,
-                               _text(code, 60) if isinstance(code, str) else None), kept)
-    if type(probe) is str and type(target) is str and (code is None or type(code) is str):
-        heads[key] = found
+    plain = type(probe) is str and type(target) is str and (code is None or type(code) is str)
+    found = heads.get(key) if plain else None  # an earlier check of this report added it
+    if found is None:
+        kept = _text(check_id, 300)
+        found = (csvrow.check_head(kept, _text(probe, 20), _text(target, 300), state,
+                                   _text(code, 60) if isinstance(code, str) else None), kept)
+        if plain:
+            heads[key] = found
     return found
 
 
 def _csv_message(summary: Any, messages: Dict[str, str]) -> str:
-    message = csvrow.message(_text(summary, _SUMMARY))
-    if type(summary) is str:
-        messages[summary] = message
+    """The encoded message of a summary not in ``messages`` when this report was looked up
+    (several checks of one report often say the same thing: the first one adds it)."""
+    plain = type(summary) is str
+    message = messages.get(summary) if plain else None
+    if message is None:
+        message = csvrow.message(_text(summary, _SUMMARY))
+        if plain:
+            messages[summary] = message
     return message
 
 
