@@ -1,6 +1,6 @@
 """Command line: flags -> settings -> engine -> render -> exit code, and nothing else.
 
-Heavy modules (requests, dnspython, rich's renderers, cryptography) are imported inside the
+Heavy modules (dnspython, rich's renderers, cryptography, the probes) are imported inside the
 commands, so ``--help`` and ``--version`` start fast. Every expected failure (bad flag, unreadable
 file, broken config) leaves through :func:`main` as one line on stderr and exit code 3; a
 traceback is shown only with ``ARC_PREFLIGHT_DEBUG=1``.

@@ -4,8 +4,8 @@ Each check runs in its own daemon thread as soon as everything it needs has pass
 where every endpoint is blackholed costs one timeout, not one per endpoint. The runner never
 waits on a probe without a limit: a probe still running past its timeout (plus a small grace) is
 reported as ``error``/``probe.hung`` and abandoned, and because its thread is a daemon it cannot
-hold the process open either. Threads rather than asyncio because requests, dnspython's blocking
-API, psutil and subprocess all block.
+hold the process open either. Threads rather than asyncio because the socket, TLS and HTTP calls,
+dnspython's blocking API, psutil and subprocess all block.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
 """Opt-in credential checks (``--auth``): sign in as the service principal and ask ARM.
 
 This is the only part of the tool that talks to Microsoft Entra ID and Azure Resource Manager as
-an identity, so it runs only when asked. The client-credentials request is made with requests
-rather than msal: msal would first run instance discovery against the public cloud, which is one
-more host to allow and to stand in for, and the identity service's error codes (AADSTS...) are
-what the diagnosis needs anyway. The token lives in a :class:`TokenBox` shared by the checks of
-one run and never enters a result, a fact or a message.
+an identity, so it runs only when asked. The client-credentials request is made directly
+(:mod:`.webcall`) rather than with msal: msal would first run instance discovery against the
+public cloud, which is one more host to allow and to stand in for, and the identity service's
+error codes (AADSTS...) are what the diagnosis needs anyway. The token lives in a
+:class:`TokenBox` shared by the checks of one run and never enters a result, a fact or a message.
 """
 
 from __future__ import annotations
@@ -68,34 +68,59 @@ class AuthTargets:
     sign_in_tenant: str = ""
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What the checks read of an answer: its status and its text (JSON, when all is well)."""
+
+    status_code: int
+    text: str
+
+
+MAX_REPLY = 8 << 20  # an ARM page or a token answer is a few KB; 20 pages of permissions too
+_STAGES = {"proxy": "reaching the proxy", "tunnel": "the proxy's answer to CONNECT",
+           "connect": "connecting", "tls": "TLS handshake", "answer": "waiting for the answer",
+           "body": "reading the answer"}
+
+
 def _request(ctx: ProbeContext, method: str, url: str, plan: Any,
-             until: Optional[float] = None, **kwargs: Any) -> Any:
+             until: Optional[float] = None, *, data: Optional[Mapping[str, str]] = None,
+             headers: Optional[Mapping[str, str]] = None) -> Reply:
     """One HTTPS request with the run's trust store and the agent's proxy for that host."""
-    import requests
+    from urllib.parse import urlencode, urlsplit
 
-    from .https import _session as tls_session
+    from .netutil import Oversized
     from .trust import verified_context
+    from .webcall import CallError, call
 
-    session = tls_session(verified_context(ctx.settings.ca_bundle), None)
-    proxies: Dict[str, str] = {}
-    if plan is not None and plan.url:
-        from urllib.parse import urlsplit
-
+    proxy: Optional[str] = None
+    if plan is not None and plan.url and urlsplit(url).scheme == "https":
         route, _ = plan.route(urlsplit(url).hostname or "")
         if route != "direct":
-            proxies = {"https": plan.url}
+            proxy = plan.url
     # A probe that makes several requests shares one budget between them (``until``).
     budget = ctx.budget() if until is None else max(0.05, until - time.monotonic())
-    from urllib3.util.timeout import Timeout
-
+    sent = dict(headers or {})
+    body = None
+    if data is not None:
+        body = urlencode(data).encode("ascii")
+        sent["Content-Type"] = "application/x-www-form-urlencoded"
     try:
-        return session.request(method, url, proxies=proxies,
-                               timeout=Timeout(total=budget, connect=budget, read=budget),
-                               allow_redirects=False, **kwargs)
-    except requests.exceptions.RequestException as exc:
-        raise AuthNetworkError(redact(f"{type(exc).__name__}: {exc}")) from None
-    finally:
-        session.close()
+        with call(method, url, context=verified_context(ctx.settings.ca_bundle),
+                  deadline=time.monotonic() + budget, headers=sent, body=body,
+                  proxy=proxy) as response:
+            raw = response.body(MAX_REPLY)
+            charset = response.headers.get_content_charset() or "utf-8"
+    except CallError as exc:
+        where = _STAGES.get(exc.stage, exc.stage)
+        raise AuthNetworkError(redact(f"{where}: {exc.detail}")) from None
+    except (ValueError, LookupError) as exc:  # Oversized, an encoding that does not decode
+        what = str(exc) if isinstance(exc, Oversized) else type(exc).__name__
+        raise AuthNetworkError(redact(f"reading the answer: {what}")) from None
+    try:
+        text = raw.decode(charset, "replace")
+    except LookupError:  # a charset Python does not know
+        text = raw.decode("utf-8", "replace")
+    return Reply(response.status, text)
 
 
 class AuthNetworkError(Exception):
@@ -106,7 +131,7 @@ def _arm_unreachable(exc: AuthNetworkError) -> Outcome:
     return Outcome(Status.FAIL, f"Azure Resource Manager unreachable: {exc}", code="auth.network")
 
 
-def _json(response: Any) -> Dict[str, Any]:
+def _json(response: Reply) -> Dict[str, Any]:
     try:
         body = json.loads(response.text)
     except ValueError:

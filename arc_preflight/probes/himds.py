@@ -9,13 +9,13 @@ codes. Proxies are never used: HIMDS is local.
 from __future__ import annotations
 
 import json
-import socket
 import time
 from typing import Any, Dict, Mapping
 
 from ..model import Outcome, ProbeContext, Result, Status
 from ..redact import bounded
-from .netutil import Oversized, json_depth, read_capped
+from .netutil import Oversized, json_depth
+from .webcall import CallError, call
 
 MAX_ANSWER = 1 << 20  # HIMDS answers a few KB; anything past 1 MiB is not HIMDS
 MAX_DEPTH = 32  # its JSON nests four levels
@@ -23,50 +23,26 @@ MAX_VALUE = 512  # characters kept of any value it gives
 
 
 def probe(url: str, installed: bool, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
-    import requests
+    from .trust import verified_context
 
-    budget = ctx.budget()
-    started = time.monotonic()
-    session = requests.Session()
-    session.trust_env = False
+    deadline = time.monotonic() + ctx.budget()
     facts: Dict[str, Any] = {"url": url}
     try:
-        response = session.get(url, headers={"Metadata": "true", "Accept-Encoding": "identity"},
-                               timeout=(budget, budget), allow_redirects=False, stream=True)
-        with response:
-            facts["status_code"] = response.status_code
-            if response.status_code != 200:
-                return Outcome(Status.FAIL, f"HIMDS answered HTTP {response.status_code}",
+        with call("GET", url, context=verified_context(ctx.settings.ca_bundle), deadline=deadline,
+                  headers={"Metadata": "true"}) as response:
+            facts["status_code"] = response.status
+            if response.status != 200:
+                return Outcome(Status.FAIL, f"HIMDS answered HTTP {response.status}",
                                code="himds.bad_response", facts=facts)
-            left = max(0.05, budget - (time.monotonic() - started))
-            body = read_capped(response, MAX_ANSWER, left)
+            body = response.body(MAX_ANSWER)
     except Oversized as exc:
         return Outcome(Status.FAIL, f"port 40342 answered with {exc}: not the agent's HIMDS",
                        code="himds.oversized", facts=facts)
-    except (requests.exceptions.Timeout, socket.timeout):
-        return Outcome(Status.FAIL, "HIMDS accepted the connection but did not answer in time",
-                       code="himds.timeout", facts=facts)
-    except requests.exceptions.ConnectionError as exc:
-        text = str(exc).lower()
-        if "linetoolong" in text or "got more than" in text:
-            # http.client's header limits: something answered, with what no HIMDS sends.
-            return Outcome(Status.FAIL, "port 40342 answered with a header line over 64 KiB "
-                           "(or too many headers): not the agent's HIMDS",
-                           code="himds.oversized", facts=facts)
-        refused = "refused" in text or "10061" in text
-        if not installed:
-            what = "nothing listening" if refused else "no usable answer"
-            return Outcome(Status.SKIP, f"{what} (agent not installed yet)", facts=facts)
-        if refused:
-            return Outcome(Status.FAIL, "connection refused: HIMDS is not listening",
-                           code="himds.refused", facts=facts)
-        return Outcome(Status.FAIL, "HIMDS connection failed before a complete answer",
-                       code="himds.bad_response", facts=facts)
-    except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+    except CallError as exc:
+        return _failed(exc, installed, facts)
+    except ValueError as exc:
         return Outcome(Status.FAIL, f"HIMDS request failed: {type(exc).__name__}",
                        code="himds.bad_response", facts=facts)
-    finally:
-        session.close()
     try:
         doc = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):
@@ -85,3 +61,24 @@ def probe(url: str, installed: bool, ctx: ProbeContext, deps: Mapping[str, Resul
             facts[key] = bounded(str(value), MAX_VALUE)  # the server's text: cut before use
     where = facts.get("resourceId") or "not connected yet"
     return Outcome(Status.PASS, f"HIMDS answered ({where})", facts=facts)
+
+
+def _failed(exc: CallError, installed: bool, facts: Dict[str, Any]) -> Outcome:
+    """The one table from a failed request to HIMDS to its result."""
+    if exc.kind == "timeout":
+        return Outcome(Status.FAIL, "HIMDS accepted the connection but did not answer in time",
+                       code="himds.timeout", facts=facts)
+    if exc.kind == "bad_header":
+        # http.client's header limits: something answered, with what no HIMDS sends.
+        return Outcome(Status.FAIL, "port 40342 answered with a header line over 64 KiB "
+                       "(or too many headers): not the agent's HIMDS",
+                       code="himds.oversized", facts=facts)
+    refused = exc.kind == "refused"
+    if not installed:
+        what = "nothing listening" if refused else "no usable answer"
+        return Outcome(Status.SKIP, f"{what} (agent not installed yet)", facts=facts)
+    if refused:
+        return Outcome(Status.FAIL, "connection refused: HIMDS is not listening",
+                       code="himds.refused", facts=facts)
+    return Outcome(Status.FAIL, "HIMDS connection failed before a complete answer",
+                   code="himds.bad_response", facts=facts)

@@ -13,7 +13,8 @@ from typing import Any, Dict, Mapping
 
 from ..model import Outcome, ProbeContext, Result, Status
 from ..redact import bounded
-from .netutil import Oversized, json_depth, read_capped
+from .netutil import Oversized, json_depth
+from .webcall import CallError, call
 
 IMDS_TIMEOUT = 2.0
 MAX_ANSWER = 1 << 20  # Azure's answer is a few KB
@@ -21,23 +22,19 @@ MAX_DEPTH = 32
 
 
 def probe(url: str, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
-    import requests
+    from .trust import verified_context
 
-    budget = min(ctx.budget(), IMDS_TIMEOUT)
-    started = time.monotonic()
-    session = requests.Session()
-    session.trust_env = False  # link-local: never through a proxy
+    deadline = time.monotonic() + min(ctx.budget(), IMDS_TIMEOUT)
     facts: Dict[str, Any] = {"url": url}
     compute: Dict[str, Any] = {}
+    status = 0
     try:
-        response = session.get(url, headers={"Metadata": "true", "Accept-Encoding": "identity"},
-                               timeout=(budget, budget), allow_redirects=False, stream=True)
-        with response:
-            facts["status_code"] = response.status_code
-            if response.status_code == 200:
-                left = max(0.05, budget - (time.monotonic() - started))
-                body = read_capped(response, MAX_ANSWER, left)
-                doc = json.loads(body.decode("utf-8"))
+        # link-local: never through a proxy
+        with call("GET", url, context=verified_context(ctx.settings.ca_bundle), deadline=deadline,
+                  headers={"Metadata": "true"}) as response:
+            status = facts["status_code"] = response.status
+            if response.status == 200:
+                doc = json.loads(response.body(MAX_ANSWER).decode("utf-8"))
                 if json_depth(doc, MAX_DEPTH) and isinstance(doc, dict) and isinstance(
                         doc.get("compute"), dict):
                     compute = doc["compute"]
@@ -46,22 +43,19 @@ def probe(url: str, ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
         facts["error"] = "Oversized"
         return Outcome(Status.PASS, f"metadata address answered with {exc}, not as Azure: "
                        "not an Azure VM", facts=facts)
-    except (ValueError, RecursionError, UnicodeDecodeError):
-        compute = {}
-    except (requests.exceptions.RequestException, OSError) as exc:
-        if "status_code" not in facts:
-            facts["error"] = type(exc).__name__
+    except (ValueError, RecursionError, CallError) as exc:
+        if not status:  # no answer at all (or a URL that cannot be asked)
+            facts["error"] = exc.kind if isinstance(exc, CallError) else type(exc).__name__
             return Outcome(Status.PASS, "no Azure instance metadata service: not an Azure VM",
                            facts=facts)
-    finally:
-        session.close()
+        compute = {}  # an answer, but not JSON, cut short, or too deep: not Azure's
     compute = {key: bounded(value, 512) for key, value in compute.items()
                if isinstance(value, (str, int, float)) and not isinstance(value, bool)}
     resource = str(compute.get("resourceId", ""))
     is_azure_vm = bool(compute.get("vmId")) and (
         "Microsoft.Compute/virtualMachines" in resource or bool(compute.get("azEnvironment")))
     if not is_azure_vm:
-        return Outcome(Status.PASS, f"metadata address answered HTTP {response.status_code}, "
+        return Outcome(Status.PASS, f"metadata address answered HTTP {status}, "
                        "not as Azure: not an Azure VM", facts=facts)
     for key in ("vmId", "name", "location", "azEnvironment", "resourceId"):
         if compute.get(key):

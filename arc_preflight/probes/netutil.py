@@ -1,4 +1,4 @@
-"""Socket-level helpers shared by the TCP, TLS, proxy and HIMDS probes."""
+"""Socket-level helpers shared by the TCP, TLS, proxy, HTTP and HIMDS probes."""
 
 from __future__ import annotations
 
@@ -102,43 +102,6 @@ def recv_until(
 
 class Oversized(ValueError):
     """An answer larger than the caller's cap (after decompression)."""
-
-
-def read_capped(response: Any, cap: int, budget: float) -> bytes:
-    """The body of a streamed ``requests`` response, at most ``cap`` bytes, within ``budget``
-    seconds. Raw bytes are read and decompressed here with a limit, so an endless chunked body,
-    a huge one or a gzip bomb costs ``cap`` bytes of memory, never more; :class:`Oversized`
-    says so. A body still arriving after ``budget`` raises ``socket.timeout``."""
-    import time
-    import zlib
-
-    ends = time.monotonic() + budget
-    raw = response.raw
-    chunks = []
-    total = 0
-    while True:
-        if time.monotonic() > ends:
-            raise socket.timeout("the answer's body did not end in time")
-        chunk = raw.read(16384, decode_content=False)
-        if not chunk:
-            break
-        total += len(chunk)
-        if total > cap:
-            raise Oversized(f"an answer of more than {cap // 1024} KiB")
-        chunks.append(chunk)
-    data = b"".join(chunks)
-    encoding = str(response.headers.get("Content-Encoding", "")).strip().lower()
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        decoder = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib, told by the header
-        try:
-            data = decoder.decompress(data, cap + 1)
-        except zlib.error as exc:
-            raise ValueError(f"a {encoding} body that does not decompress: {exc}") from None
-        if len(data) > cap or decoder.unconsumed_tail:
-            raise Oversized(f"an answer that decompresses to more than {cap // 1024} KiB")
-    elif encoding not in ("", "identity"):
-        raise ValueError(f"an answer in an unknown encoding ({encoding[:40]!r})")
-    return data
 
 
 def json_depth(value: Any, limit: int) -> bool:

@@ -1,6 +1,6 @@
 """The proxy itself and the CONNECT tunnel through it.
 
-The tunnel is opened by hand rather than through requests so that a refusal by the proxy (403,
+The tunnel is opened by hand, not by an HTTP client, so that a refusal by the proxy (403,
 407) is told apart from the endpoint's own answer: the proxy's status line is read before any
 TLS byte is sent. Where the proxy comes from is :mod:`.proxyplan`'s business.
 """

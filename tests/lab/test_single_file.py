@@ -139,7 +139,7 @@ def test_healthy(healthy_lab: Lab, pyz: Path, python: str, tmp_path: Path) -> No
     assert result.data["diagnoses"] == []
     checks = by_id(result)
     # every layer really ran from the archive: DNS (dnspython), TLS (cryptography reads the
-    # chain), HTTPS (requests/urllib3), HIMDS
+    # chain), HTTPS (http.client), HIMDS
     for host in (*IDENTITY, "management.azure.com"):
         for layer in ("dns", "tcp"):
             key = f"{layer}:{host}" if layer == "dns" else f"{layer}:{host}:443"
