@@ -146,8 +146,10 @@ class _TLSInTLS:
     """TLS to the endpoint inside the TLS connection to an https:// proxy (``ssl`` cannot wrap
     an SSL socket, so the inner session runs over memory buffers pumped through the outer)."""
 
-    def __init__(self, outer: ssl.SSLSocket, context: ssl.SSLContext, hostname: str) -> None:
+    def __init__(self, outer: ssl.SSLSocket, context: ssl.SSLContext, hostname: str,
+                 deadline: float) -> None:
         self.outer = outer
+        self.deadline = deadline
         self.incoming = ssl.MemoryBIO()
         self.outgoing = ssl.MemoryBIO()
         self.inner = context.wrap_bio(self.incoming, self.outgoing, server_hostname=hostname)
@@ -163,6 +165,10 @@ class _TLSInTLS:
                 result = step(*args)  # type: ignore[operator]
             except ssl.SSLWantReadError:
                 self._pump()
+                left = self.deadline - time.monotonic()
+                if left <= 0:
+                    raise socket.timeout("timed out") from None
+                self.outer.settimeout(left)
                 data = self.outer.recv(65536)
                 if data:
                     self.incoming.write(data)
@@ -373,7 +379,7 @@ def call(method: str, url: str, *, context: ssl.SSLContext, deadline: float,
                     raise CallError("proxy_status", "tunnel", status_line, status)
                 stage = "tls"
                 if isinstance(sock, ssl.SSLSocket):
-                    inner = _TLSInTLS(sock, context, host)
+                    inner = _TLSInTLS(sock, context, host, deadline)
                     sock.settimeout(wire.left())
                     inner.handshake()
                     wire = _Wire(inner, deadline)
