@@ -77,6 +77,7 @@ SAMPLES: Dict[str, List[Tuple[str, str]]] = {
     ],
     "storage": [("===== RESPONSE ERROR (ErrorCode={name}) =====", "{name}")],
     "msi": [("MSI (s) (A4:1C) [10:00:00:000]: MainEngineThread is returning {n}", "{n}"),
+            ("Installation failed: msiexec.exe returned {n}", "{n}"),
             ("Installation success or error status: {n}.", "{n}")],
     # Boost.System inside an extension log: "... remove_all: The request is not supported
     # [system:50]" (https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/Observability/

@@ -240,3 +240,87 @@ def test_sending_the_request_joins_the_named_reason(kb: kbmod.KnowledgeBase) -> 
             "  ---> System.Net.WebException: The remote name could not be resolved: "
             "'aka.ms'\n")
     assert categories(diagnose(text, kb)) == {"dns_failure"}
+
+
+# Az.StackHCI's user-visible error strings (the module that registers Azure Local machines with
+# Arc), as published in its source:
+# https://github.com/Azure/azure-powershell/blob/main/src/StackHCI/StackHCI.Autorest/custom/stackhci.ps1
+STACKHCI = [
+    ("Failed to register. Couldn't generate self-signed certificate on node(s) NODE1. Couldn't "
+     "set and verify registration certificate on node(s) NODE1. Make sure every clustered node "
+     "is up and has Internet connectivity (at least outbound to Azure).", "network_unreachable"),
+    ("Arc machine(s) with names: NODE1 already exists in the Resource Group rg01. Use a "
+     "different Resource group for registration or specify a different Arc for Servers "
+     "Resource Group.", "resource_exists"),
+    ("Below mentioned cluster node(s) are already Arc enabled with a different ARM Resource Id:",
+     "agent_already_connected"),
+    ("Can't find PowerShell module(s): Az.Resources. Please install the missing module(s) using "
+     "'Install-Module -Name <Module_Name>' and try again.", "client_tool_bug"),
+    ("Failed to assign required roles for Azure Arc integration. Your Azure AD account must be "
+     "an Owner or User Access Administrator in the subscription to enable Azure Arc "
+     "integration.", "missing_role_permission"),
+    ("Resource Provider Object Id is Null. Failed to assign roles to HCI RP for ARC Onboarding",
+     "resource_provider_not_registered"),
+    ("Azure Stack HCI is not yet available in region westeurop. Please choose one of these "
+     "regions: westeurope.", "invalid_region"),
+]
+
+# More published messages: cobra's argument count and pflag's bad value (the Go command-line
+# libraries whose wording azcmagent's flag errors share, "required flag(s) ... not set":
+# https://github.com/spf13/cobra/blob/main/args.go,
+# https://github.com/spf13/pflag/blob/master/flag.go); apt's dependency refusal
+# (https://github.com/grpc/grpc/issues/4099); dnf run without root
+# (https://github.com/zephyrproject-rtos/zephyr/pull/44243); Get-Service without elevation
+# (https://github.com/PowerShell/Win32-OpenSSH/issues/1662); ARM's region refusal
+# (https://github.com/Azure/pcs-cli/issues/522); an Arc article's own
+# troubleshooting line (https://learn.microsoft.com/azure/azure-arc/servers/onboard-service-principal);
+# Azure CLI failing to install an extension
+# (https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/Deployment/Type-DeployPreRequisites-of-Role-MocArb-raised-an-exception-ERROR-An-error-occurred-Pip-failed-with-status-code11.md);
+# Go's request deadline (https://pkg.go.dev/context#pkg-variables)
+MORE = [
+    ("Error: accepts 0 arg(s), received 1", "missing_parameter"),
+    ('Error: invalid argument "a=b=c" for "--tags" flag: bad format', "missing_parameter"),
+    ("The following packages have unmet dependencies:\n azcmagent : Depends: libc6",
+     "install_failure"),
+    ("Error: This command has to be run with superuser privileges (under the root user on most "
+     "systems).", "not_admin"),
+    ("Get-Service : Cannot open Service Control Manager on computer '.'. This operation might "
+     "require other privileges.", "not_admin"),
+    ("The provided location 'westus3' is not available for resource type "
+     "'Microsoft.HybridCompute/machines'. List of available regions for the resource type is "
+     "'westus2'.", "invalid_region"),
+    ("ServiceManagementReference field is required for Create, but is missing in the request.",
+     "missing_role_permission"),
+    ("ERROR: An error occurred. Pip failed with status code 1. Use --debug for more information.",
+     "client_tool_bug"),
+    ('Post "https://gbl.his.arc.azure.com/agent/x": context deadline exceeded',
+     "firewall_or_proxy_blocking"),
+    ("Installation failed: msiexec.exe returned 1603", "install_failure"),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), STACKHCI + MORE)
+def test_published_message_lists(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
+    got = categories(diagnose(text + "\n", kb))
+    assert category in got and len(got) <= 2, got
+
+
+def test_service_manager_of_another_computer_is_not_elevation(kb: kbmod.KnowledgeBase) -> None:
+    """The same words about a remote computer mean the remote call failed ("The RPC server is
+    unavailable", https://github.com/ansible-collections/ansible.windows/issues/692 shows the
+    local form), not that this session lacks elevation."""
+    text = ("Get-Service : Cannot open Service Control Manager on computer 'srv01'. This operation "
+            "might require other privileges.\n")
+    assert "not_admin" not in categories(diagnose(text, kb))
+
+
+def test_pip_failure_joins_the_certificate_reason(kb: kbmod.KnowledgeBase) -> None:
+    """pip's failure is an umbrella: the certificate line before it names the reason (the
+    urllib3 shape of the TSG cited above)."""
+    text = ("Could not fetch URL https://pypi.org/simple/x/: There was a problem confirming the "
+            "ssl certificate: (Caused by SSLError(SSLCertVerificationError(1, '[SSL: "
+            "CERTIFICATE_VERIFY_FAILED] certificate verify failed: self signed certificate in "
+            "certificate chain (_ssl.c:1000)'))) - skipping\n"
+            "ERROR: An error occurred. Pip failed with status code 1. Use --debug for more "
+            "information.\n")
+    assert categories(diagnose(text, kb)) == {"tls_inspection"}
