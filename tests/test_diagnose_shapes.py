@@ -324,3 +324,18 @@ def test_pip_failure_joins_the_certificate_reason(kb: kbmod.KnowledgeBase) -> No
             "ERROR: An error occurred. Pip failed with status code 1. Use --debug for more "
             "information.\n")
     assert categories(diagnose(text, kb)) == {"tls_inspection"}
+
+
+# Connect-AzConnectedMachine's own messages, from Az.ConnectedMachine's source
+# https://github.com/Azure/azure-powershell/blob/main/src/ConnectedMachine/ConnectedMachine.Autorest/custom/Connect-AzConnectedMachine.ps1
+def test_connect_azconnectedmachine_messages(kb: kbmod.KnowledgeBase) -> None:
+    signed_out = ("Connect-AzConnectedMachine : Error retrieving access token. Are you logged in? "
+                  "(Run Connect-AzAccount)\n")
+    assert categories(diagnose(signed_out, kb)) == {"azure_cli_sign_in"}
+    mac = "Registration doesn't work on macOS. Only Linux and Windows are supported.\n"
+    assert categories(diagnose(mac, kb)) == {"unsupported_environment"}
+    # its wrapper of azcmagent's exit code: 26 is the agent's network error
+    exited = "Exception: azcmagent exited with a non-zero exit code: 26\n"
+    report = diagnose(exited, kb)
+    assert categories(report) == {"firewall_or_proxy_blocking"}
+    assert "AZCM0026" in report.diagnoses[0].diagnosis.azcm
