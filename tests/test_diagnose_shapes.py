@@ -339,3 +339,26 @@ def test_connect_azconnectedmachine_messages(kb: kbmod.KnowledgeBase) -> None:
     report = diagnose(exited, kb)
     assert categories(report) == {"firewall_or_proxy_blocking"}
     assert "AZCM0026" in report.diagnoses[0].diagnosis.azcm
+
+
+# OpenSSL's verification texts (X509_verify_cert_error_string, listed in
+# https://docs.openssl.org/master/man3/X509_STORE_CTX_get_error/), CPython's hostname text
+# (https://github.com/python/cpython/blob/main/Modules/_ssl.c) and the request validation
+# messages of msrest (https://github.com/Azure/msrest-for-python/blob/master/msrest/exceptions.py,
+# ValidationError._messages), which Azure CLI's older SDKs print before sending anything
+LIBRARY_TEXTS = [
+    ("Error: unable to verify the first certificate", "missing_intermediate_ca"),
+    ("SSL routines: certificate verify failed: certificate is not yet valid", "clock_skew"),
+    ("ssl.SSLCertVerificationError: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify "
+     "failed: Hostname mismatch, certificate is not valid for 'management.azure.com'.",
+     "tls_inspection"),
+    ("ERROR: Parameter 'resource_group_name' can not be None.", "missing_parameter"),
+    ("ERROR: Parameter 'machine_name' must conform to the following pattern: "
+     "'^[a-zA-Z0-9-_\\.]{1,54}$'.", "missing_parameter"),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), LIBRARY_TEXTS)
+def test_library_texts(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
+    got = categories(diagnose(text + "\n", kb))
+    assert category in got and len(got) <= 2, got
