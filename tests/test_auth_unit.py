@@ -571,3 +571,12 @@ def test_calls_of_one_probe_share_one_budget(monkeypatch: pytest.MonkeyPatch) ->
     assert outcome.status == Status.PASS
     assert len(seen) == 2 and seen[0] is not None and seen[0] == seen[1]
     assert seen[0] - time.monotonic() <= 5
+
+
+@pytest.mark.parametrize("charset", ["no-such-charset", "idna", "undefined"])
+def test_a_reply_in_a_charset_that_is_no_text_encoding_is_read_as_utf8(charset: str) -> None:
+    """A Content-Type's charset is the server's word: ``idna`` and ``undefined`` are codecs that
+    raise UnicodeError even with ``replace`` (found in review); the body is then UTF-8."""
+    from arc_preflight.probes.auth import decode_reply
+
+    assert decode_reply('{"error": "é"}'.encode(), charset) == '{"error": "é"}'

@@ -192,6 +192,8 @@ def test_a_refused_connect_names_the_proxys_status(monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize(("answer", "kind"), [
     (b"", "closed"),
     (b"SSH-2.0-OpenSSH_9.6\r\n", "bad_answer"),
+    # Latin-1 superscript two: str.isdigit() says yes, int() says no (found in review)
+    (b"HTTP/1.1 \xb200 OK\r\n\r\n", "bad_answer"),
     (b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n", "bad_header"),
 ])
 def test_a_proxy_that_does_not_answer_connect_properly(
@@ -299,3 +301,50 @@ def test_a_request_that_cannot_be_written_is_a_value_error(
     served(monkeypatch, lambda sock: None)
     with pytest.raises(ValueError):
         call("GET", url, context=CONTEXT, deadline=soon())
+
+
+def test_a_name_lookup_that_hangs_ends_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """getaddrinfo has no timeout of its own (a resolver that never answers holds it for the
+    resolver's own retries): the lookup for an unpinned host or a proxy keeps the one deadline."""
+    release = threading.Event()
+
+    def stuck(*args: object, **kwargs: object) -> list:  # type: ignore[type-arg]
+        release.wait(10)
+        raise socket.gaierror(-3, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(webcall.socket, "getaddrinfo", stuck)
+    started = time.monotonic()
+    try:
+        with pytest.raises(CallError) as caught:
+            call("GET", "https://login.microsoftonline.com/", context=CONTEXT,
+                 deadline=soon(0.3))
+    finally:
+        release.set()
+    assert caught.value.kind == "timeout"
+    assert time.monotonic() - started < 2.0
+
+
+def test_a_lookup_error_is_still_a_dns_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(*args: object, **kwargs: object) -> list:  # type: ignore[type-arg]
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(webcall.socket, "getaddrinfo", missing)
+    with pytest.raises(CallError) as caught:
+        call("GET", "https://login.microsoftonline.com/", context=CONTEXT, deadline=soon())
+    assert caught.value.kind == "dns"
+
+
+def test_tls_inside_a_proxy_reads_an_unclosed_tls_end_as_the_end_of_the_body() -> None:
+    """The endpoint closed its connection without a TLS close_notify: the direct path's ssl
+    socket (suppress_ragged_eofs) reads that as the end; the memory-BIO session inside an
+    https:// proxy raises SSLEOFError, which must mean the same (found in review, reproduced
+    with a TLS proxy and an origin answering without Content-Length)."""
+
+    class Inner:
+        def read(self, size: int, buffer: object) -> int:
+            raise ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
+
+    session = object.__new__(webcall._TLSInTLS)
+    session.inner = Inner()  # type: ignore[assignment]
+    session.outgoing = ssl.MemoryBIO()
+    assert session.recv_into(memoryview(bytearray(16))) == 0

@@ -116,11 +116,17 @@ def _request(ctx: ProbeContext, method: str, url: str, plan: Any,
     except (ValueError, LookupError) as exc:  # Oversized, an encoding that does not decode
         what = str(exc) if isinstance(exc, Oversized) else type(exc).__name__
         raise AuthNetworkError(redact(f"reading the answer: {what}")) from None
+    return Reply(response.status, decode_reply(raw, charset))
+
+
+def decode_reply(raw: bytes, charset: str) -> str:
+    """The answer's text in its declared charset; UTF-8 when Python does not know that charset
+    or it is no text encoding at all (``idna`` and ``undefined`` raise UnicodeError, a
+    ValueError, even with ``replace``): a garbled header must not crash the sign-in check."""
     try:
-        text = raw.decode(charset, "replace")
-    except LookupError:  # a charset Python does not know
-        text = raw.decode("utf-8", "replace")
-    return Reply(response.status, text)
+        return raw.decode(charset, "replace")
+    except (LookupError, ValueError):
+        return raw.decode("utf-8", "replace")
 
 
 class AuthNetworkError(Exception):
