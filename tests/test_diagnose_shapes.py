@@ -362,3 +362,36 @@ LIBRARY_TEXTS = [
 def test_library_texts(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
     got = categories(diagnose(text + "\n", kb))
     assert category in got and len(got) <= 2, got
+
+
+# Item 4: failures said in words, by tools that print no log level, are never met with silence
+NEVER_SILENT = [
+    # Az.StackHCI's published string (stackhci.ps1, cited above)
+    "Couldn't disable Azure Arc integration on Node NODE1. Try running "
+    "Disable-AzureStackHCIArcIntegration Cmdlet on the node.",
+    # cmd.exe for a program that is not on the PATH (https://github.com/Azure/azure-dev/issues/1879)
+    "'azd' is not recognized as an internal or external command,",
+    # Python's socket timeout (https://docs.python.org/3/library/socket.html#socket.timeout)
+    "TimeoutError: timed out",
+    # the resource bridge article's host-configuration failure, worded without a level
+    # (https://learn.microsoft.com/azure/azure-arc/resource-bridge/troubleshoot-resource-bridge)
+    "An error occurred during host configuration",
+]
+
+
+@pytest.mark.parametrize("line", NEVER_SILENT)
+def test_failures_in_words_are_never_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
+    report = diagnose(line + "\n", kb)
+    assert categories(report) == {"unknown"}, line
+    assert report.exit_code != 0
+
+
+@pytest.mark.parametrize("line", [
+    # the same words below error level, as the agent logs a retried attempt, stay silent
+    'time="2024-01-01T00:00:00Z" level=info msg="Unable to reach the proxy, retrying"',
+    'time="2024-01-01T00:00:00Z" level=debug msg="request timed out, retrying"',
+])
+def test_failure_words_below_error_level_stay_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
+    """Agent log lines at info or debug level are the agent's own retries (logrus shape of
+    the verbose logs quoted in https://github.com/MicrosoftDocs/azure-docs/issues/99004)."""
+    assert diagnose(line + "\n", kb).diagnoses == ()

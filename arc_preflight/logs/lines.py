@@ -119,6 +119,16 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # An extension handler's status (the VM extension handler protocol's status file, which
     # the extension manager copies into its log): ``"status": "error"``.
     r"\"status\": ?\"error\"",
+    # Failures said in words by tools that print no level (PowerShell, installers, Azure CLI):
+    # an action that could not be done, a wait that ran out, a command the shell does not know,
+    # .NET's "An error occurred while ...".
+    r"\b(?:unable to|could not|couldn.t) [a-z]",
+    r"\b(?:cannot|can.t) (?:connect|reach|resolve|find|load|open|create|register|install"
+    r"|download|acquire|get|retrieve|validate|verify|establish|start|bind|determine|access"
+    r"|contact|read|write)\b",
+    r"\btimed out\b",
+    r"\bis not recognized as\b",
+    r"\ban error occurred\b",
 )
 # Compiled one by one: the scanner runs only those whose literal the line holds (one big
 # case-insensitive alternation is ten times slower per character than a pattern that starts
