@@ -122,8 +122,8 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # Failures said in words by tools that print no level (PowerShell, installers, Azure CLI):
     # an action that could not be done, a wait that ran out, a command the shell does not know,
     # .NET's "An error occurred while ...".
-    r"\b(?:unable to|could not|couldn.t) [a-z]",
-    r"\b(?:cannot|can.t) (?:connect|reach|resolve|find|load|open|create|register|install"
+    r"\b(?:unable to|could not|couldn't) [a-z]",
+    r"\b(?:cannot|can't) (?:connect|reach|resolve|find|load|open|create|register|install"
     r"|download|acquire|get|retrieve|validate|verify|establish|start|bind|determine|access"
     r"|contact|read|write)\b",
     r"\btimed out\b",
