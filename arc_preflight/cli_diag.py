@@ -65,7 +65,7 @@ def diagnose(
         "'2026-03-04 10:00' or RFC 3339.")] = None,
     jobs: Annotated[Optional[int], typer.Option(
         "--jobs", "-j", metavar="N", min=1, max=64,
-        help="Processes that search a long log (over 32 MiB) for known texts; default one "
+        help="Processes that search a long log (over 8 MiB) for known texts; default one "
         "per CPU, at most 2; 1 reads it in this process alone.")] = None,
     fmt: DiagnoseFormatOpt = None,
     output: OutputOpt = None,
