@@ -159,6 +159,33 @@ def test_passed_record_is_not_confirmed_by_the_next_failure(kb: kbmod.KnowledgeB
     assert categories(diagnose(text, kb)) == {"firewall_or_proxy_blocking"}
 
 
+def test_a_passed_record_of_a_known_test_before_an_unknown_failed_one(
+        kb: kbmod.KnowledgeBase) -> None:
+    """Found in review: a passed connectivity record (its SUCCESS line is no event) was
+    confirmed by the Status line of the next record, a test the knowledge base does not know,
+    and the firewall cause came out for a check that had passed."""
+    passed = MODULE_RECORD.format(status="SUCCESS").replace(
+        "AzStackHci_ValidatedRecipe_PowerShellModule_Version",
+        "AzStackHci_Connectivity_Test_ArcIntegration").replace(
+        "TargetResourceType : ValidatedRecipe", "TargetResourceType : External Endpoint")
+    failed = MODULE_RECORD.format(status="FAILURE").replace(
+        "AzStackHci_ValidatedRecipe_PowerShellModule_Version", "AzStackHci_Hardware_Test_Memory")
+    report = diagnose(passed + "\n" + failed, kb)
+    assert categories(report) == {"unknown"}
+    assert any("AzStackHci_Hardware_Test_Memory" in line
+               for line in report.diagnoses[0].diagnosis.evidence)
+
+
+def test_a_passed_record_is_not_confirmed_by_another_tools_error(
+        kb: kbmod.KnowledgeBase) -> None:
+    """Only the record's own failed Status line confirms it, not any error line after it."""
+    passed = MODULE_RECORD.format(status="SUCCESS").replace(
+        "AzStackHci_ValidatedRecipe_PowerShellModule_Version",
+        "AzStackHci_Connectivity_Test_ArcIntegration")
+    text = passed + "2026-11-30 10:00:01 ERROR Failed to read hardware inventory: timeout\n"
+    assert "firewall_or_proxy_blocking" not in categories(diagnose(text, kb))
+
+
 def test_failed_record_of_an_unknown_test_is_never_silent(kb: kbmod.KnowledgeBase) -> None:
     """Item 4: a failed result whose test the knowledge base does not know is still reported."""
     text = MODULE_RECORD.format(status="FAILURE").replace(
@@ -174,8 +201,10 @@ MESSAGES = [
     # .NET UnauthorizedAccessException, as a service controller
     # (https://github.com/PSAppDeployToolkit/PSAppDeployToolkit/issues/197) and a file write
     # (https://github.com/EvotecIT/PSWriteHTML/issues/81) print it
+    # (on this computer PowerShell names it '.', as in
+    # https://learn.microsoft.com/powershell/module/microsoft.powershell.management/stop-service)
     ("Message        : Service 'Hybrid Instance Metadata Service (himds)' cannot be stopped due "
-     "to the following error: Cannot open himds service on computer 'host01'.", "not_admin"),
+     "to the following error: Cannot open himds service on computer '.'.", "not_admin"),
     ("Set-Content : Access to the path 'C:\\ProgramData\\AzureConnectedMachineAgent\\Config\\"
      "agentconfig.json' is denied.", "not_admin"),
     # Python's EACCES (https://docs.python.org/3/library/exceptions.html#PermissionError)
@@ -395,3 +424,44 @@ def test_failure_words_below_error_level_stay_silent(kb: kbmod.KnowledgeBase, li
     """Agent log lines at info or debug level are the agent's own retries (logrus shape of
     the verbose logs quoted in https://github.com/MicrosoftDocs/azure-docs/issues/99004)."""
     assert diagnose(line + "\n", kb).diagnoses == ()
+
+
+# Found in review: rules that named a cause for texts that do not show it. The log-line shape is
+# the agent's logrus line with the URL quoted inside msg="..." (as in the corpus's
+# tests/corpus/cases/b-043.txt, from a public Arc agent issue).
+NOT_THE_CAUSE = [
+    # the local agent service timing out is the agent service, never a proxy holding TLS
+    ('time="2026-11-02T08:15:04Z" level=error msg="Get \\"http://localhost:40342/metadata/'
+     'instance?api-version=2020-06-01\\": context deadline exceeded"',
+     "firewall_or_proxy_blocking"),
+    # the instance metadata service times out by design on a machine that is no Azure VM
+    ('Get "http://169.254.169.254/metadata/instance?api-version=2021-02-01": context deadline '
+     'exceeded', "firewall_or_proxy_blocking"),
+    # a file in use (https://learn.microsoft.com/windows/win32/debug/system-error-codes--0-499-)
+    ("PermissionError: [WinError 32] The process cannot access the file because it is being used "
+     "by another process: 'C:\\\\temp\\\\azcmagent.log'", "not_admin"),
+    # a service on another computer: a remote call that failed, not this session's rights
+    ("Cannot open himds service on computer 'server01'.", "not_admin"),
+    # what `az extension show` prints before a script adds the extension: not a tool defect
+    ("ERROR: The extension connectedmachine is not installed.", "client_tool_bug"),
+]
+
+
+@pytest.mark.parametrize(("text", "wrong"), NOT_THE_CAUSE)
+def test_a_text_that_does_not_show_the_cause_does_not_yield_it(
+        kb: kbmod.KnowledgeBase, text: str, wrong: str) -> None:
+    assert wrong not in categories(diagnose(text + "\n", kb))
+
+
+def test_the_local_agent_service_timing_out_inside_a_logrus_message(
+        kb: kbmod.KnowledgeBase) -> None:
+    """The escaped quote after the URL (Go's quoting inside msg="...") no longer hides it."""
+    text = ('time="2026-11-02T08:15:04Z" level=error msg="Get \\"http://localhost:40342/metadata/'
+            'instance?api-version=2020-06-01\\": context deadline exceeded"\n')
+    assert "himds_not_responding" in categories(diagnose(text, kb))
+
+
+def test_windows_access_denied_as_a_python_error_is_still_not_admin(
+        kb: kbmod.KnowledgeBase) -> None:
+    text = "PermissionError: [WinError 5] Access is denied: 'C:\\\\Program Files\\\\x'\n"
+    assert categories(diagnose(text, kb)) == {"not_admin"}

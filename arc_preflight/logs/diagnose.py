@@ -19,8 +19,10 @@ How a line becomes a cause:
 * **Result records.** Some tools print a result as a record of several lines (the Azure Local
   environment checker's Name, Title, Status, TargetResourceName... lines). A cause marked
   ``record`` in the knowledge base matches the line that says what was tested, and counts only
-  when a failure line follows within :data:`RECORD_SPAN` lines, before another record line: a
-  passed check names the same test and must say nothing.
+  when the record's failed status line (:data:`RECORD_FAILED`) follows within
+  :data:`RECORD_SPAN` lines, before another record line: a passed check names the same test and
+  must say nothing. Every record's Name line is a record line (a generic, umbrella cause for the
+  tests the knowledge base does not know), so a record never borrows the next one's status.
 * **Unknown errors last.** Error, fatal and panic lines, and lines that report a failure in
   words (``FAILED``, an exception, ``error:``, a non-zero exit code, HTTP 4xx/5xx; see
   ``lines.FAILURE_PATTERNS``), that match nothing (and codes the knowledge base does not know)
@@ -58,6 +60,10 @@ from .lines import ERROR_LEVELS, exit_code_azcm
 from .scanner import Event, matcher_for, scan_stream
 
 RECORD_SPAN = 15  # most lines from a result record's name or target to its status line
+# The line that reports a record's result. Only it confirms a held record line: an error logged
+# by something else after a passed record (whose ``Status : SUCCESS`` line is no event) must not.
+RECORD_FAILED = re.compile(
+    r'\bStatus"?\s{0,30}[:=]\s{0,4}"?(?:FAILURE|FAILED|ERROR|CRITICAL)\b', re.IGNORECASE)
 UMBRELLA = 40  # causes below this priority are umbrella entries (see data/causes.toml header)
 MAX_EVIDENCE = 5
 TROUBLESHOOT = "https://learn.microsoft.com/azure/azure-arc/servers/troubleshoot-agent-onboard"
@@ -178,7 +184,7 @@ class _Scope:
             # passed check is never confirmed by the next check's failure.
             self.held = [(event, [k for k in kept if k[0].record], codes)]
             kept = [k for k in kept if not k[0].record]
-        if self.held and (event.failure or event.is_error):
+        if self.held and RECORD_FAILED.search(event.text):
             confirmed = [item for item in self.held
                          if event.line_no - item[0].line_no <= RECORD_SPAN]
             self.held = []
