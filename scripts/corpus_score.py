@@ -175,7 +175,7 @@ def group_table(title: str, cases: Sequence[Case], key: str) -> List[str]:
     return lines
 
 
-def summary(cases: Sequence[Case]) -> Dict[str, Any]:
+def summary(cases: Sequence[Case], reveal: bool = False) -> Dict[str, Any]:
     failures = [c for c in cases if not c.healthy]
     healthy = [c for c in cases if c.healthy]
 
@@ -202,15 +202,19 @@ def summary(cases: Sequence[Case]) -> Dict[str, Any]:
     out["overall"] = acc(failures)
     out["healthy_false_positives"] = sum(1 for c in healthy if not c.correct)
     out["errors"] = sum(1 for c in cases if c.error is not None)
+    wrong = [c for c in cases if c.scorable and not c.correct]
     out["wrong"] = [
         {"file": str(c.path.relative_to(ROOT)), "half": c.half, "expected": c.label,
          "got": c.got, "error": c.error}
-        for c in cases if c.scorable and not c.correct
+        for c in wrong if reveal or c.half == "rules" or c.healthy or c.error is not None
     ]
+    out["holdout_wrong_hidden"] = sum(
+        1 for c in wrong
+        if not (reveal or c.half == "rules" or c.healthy or c.error is not None))
     return out
 
 
-def print_report(cases: Sequence[Case], show_wrong: bool) -> None:
+def print_report(cases: Sequence[Case], show_wrong: bool, reveal: bool = False) -> None:
     failures = [c for c in cases if not c.healthy]
     healthy = [c for c in cases if c.healthy]
     print(f"corpus: {len(failures)} failure texts, {len(healthy)} healthy texts")
@@ -237,13 +241,21 @@ def print_report(cases: Sequence[Case], show_wrong: bool) -> None:
         print(f"{len(errors)} file(s) could not be diagnosed (counted as wrong); first error:")
         print(f"  {errors[0].path.name}: {errors[0].error}")
     if show_wrong:
+        hidden = 0
         print()
         print("wrong:")
         for c in cases:
             if c.scorable and not c.correct:
                 expected = "no diagnosis" if c.healthy else c.label
                 got = c.error if c.error is not None else (", ".join(c.got) or "nothing")
-                print(f"  [{c.half}] {c.path.relative_to(ROOT)}: expected {expected}; got {got}")
+                if reveal or c.half == "rules" or c.healthy or c.error is not None:
+                    print(f"  [{c.half}] {c.path.relative_to(ROOT)}: expected {expected}; "
+                          f"got {got}")
+                else:
+                    hidden += 1
+        if hidden:
+            print(f"  ({hidden} wrong hold-out texts not listed: --reveal-holdout lists them, "
+                  "for a final audit only; rules are never written from them)")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -252,6 +264,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--half", choices=HALVES, help="score only this half")
     parser.add_argument("--show-wrong", action="store_true",
                         help="list wrong files with expected vs got")
+    parser.add_argument("--reveal-holdout", action="store_true",
+                        help="also list the wrong hold-out texts (a final audit only: rules are "
+                        "never written from them)")
     parser.add_argument("--min-holdout", type=float, metavar="X",
                         help="exit 1 if holdout accuracy (0..1) is below X")
     parser.add_argument("--in-process", action="store_true",
@@ -269,9 +284,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cases = score(cases, args.in_process)
 
     if args.json:
-        print(json.dumps(summary(cases), indent=2))
+        print(json.dumps(summary(cases, args.reveal_holdout), indent=2))
     else:
-        print_report(cases, args.show_wrong)
+        print_report(cases, args.show_wrong, args.reveal_holdout)
 
     if args.min_holdout is not None:
         good, total = tally([c for c in cases if not c.healthy and c.half == "holdout"])
