@@ -3,7 +3,7 @@
 The archive is run the way a server without pip runs it: ``python -I -S arc-preflight.pyz``
 (no PYTHONPATH, no site-packages at all, so neither the checkout nor the test venv can supply a
 module), from a folder outside the repo, inside the loopback-only namespace. One healthy and
-two failing scenarios, with the default interpreter and pyenv's 3.9 when it is installed;
+two failing scenarios, with the default interpreter and every other pyenv CPython 3.9-3.13;
 plus a run as ``nobody`` whose home cache is not writable, so the bootstrap falls back to the
 temp folder.
 
@@ -39,13 +39,20 @@ BUILD = REPO / "scripts" / "build-zipapp"
 
 
 def _interpreters() -> Dict[str, str]:
-    """label -> interpreter: the one running the tests, and pyenv's 3.9 if installed."""
+    """label -> interpreter: the one running the tests, and one pyenv CPython of every other
+    minor version from 3.9 to 3.13 that is installed (issue 10: the single file runs a lab check
+    on every Python under pyenv, not only the oldest)."""
     found = {"default": sys.executable}
+    own = f"{sys.version_info[0]}.{sys.version_info[1]}"
     root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    for candidate in sorted(glob.glob(os.path.join(root, "versions", "3.9.*", "bin", "python3"))):
-        if os.access(candidate, os.X_OK):
-            found["pyenv-3.9"] = candidate
-            break
+    for minor in ("3.9", "3.10", "3.11", "3.12", "3.13"):
+        if minor == own:
+            continue
+        for candidate in sorted(glob.glob(os.path.join(root, "versions", f"{minor}.*", "bin",
+                                                       "python3"))):
+            if os.access(candidate, os.X_OK):
+                found[f"pyenv-{minor}"] = candidate
+                break
     return found
 
 
