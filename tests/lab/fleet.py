@@ -270,10 +270,11 @@ class Fleet:
             # no agent on the fleet yet: the pre-onboarding case, the same on every machine
             "--agent-dir", str(lab.workdir / "no-agent"),
             "--expected-issuer", LAB_ISSUER, *proxy, *prepared.extra,
-            # Before onboarding the agent's services and HIMDS have nothing to say, and on a
-            # small loaded CI machine their first request (importing requests inside the probe's
-            # 2-second budget) can be abandoned as hung; IMDS likewise. The network, proxy,
-            # parameter, clock and privilege checks are what the fleet run is about.
+            # Before onboarding the agent's services and HIMDS have nothing to say, and IMDS
+            # only says "not Azure". (They were skipped first because importing requests inside
+            # the probe's 2-second budget could get them abandoned as hung on a loaded CI
+            # machine; the probes no longer use requests.) The network, proxy, parameter, clock
+            # and privilege checks are what the fleet run is about.
             "--skip", "service", "--skip", "himds", "--skip", "imds"]
         host.sshd = self._sshd(host)
 
