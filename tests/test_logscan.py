@@ -139,10 +139,8 @@ def test_kb_pattern_lines_hit_the_prefilter(cause_id: str, pattern: str) -> None
     as KnowledgeBase.match_text classifies them."""
     compiled = re.compile(pattern, re.IGNORECASE)
 
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(st.from_regex(re.compile(pattern, re.IGNORECASE), alphabet=ASCII),
-           st.text(alphabet=ASCII, max_size=40), st.text(alphabet=ASCII, max_size=40))
     def check(body: str, before: str, after: str) -> None:
+        assume("\n" not in body)  # a log line never holds one (see the alphabets below)
         line = before + body + after
         if not compiled.search(line):  # the padding broke a \b: only the body then
             line = body
@@ -162,7 +160,21 @@ def test_kb_pattern_lines_hit_the_prefilter(cause_id: str, pattern: str) -> None
             hit = [e for e in events if e.line_no == 4]
             assert hit and cause_id in {c.id for c, _, _ in hit[0].causes}
 
-    check()
+    def run(alphabet: st.SearchStrategy[str]) -> None:
+        settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))(
+            given(st.from_regex(compiled, alphabet=alphabet),
+                  st.text(alphabet=ASCII, max_size=40),
+                  st.text(alphabet=ASCII, max_size=40))(check))()
+
+    try:
+        run(ASCII)
+    except Exception as exc:
+        # Hypothesis releases that still run on Python 3.9 refuse a negated class naming a
+        # character outside the alphabet ([^"\n] with printable ASCII); newer ones leave it out.
+        # Those get the newline too, and bodies holding one are passed over.
+        if type(exc).__name__ != "IncompatibleWithAlphabet":
+            raise
+        run(st.characters(min_codepoint=32, max_codepoint=126, include_characters="\n"))
 
 
 @pytest.mark.parametrize("line", [
