@@ -255,12 +255,6 @@ MESSAGES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "category"), MESSAGES)
-def test_published_messages(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
-    got = categories(diagnose(text + "\n", kb))
-    assert category in got and len(got) <= 2, got
-
-
 def test_sending_the_request_joins_the_named_reason(kb: kbmod.KnowledgeBase) -> None:
     """HttpClient's outer message is an umbrella: when the inner exception names the reason
     (WebException.Status, https://learn.microsoft.com/dotnet/api/system.net.webexceptionstatus),
@@ -328,21 +322,6 @@ MORE = [
 ]
 
 
-@pytest.mark.parametrize(("text", "category"), STACKHCI + MORE)
-def test_published_message_lists(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
-    got = categories(diagnose(text + "\n", kb))
-    assert category in got and len(got) <= 2, got
-
-
-def test_service_manager_of_another_computer_is_not_elevation(kb: kbmod.KnowledgeBase) -> None:
-    """The same words about a remote computer mean the remote call failed ("The RPC server is
-    unavailable", https://github.com/ansible-collections/ansible.windows/issues/692 shows the
-    local form), not that this session lacks elevation."""
-    text = ("Get-Service : Cannot open Service Control Manager on computer 'srv01'. This operation "
-            "might require other privileges.\n")
-    assert "not_admin" not in categories(diagnose(text, kb))
-
-
 def test_pip_failure_joins_the_certificate_reason(kb: kbmod.KnowledgeBase) -> None:
     """pip's failure is an umbrella: the certificate line before it names the reason (the
     urllib3 shape of the TSG cited above)."""
@@ -387,8 +366,9 @@ LIBRARY_TEXTS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "category"), LIBRARY_TEXTS)
-def test_library_texts(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
+@pytest.mark.parametrize(("text", "category"), MESSAGES + STACKHCI + MORE + LIBRARY_TEXTS)
+def test_published_messages(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
+    """Each published message yields its category, with at most one other beside it."""
     got = categories(diagnose(text + "\n", kb))
     assert category in got and len(got) <= 2, got
 
@@ -440,8 +420,12 @@ NOT_THE_CAUSE = [
     # a file in use (https://learn.microsoft.com/windows/win32/debug/system-error-codes--0-499-)
     ("PermissionError: [WinError 32] The process cannot access the file because it is being used "
      "by another process: 'C:\\\\temp\\\\azcmagent.log'", "not_admin"),
-    # a service on another computer: a remote call that failed, not this session's rights
+    # a service or the Service Control Manager on another computer: a remote call that failed,
+    # not this session's rights (https://github.com/ansible-collections/ansible.windows/issues/692
+    # shows the local form, on computer '.')
     ("Cannot open himds service on computer 'server01'.", "not_admin"),
+    ("Get-Service : Cannot open Service Control Manager on computer 'srv01'. This operation "
+     "might require other privileges.", "not_admin"),
     # what `az extension show` prints before a script adds the extension: not a tool defect
     ("ERROR: The extension connectedmachine is not installed.", "client_tool_bug"),
 ]
