@@ -366,8 +366,8 @@ def call(method: str, url: str, *, context: ssl.SSLContext, deadline: float,
     parts = urlsplit(url)
     scheme = parts.scheme
     host = parts.hostname or ""
-    port = parts.port or (443 if scheme == "https" else 80)
     default = 443 if scheme == "https" else 80
+    port = parts.port or default
     literal = f"[{host}]" if ":" in host else host
     netloc = literal if port == default else f"{literal}:{port}"
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
