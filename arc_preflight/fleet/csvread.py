@@ -14,7 +14,7 @@ from operator import itemgetter
 from typing import Any, Dict, List, Optional, Tuple, cast
 
 from . import csvrow
-from .fields import _SUMMARY, _need, _text
+from .fields import _SUMMARY, _need, _shared, _text
 
 # The memo's entries for the CSV, each a dictionary of its own under a key nothing from a report
 # can equal: the encoded columns check_id to code of each kind of check, the encoded message of
@@ -91,8 +91,3 @@ def _csv_message(summary: Any, messages: Dict[str, str]) -> str:
         if plain:
             messages[summary] = message
     return message
-
-
-def _shared(memo: Dict[Any, Any], value: Any) -> Any:
-    """The object equal to ``value`` that this batch already holds, else ``value``."""
-    return memo.setdefault(value, value)

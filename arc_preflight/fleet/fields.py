@@ -64,3 +64,9 @@ def _strings(value: Any, limit: int) -> Tuple[str, ...]:
     if not isinstance(value, list):
         return ()
     return tuple(_text(item, limit) for item in value[:_MAX_ITEMS] if isinstance(item, str))
+
+
+def _shared(memo: Dict[Any, Any], value: Any) -> Any:
+    """The object equal to ``value`` that this batch already holds, else ``value``: hosts that
+    failed alike share one copy, so a worker sends it once."""
+    return memo.setdefault(value, value)

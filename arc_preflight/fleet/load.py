@@ -32,6 +32,7 @@ from .fields import (
     _TITLE,
     SCHEMA,
     _need,
+    _shared,
     _strings,
     _text,
     _Unusable,
@@ -452,11 +453,6 @@ def extract(doc: Any, source: str, causes: Dict[str, CauseInfo],
         csv_causes=csv[2],
         agent_identity=_agent_identity(checks_in),
     )
-
-
-def _shared(memo: Dict[Any, Any], value: Any) -> Any:
-    """The object equal to ``value`` that this batch already holds, else ``value``."""
-    return memo.setdefault(value, value)
 
 
 def _agent_identity(checks: List[Any]) -> Tuple[Tuple[str, str], ...]:
