@@ -168,8 +168,8 @@ class _Scope:
         self.by_code: Dict[str, _Evidence] = {}
         self.unknown = _Evidence()
         self.events = 0
-        # record lines waiting for their record's status: (event, record causes, codes)
-        self.held: List[Tuple[Event, List[Tuple[Cause, int, int]], Tuple[str, ...]]] = []
+        # the record line waiting for its record's status: (event, record causes, codes)
+        self.held: Optional[Tuple[Event, List[Tuple[Cause, int, int]], Tuple[str, ...]]] = None
 
     def add(self, event: Event) -> None:
         self.events += 1
@@ -182,13 +182,13 @@ class _Scope:
             # A result record names what it tested before it says whether that failed: hold
             # the line until the record's status. A later record line starts a new record, so a
             # passed check is never confirmed by the next check's failure.
-            self.held = [(event, [k for k in kept if k[0].record], codes)]
+            self.held = (event, [k for k in kept if k[0].record], codes)
             kept = [k for k in kept if not k[0].record]
-        if self.held and RECORD_FAILED.search(event.text):
-            confirmed = [item for item in self.held
-                         if event.line_no - item[0].line_no <= RECORD_SPAN]
-            self.held = []
-            for held_event, held_kept, held_codes in confirmed:
+        if self.held is not None and RECORD_FAILED.search(event.text):
+            held_event, held_kept, held_codes = self.held
+            self.held = None
+            confirmed = event.line_no - held_event.line_no <= RECORD_SPAN
+            if confirmed:
                 for cause, start, end in held_kept:
                     entry = self.by_cause.setdefault(cause.id, (cause, _Evidence()))
                     entry[1].add(held_event, start, end, held_codes)
