@@ -96,6 +96,21 @@ def arm_error(status: int, code: str, message: str) -> Tuple[int, Dict[str, Any]
     return status, {"error": {"code": code, "message": message}}
 
 
+def arm_denied(action: str, scope: str) -> Tuple[int, Dict[str, Any]]:
+    """ARM's 403 for an action the identity may not perform at a scope (its wording)."""
+    return arm_error(403, "AuthorizationFailed",
+                     "The client does not have authorization to perform action "
+                     f"'{action}' over scope '{scope}' or the scope is invalid. If access was "
+                     "recently granted, please refresh your credentials.")
+
+
+def arm_not_found(kind: str, name: str, rg_name: str) -> Tuple[int, Dict[str, Any]]:
+    """ARM's 404 for a resource of ``kind`` that its resource group does not hold."""
+    return arm_error(404, "ResourceNotFound",
+                     f"The Resource '{kind}/{name}' under resource group '{rg_name}' was not "
+                     "found. For more details please go to https://aka.ms/ARMResourceNotFoundFix")
+
+
 class Azure:
     """The scenario, and the answers that follow from it."""
 
@@ -343,10 +358,7 @@ class Azure:
         machines = group.get("machines", {})
         machine = next((m for key, m in machines.items() if key.lower() == name.lower()), None)
         if machine is None:
-            return arm_error(404, "ResourceNotFound",
-                             f"The Resource 'Microsoft.HybridCompute/machines/{name}' under "
-                             f"resource group '{rg_name}' was not found. For more details "
-                             "please go to https://aka.ms/ARMResourceNotFoundFix")
+            return arm_not_found("Microsoft.HybridCompute/machines", name, rg_name)
         resource_id = (f"/subscriptions/{sub_id}/resourceGroups/{rg_name}/providers/"
                        f"Microsoft.HybridCompute/machines/{name}")
         return 200, {"id": resource_id, "name": name, "type": "Microsoft.HybridCompute/machines",
@@ -359,11 +371,7 @@ class Azure:
         """Machines - List By Subscription: every machine of every group, or 403 when the
         scenario says the identity may not list at subscription scope (``list_forbidden``)."""
         if sub.get("list_forbidden"):
-            return arm_error(403, "AuthorizationFailed",
-                             "The client does not have authorization to perform action "
-                             "'Microsoft.HybridCompute/machines/read' over scope "
-                             f"'/subscriptions/{sub_id}' or the scope is invalid. If access was "
-                             "recently granted, please refresh your credentials.")
+            return arm_denied("Microsoft.HybridCompute/machines/read", f"/subscriptions/{sub_id}")
         found = []
         for rg_name, group in sub.get("resourceGroups", {}).items():
             for name in group.get("machines", {}):
@@ -383,18 +391,11 @@ class Azure:
                         for a in p.get("notActions", []))
             for p in group.get("permissions", []))
         if not allowed:
-            return arm_error(403, "AuthorizationFailed",
-                             "The client does not have authorization to perform action "
-                             f"'Microsoft.HybridCompute/privateLinkScopes/read' over scope "
-                             f"'{resource_id}' or the scope is invalid. If access was recently "
-                             "granted, please refresh your credentials.")
+            return arm_denied("Microsoft.HybridCompute/privateLinkScopes/read", resource_id)
         scopes = group.get("privateLinkScopes", {})
         scope = next((v for k, v in scopes.items() if k.lower() == name.lower()), None)
         if scope is None:
-            return arm_error(404, "ResourceNotFound",
-                             f"The Resource 'Microsoft.HybridCompute/privateLinkScopes/{name}' "
-                             f"under resource group '{rg_name}' was not found. For more details "
-                             "please go to https://aka.ms/ARMResourceNotFoundFix")
+            return arm_not_found("Microsoft.HybridCompute/privateLinkScopes", name, rg_name)
         return 200, {"id": resource_id, "name": name,
                      "type": "Microsoft.HybridCompute/privateLinkScopes",
                      "location": scope.get("location", "eastus"), "tags": {},
