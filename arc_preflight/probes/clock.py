@@ -51,9 +51,9 @@ def sync_state(timeout: float) -> Dict[str, str]:
     return states
 
 
-def assess(results: Sequence[Result], settings: Any, timeout: float) -> Outcome:
+def assess(results: Sequence[Result], settings: Any, sync: Dict[str, str]) -> Outcome:
+    """``sync`` is :func:`sync_state`'s answer, asked while the probes ran (see the engine)."""
     found = samples(results)
-    sync = sync_state(min(timeout, 2.0))
     active = [unit for unit, state in sync.items() if state in ("active", "running")]
     facts: Dict[str, Any] = {"samples": len(found), "time_sync": sync}
     if not found:
@@ -74,12 +74,12 @@ def assess(results: Sequence[Result], settings: Any, timeout: float) -> Outcome:
                    f"{sync_text})", facts=facts)
 
 
-def result(results: Sequence[Result], settings: Any, timeout: float,
+def result(results: Sequence[Result], settings: Any, sync: Dict[str, str],
            duration_ms: int = 0) -> Optional[Result]:
     """The clock check as a report row, or None when clocks are not to be checked."""
     if not settings.kind_enabled("clock"):
         return None
-    outcome = assess(results, settings, timeout)
+    outcome = assess(results, settings, sync)
     return Result(id="clock", probe="clock", target="local clock vs endpoint Date headers",
                   status=outcome.status, summary=outcome.summary, code=outcome.code,
                   duration_ms=duration_ms, facts=dict(outcome.facts))
