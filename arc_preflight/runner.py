@@ -11,6 +11,7 @@ dnspython's blocking API, psutil and subprocess all block.
 from __future__ import annotations
 
 import queue
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Sequence, Set, Tuple
@@ -23,6 +24,13 @@ if TYPE_CHECKING:
 GRACE = 0.5  # seconds a probe may overrun its own timeout before the runner gives up on it
 MIN_START = 0.25  # a check is not started with less time than this left before the deadline
 ProgressFn = Callable[[Result, int, int], None]
+# How often (seconds) a thread holding the GIL is asked to let another run, while the runner is
+# in charge. CPython's 5 ms default made every ``Thread.start`` wait up to a switch interval for
+# the new thread to check in while other probes were busy (imports, dnspython parsing): the DNS
+# checks of a full catalogue were started one by one over ~135 ms, and so were the TCP connects
+# behind them, so a blackholed run took its timeout plus that. Probe threads mostly wait on
+# sockets, so switching more often costs little.
+SWITCH_INTERVAL = 0.0005
 
 
 def _run_one(check: Check, ctx: ProbeContext, deps: Mapping[str, Result],
@@ -64,6 +72,21 @@ def run(
     progress: Optional[ProgressFn] = None,
 ) -> List[Result]:
     """Run every check; results come back in plan order whatever order they finished in."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, SWITCH_INTERVAL))
+    try:
+        return _run(checks, timeout, deadline, settings, progress)
+    finally:
+        sys.setswitchinterval(previous)
+
+
+def _run(
+    checks: Sequence[Check],
+    timeout: float,
+    deadline: float,
+    settings: Settings,
+    progress: Optional[ProgressFn],
+) -> List[Result]:
     started = time.monotonic()
     deadline_at = started + deadline
     by_id = {check.id: check for check in checks}

@@ -474,3 +474,22 @@ def test_a_check_waits_for_its_after_checks_and_runs_whatever_they_found() -> No
     assert results["revocation"].blocked_by is None
     assert seen == [("tls:a=pass", "tls:b=fail")]
     assert results["revocation"].facts["started_ms"] >= 190  # it waited for the slow one
+
+
+def test_threads_switch_often_while_probes_run_and_the_old_interval_comes_back() -> None:
+    """Thread starts must not wait 5 ms each behind busy probes (see runner.SWITCH_INTERVAL),
+    and the process's own setting is restored afterwards, also when a probe crashes."""
+    import sys
+
+    seen: List[float] = []
+
+    def look(ctx: ProbeContext, deps: Mapping[str, Result]) -> Outcome:
+        seen.append(sys.getswitchinterval())
+        raise RuntimeError("boom")
+
+    before = sys.getswitchinterval()
+    results = runner.run([Check("a", "dns", "a", look)], timeout=1.0, deadline=5.0,
+                         settings=None)
+    assert results[0].code == "probe.crashed"
+    assert seen == [pytest.approx(runner.SWITCH_INTERVAL)]
+    assert sys.getswitchinterval() == pytest.approx(before)
