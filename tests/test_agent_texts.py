@@ -1,0 +1,169 @@
+"""``diagnose`` on the texts printed on the agent's side of onboarding (issue 9): the install
+scripts, msiexec, the package managers, systemd, the extension manager.
+
+Every sample is a real public text (its URL beside it) or, for the install scripts, the script's
+own message with its placeholders filled in (the script's source is the published catalogue of
+what it can print).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import List, Set, Tuple
+
+import pytest
+
+from arc_preflight import kb as kbmod
+from arc_preflight.logs.diagnose import diagnose_path
+from arc_preflight.model import LogReport
+
+
+@pytest.fixture(scope="module")
+def kb() -> kbmod.KnowledgeBase:
+    return kbmod.load()
+
+
+def diagnose(text: str, kb: kbmod.KnowledgeBase) -> LogReport:
+    """What ``arc-preflight diagnose -`` reports for ``text`` on stdin."""
+    return diagnose_path("-", kb, stdin=io.BytesIO(text.encode("utf-8")))
+
+
+def categories(report: LogReport) -> Set[str]:
+    return {d.diagnosis.category for d in report.diagnoses}
+
+
+def cause_ids(report: LogReport) -> Set[str]:
+    return {d.diagnosis.cause_id for d in report.diagnoses}
+
+
+# ---------------------------------------------------------------------------------------------
+# install_linux_azcmagent.sh: every exit_failure message of the script served at
+# https://aka.ms/azcmagent (exit codes 127-157, reported as AZCM0127-0157 with --output; public
+# copies: https://github.com/Molx32/AzureUpdateManagement/blob/main/install_linux_azcmagent.sh and
+# the later one that adds ARM64, Debian and the desired-version checks). The older wording with
+# "error: " is the one quoted in https://github.com/MicrosoftDocs/azure-docs/issues/56545.
+# ---------------------------------------------------------------------------------------------
+
+SCRIPT = "/tmp/install_linux_azcmagent.sh"
+SUPPORTED = (". For supported OSs, see https://learn.microsoft.com/en-us/azure/azure-arc/servers/"
+             "prerequisites#supported-operating-systems")
+
+LINUX_SCRIPT: List[Tuple[str, str]] = [
+    (f"{SCRIPT}: unsupported platform: armv7l:Linux{SUPPORTED}", "unsupported_platform"),
+    (f"{SCRIPT}: unknown linux distro{SUPPORTED}", "unsupported_platform"),
+    (f"{SCRIPT}: unsupported Linux distribution: Fedora Linux:39.0{SUPPORTED}",
+     "unsupported_platform"),
+    (f"{SCRIPT}: ARM64 for RHEL 7 is currently not supported{SUPPORTED}", "unsupported_platform"),
+    (f"{SCRIPT}: Azure Connected Machine Agent requires systemd, and that the command "
+     "'systemctl' be found in your PATH", "unsupported_platform"),
+    (f"{SCRIPT}: file /var/lib/dpkg/lock-frontend or /var/lib/apt/lists/lock is still busy after "
+     "5 minutes. Please make sure no other apt/dpkg updates is still running, and retry again.",
+     "installer_lock_busy"),
+    (f"{SCRIPT}: download of https://packages.microsoft.com/config/ubuntu/22.04/"
+     "packages-microsoft-prod.deb errored", "install_download_failed_unstated"),
+    (f"{SCRIPT}: curl permission error", "linux_curl_permission_denied"),
+    (f"{SCRIPT}: desired_version not found: 1.99", "linux_desired_version_not_found"),
+    ("No matching version found for prefix 1.99", "linux_desired_version_not_found"),
+    (f"{SCRIPT}: invalid --altdownload link: https://contoso.com/azcmagent.deb",
+     "install_download_failed_unstated"),
+    (f"{SCRIPT}: temp directory '/tmp/azcmagent.x' is not writable",
+     "install_tempdir_unwritable"),
+    (f"{SCRIPT}: unrecognized argument: '--foo'. Type '{SCRIPT} --help' for help.",
+     "invalid_parameter_value"),
+    (f"{SCRIPT}: error: altdownload file should not have .rpm suffix", "invalid_parameter_value"),
+    (f"{SCRIPT}: error installing azcmagent (exit code: 100). See 'apt' command logs for more "
+     "information.", "linux_package_manager_failed"),
+]
+
+# install_windows_azcmagent.ps1 (https://aka.ms/azcmagent-windows): its Invoke-Failure messages,
+# printed after "Installation failed: " (AZCM0148, 0149, 0151, 0153, 0154)
+WINDOWS_SCRIPT: List[Tuple[str, str]] = [
+    ("Installation failed: Azure Connected Machine Agent requires .NET Framework version 4.5 or "
+     "later", "windows_dotnet_missing"),
+    ("Installation failed: Azure Connected Machine Agent requires PowerShell version 4.0 or later",
+     "unsupported_platform"),
+    ("Installation failed: [1633]: This installation package is not supported by this processor "
+     "type. Contact your product vendor. Unsupported: Azure Connected Machine Agent is only "
+     "compatible with X64 operating systems: See C:\\Windows\\Temp\\installationlog.txt for "
+     "additional details.", "unsupported_platform"),
+    ("Installation failed: [1618]: Another installation is already in progress. Complete that "
+     "installation before proceeding with this install. : See C:\\Windows\\Temp\\"
+     "installationlog.txt for additional details.", "installer_lock_busy"),
+    ("Installation failed: [1605]: This action is only valid for products that are currently "
+     "installed. : See C:\\Windows\\Temp\\installationlog.txt for additional details.",
+     "agent_not_installed"),
+]
+
+
+@pytest.mark.parametrize(("text", "cause"), LINUX_SCRIPT + WINDOWS_SCRIPT)
+def test_install_script_messages(kb: kbmod.KnowledgeBase, text: str, cause: str) -> None:
+    """Each message of the install scripts yields the cause the troubleshooting article gives
+    for its exit code, and nothing else."""
+    report = diagnose(text + "\n", kb)
+    assert cause_ids(report) == {cause}, cause_ids(report)
+
+
+def test_download_failure_gives_way_to_its_reason(kb: kbmod.KnowledgeBase) -> None:
+    """The script's "Download failed" is an umbrella: the reason Invoke-WebRequest gave on the
+    same line (WebException's text, https://learn.microsoft.com/dotnet/api/system.net.webexception)
+    is the diagnosis."""
+    text = "Installation failed: Download failed: The remote name could not be resolved: 'aka.ms'\n"
+    assert categories(diagnose(text, kb)) == {"dns_failure"}
+    alone = "Installation failed: Download failed: \n"
+    assert cause_ids(diagnose(alone, kb)) == {"install_download_failed_unstated"}
+
+
+def test_curl_line_before_the_script_message_names_the_reason(kb: kbmod.KnowledgeBase) -> None:
+    """curl prints its own error before the script's "download ... errored" line (curl's
+    exit-code text, https://curl.se/libcurl/c/libcurl-errors.html): the reason wins."""
+    text = ("curl: (6) Could not resolve host: packages.microsoft.com\n"
+            f"{SCRIPT}: download of https://packages.microsoft.com/config/rhel/9.0/"
+            "packages-microsoft-prod.rpm errored\n")
+    assert categories(diagnose(text, kb)) == {"dns_failure"}
+
+
+# ---------------------------------------------------------------------------------------------
+# Package managers: what apt, yum/dnf, zypper and wget print when the repository is out of reach
+# ---------------------------------------------------------------------------------------------
+
+PACKAGE_MANAGERS: List[Tuple[str, str]] = [
+    # apt with the clock behind (https://github.com/jareware/chilipie-kiosk/issues/190)
+    ("E: Release file for http://raspbian.raspberrypi.org/raspbian/dists/bullseye/InRelease is "
+     "not valid yet (invalid for another 318d 15h 7min 1s). Updates for this repository will "
+     "not be applied.", "clock_skew"),
+    # yum quoting libcurl's code as curl#N (https://github.com/rocksclusters/base/issues/38)
+    ('http://172.20.51.202/install/rocks-dist/x86_64/repodata/repomd.xml: [Errno 14] curl#7 - '
+     '"Failed connect to 172.20.51.202:80; Connection refused"', "firewall_or_proxy_blocking"),
+    # (https://github.com/KnoAll/cacti-template/issues/41)
+    ('https://mirror.oxilion.nl/remi/enterprise/7/safe/x86_64/repodata/repomd.xml: [Errno 14] '
+     'curl#5 - "Could not resolve proxy: proxy; Unknown error"', "proxy_misconfigured"),
+    # zypper naming curl's code only (https://github.com/openSUSE/zypper/issues/502)
+    ("Download (curl) error for 'https://download.opensuse.org/repositories/KDE:/Unstable:/"
+     "Frameworks/openSUSE_Factory/x86_64/x.rpm':\nError code: Curl error 55\nError message: ",
+     "firewall_or_proxy_blocking"),
+    # wget's connect timeout (https://github.com/Botspot/Pi-Power-Tools/issues/6)
+    ("Connecting to downloads.raspberrypi.org (downloads.raspberrypi.org)|2a00:1098:82:47::1:1|"
+     ":443... failed: Connection timed out.", "firewall_or_proxy_blocking"),
+    # systemctl in a container without an init system
+    # (https://github.com/CentOS/CentOS-Dockerfiles/issues/207)
+    ("[root@3924d7bb5e59 /]# systemctl status httpd\nFailed to get D-Bus connection: Operation "
+     "not permitted", "unsupported_environment"),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), PACKAGE_MANAGERS)
+def test_package_manager_texts(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
+    got = categories(diagnose(text + "\n", kb))
+    assert category in got and len(got) <= 2, got
+
+
+def test_repository_summary_line_gives_way_to_its_reason(kb: kbmod.KnowledgeBase) -> None:
+    """zypper's "Problem retrieving files" is a summary (libzypp's message catalogue): the curl
+    reason under it wins; alone it still says the download failed (never silence)."""
+    alone = "Problem retrieving files from 'packages-microsoft-com-prod'.\n"
+    assert cause_ids(diagnose(alone, kb)) == {"package_download_failed"}
+    text = (alone + "Download (curl) error for 'https://packages.microsoft.com/sles/15/prod/"
+            "repodata/repomd.xml':\nError code: Connection failed\n"
+            "Error message: Could not resolve host: packages.microsoft.com\n")
+    assert "dns_failure" in categories(diagnose(text, kb))
+    assert "package_download_failed" not in cause_ids(diagnose(text, kb))
