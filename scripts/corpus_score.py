@@ -63,8 +63,21 @@ class Case:
         return str(self.header.get("certainty", ""))
 
     @property
+    def in_scope(self) -> bool:
+        """False for texts about products beside the Connected Machine agent (``scope = "out"``
+        with a ``scope_note``; tests/corpus/README.md gives the rule): they still count for
+        "never silent", not for category accuracy."""
+        return str(self.header.get("scope", "in")) != "out"
+
+    @property
     def scorable(self) -> bool:
-        return self.healthy or self.certainty != "unresolved"
+        return self.healthy or (self.certainty != "unresolved" and self.in_scope)
+
+    @property
+    def silent(self) -> bool:
+        """A failure text that got no diagnosis at all (issue 9 item 4 wants at least
+        ``unknown`` for every text with a failure line)."""
+        return not self.healthy and self.error is None and not self.got
 
     @property
     def correct(self) -> bool:
@@ -192,6 +205,8 @@ def summary(cases: Sequence[Case], reveal: bool = False) -> Dict[str, Any]:
         out["halves"][half] = {
             **acc(part),
             "unscorable": sum(1 for c in part if not c.scorable),
+            "out_of_scope": sum(1 for c in part if not c.in_scope),
+            "silent": sum(1 for c in part if c.silent),
             "healthy": len(hpart),
             "false_positives": sum(1 for c in hpart if not c.correct),
             "per_label": {lab: acc([c for c in part if c.label == lab])
@@ -219,12 +234,19 @@ def print_report(cases: Sequence[Case], show_wrong: bool, reveal: bool = False) 
     healthy = [c for c in cases if c.healthy]
     print(f"corpus: {len(failures)} failure texts, {len(healthy)} healthy texts")
     print()
-    print("accuracy on failure texts (scorable: certainty != unresolved)")
+    print("accuracy on failure texts (scorable: certainty != unresolved, in scope)")
     for half in HALVES:
         part = [c for c in failures if c.half == half]
-        skipped = sum(1 for c in part if not c.scorable)
-        print(f"  {half:<8} {ratio(*tally(part)):>16}   ({skipped} unresolved, not scored)")
+        unresolved = sum(1 for c in part if c.certainty == "unresolved")
+        out = sum(1 for c in part if not c.in_scope)
+        print(f"  {half:<8} {ratio(*tally(part)):>16}   ({unresolved} unresolved, {out} out of "
+              "scope: not scored)")
     print(f"  {'all':<8} {ratio(*tally(failures)):>16}")
+    print()
+    print("never silent: failure texts (all, scored or not) that got no diagnosis at all")
+    for half in HALVES:
+        part = [c for c in failures if c.half == half]
+        print(f"  {half:<8} {sum(1 for c in part if c.silent)}/{len(part)}")
     print()
     print("\n".join(group_table("label", failures, "label")))
     print()
