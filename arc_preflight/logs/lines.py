@@ -92,6 +92,25 @@ BOUNDARY_RE = re.compile(
     re.IGNORECASE,
 )
 
+# PowerShell cmdlet errors in the Concise view of PowerShell 7 (``Verb-Noun: message``) and the
+# Normal view (``Verb-Noun : message``), at the start of a line: every Az cmdlet (the Az modules
+# name their nouns Az...; the generated ones add their variant, ``_CreateExpanded``), and the
+# built-in cmdlets the onboarding scripts and their troubleshooting guides call. A pattern for
+# every approved verb would cost the prefilter a pass of its own over every log (a hyphen is too
+# common a byte to anchor on), so the list is of cmdlets, each its own rare literal.
+CMDLET_NAMES = (
+    "Invoke-WebRequest", "Invoke-RestMethod", "Invoke-Command", "Invoke-Expression",
+    "Start-Process", "Start-Service", "Stop-Service", "Restart-Service", "Get-Service",
+    "Set-Service", "Install-Module", "Import-Module", "Install-PackageProvider", "Write-Error",
+    "New-PSSession", "Enter-PSSession", "Register-ScheduledTask", "Get-Content", "Set-Content",
+    "New-Item", "Copy-Item", "Remove-Item", "Expand-Archive", "Get-CimInstance", "Get-WmiObject",
+    "Test-NetConnection", "Resolve-DnsName", "Set-ExecutionPolicy",
+)
+CMDLET_ERROR_PATTERNS: Tuple[str, ...] = (
+    r"^\s{0,4}(?-i:[A-Z][a-z]{1,14})-Az(?-i:[A-Z])[\w.]{1,100} ?: \S",
+    r"^\s{0,4}(?-i:" + "|".join(CMDLET_NAMES) + r") ?: \S",
+)
+
 # Lines that report a failure in words, whatever tool wrote them: FAILED/failure, exceptions,
 # ``error:``/``E:`` prefixes, non-zero exit codes and return values, HTTP 4xx/5xx statuses. A
 # line matching one (and not logged below error level) that no cause explains is reported as
@@ -129,6 +148,40 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     r"\btimed out\b",
     r"\bis not recognized as\b",
     r"\ban error occurred\b",
+    # --- the published error shapes of the client tools admins onboard with (issue 9 item 4) ---
+    # azure-core's HttpResponseError, as Azure CLI and the Python SDKs print it: a ``(Code)
+    # Message`` line (led by ``ERROR: `` or the error class, found by the patterns above), then
+    # ODataV4Format's ``Code: <code>`` line, which is what a paste without the first line keeps
+    # (sdk/core/azure-core/azure/core/exceptions.py in Azure/azure-sdk-for-python).
+    r"^\s{0,8}Code: (?!(?:None|Success|Succeeded)\s{0,4}$)(?-i:[A-Z][A-Za-z0-9]{2,80})\s{0,4}$",
+    # msrest's and azure-core's text when the service answered an unexpected status without an
+    # error body: ``Operation returned an invalid status 'Bad Request'``, ``... status code ...``.
+    r"\bOperation returned an invalid status\b",
+    # Azure Resource Manager's error body (OData v4: ``{"error": {"code": ..., "message": ...}}``),
+    # raw or escaped inside another JSON string; a healthy answer has no ``error`` object.
+    r'\\{0,3}"error\\{0,3}"\s{0,4}:\s{0,4}\{',
+    # Python exception lines of every class whose name ends in Error (``KeyError: 'x'``,
+    # ``ValidationError: (HCRP400) ...``, ``HTTPError: ...``): the class name joins the word, so
+    # the ``error:`` pattern above, which needs a space before it, misses them. A field that
+    # says there was none (``LastError: 0``) is no failure.
+    r"(?-i:[a-z0-9]|[A-Z]{2})(?-i:Error): (?!(?:0|none|null|false)\b)\S",
+    # PowerShell error records. The Normal view's ``+ CategoryInfo : <category>: ...`` line
+    # (before its FullyQualifiedErrorId line, found above); the Concise view of PowerShell 7
+    # (about_Preference_Variables, $ErrorView): ``Verb-Noun: message`` for a cmdlet (Az's
+    # generated cmdlets add their variant: ``New-AzConnectedMachineExtension_CreateExpanded:``),
+    # and the ``Line |`` block that shows where a script failed; the Normal view of a script's
+    # own Write-Error: ``C:\\path\\script.ps1 : message``.
+    r"^\s{0,8}\+?\s{0,4}CategoryInfo\s{0,12}:\s{0,4}\w",
+    r"^\s{0,4}Line \|\s{0,4}$",
+    r"\.psm?1 ?: (?!\d)\S",
+    *CMDLET_ERROR_PATTERNS,
+    # Microsoft Entra's sign-in errors: every AADSTS code is a refused sign-in, including the
+    # codes no family lists (https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
+    r"\bAADSTS\d{4,7}\b",
+    # OAuth 2.0's token error response (RFC 6749 section 5.2), which MSAL returns as a dict
+    # (``{'error': 'invalid_client', 'error_description': ...}``) when it prints no AADSTS code.
+    r"""["']error["']\s{0,2}:\s{0,2}["'](?:invalid_(?:client|grant|request|scope)"""
+    r"""|unauthorized_client|unsupported_grant_type|interaction_required|access_denied)\b""",
 )
 # Compiled one by one: the scanner runs only those whose literal the line holds (one big
 # case-insensitive alternation is ten times slower per character than a pattern that starts

@@ -1,0 +1,247 @@
+"""``diagnose`` on the texts of the client tools admins onboard with: Azure CLI, Az PowerShell,
+PowerShell itself, MSAL and Azure Resource Manager (issue 9, the ``rulescli`` round).
+
+Two kinds of test. The error *shapes* each tool prints (azure-core's ``Code:`` line, the ARM
+error body, PowerShell 7's Concise view, Python exception lines...) must never be met with
+silence, even when no cause is known (item 4). The published *families* of messages (argparse,
+cobra and pflag, PowerShell's parameter binder, sudo, the TLS hints) yield their cause. Every
+sample is a real public text, or a line in the shape of one, and names its source.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Set
+
+import pytest
+
+from arc_preflight import kb as kbmod
+from arc_preflight.logs.diagnose import diagnose_path
+from arc_preflight.logs.lines import CMDLET_ERROR_PATTERNS, CMDLET_NAMES, FAILURE_RES
+from arc_preflight.logs.prefilter import required_literals
+from arc_preflight.model import LogReport
+
+
+@pytest.fixture(scope="module")
+def kb() -> kbmod.KnowledgeBase:
+    return kbmod.load()
+
+
+def diagnose(text: str, kb: kbmod.KnowledgeBase) -> LogReport:
+    """What ``arc-preflight diagnose -`` reports for ``text`` on stdin."""
+    return diagnose_path("-", kb, stdin=io.BytesIO(text.encode("utf-8")))
+
+
+def categories(report: LogReport) -> Set[str]:
+    return {d.diagnosis.category for d in report.diagnoses}
+
+
+# ---------------------------------------------------------------------------------------------
+# Item 4: every published error shape of these tools is a failure line
+# ---------------------------------------------------------------------------------------------
+
+# Each text holds no cause the knowledge base knows, only the tool's way of saying it failed.
+SHAPES = [
+    # azure-core's HttpResponseError without its first line: ODataV4Format's "Code:" and
+    # "Message:" lines (Azure/azure-sdk-for-python, sdk/core/azure-core/azure/core/
+    # exceptions.py); the code is the one ansible-collections/azure issue 188 shows
+    "Code: InvalidResourceNamespace\nMessage: The resource namespace 'Microsoft.Foo' is "
+    "invalid.",
+    # msrest/azure-core when the answer has no error body
+    # (https://github.com/MicrosoftDocs/azure-docs/issues/103141)
+    "Operation returned an invalid status 'OK'",
+    # https://github.com/ansible-collections/azure/issues/724
+    "Operation returned an invalid status code 'Bad Request'",
+    # an ARM error body (OData v4, as in tests/corpus/cases/c-048.txt) with a code no family lists
+    '{"error": {"code": "InvalidResourceNamespace", "message": "The resource namespace '
+    "'Microsoft.Foo' is invalid.\"}}",
+    # the same body escaped inside another tool's JSON (the resource bridge's errorResponse
+    # strings, https://learn.microsoft.com/azure/azure-arc/resource-bridge/troubleshoot-resource-bridge)
+    '"errorResponse": "{\\"error\\": {\\"code\\": \\"InvalidResourceNamespace\\"}}"',
+    # PowerShell 7's Concise view of an Az cmdlet error
+    # (https://github.com/MicrosoftDocs/azure-docs/issues/81413)
+    "New-AzConnectedMachineExtension_CreateExpanded: The requested resource was not found.",
+    # ... and of a script's failing line, the "Line |" block
+    # (https://github.com/Azure/azure-powershell/issues/24301), without its message line
+    "Get-Command: C:\\Users\\user01\\Documents\\PowerShell\\Modules\\Az.ConnectedMachine\\0.6.0\\"
+    "ConnectedMachine.Autorest\\exports\\ProxyCmdletDefinitions.ps1:698\nLine |\n"
+    " 698 |          $cmdInfo = Get-Command -Name $mapping[$parameterSet]\n"
+    "     |          ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~",
+    # the Normal view's CategoryInfo line, cut before its FullyQualifiedErrorId line
+    # (https://github.com/microsoft/CSS-Exchange/pull/2487)
+    "    + CategoryInfo          : NotSpecified: (:) [Write-Error], WriteErrorException",
+    # an error about a script in the Normal view: "<script> : <message>"
+    # (https://pastebin.com/tsiWMxt2, its first line)
+    ".\\install_cert_and_exceptions.ps1 : File C:\\Users\\user01\\Documents\\"
+    "install_cert_and_exceptions.ps1 cannot be loaded",
+    # a Python exception line whose class name joins "Error"
+    # (https://github.com/Azure/azure-cli/issues/28238 ends its traceback this way)
+    "ValueError: Expect <class 'str'>, got -1 (<class 'int'>)",
+    # a sign-in refused with an AADSTS code no family lists (the Entra reference, AADSTS50000:
+    # https://learn.microsoft.com/entra/identity-platform/reference-error-codes)
+    "AADSTS50000: There was an error issuing a token or an issue with our sign-in service.",
+    # MSAL's OAuth error dict (RFC 6749 section 5.2) without an AADSTS code, in the shape of
+    # https://github.com/Azure/azure-libraries-for-net/issues/974
+    '{"error":"invalid_grant","error_description":"The provided grant is invalid"}',
+]
+
+
+@pytest.mark.parametrize("text", SHAPES)
+def test_client_tool_error_shapes_are_never_silent(kb: kbmod.KnowledgeBase, text: str) -> None:
+    report = diagnose(text + "\n", kb)
+    assert categories(report) == {"unknown"}, text
+    assert report.exit_code != 0
+
+
+# The same tools' healthy output: nothing to report.
+HEALTHY = [
+    # an Azure CLI JSON answer with its empty error field (azure-cli issue 2792's output)
+    '  "error": null,',
+    # a field that says there was no error
+    "LastError: 0",
+    # a PowerShell prompt line running a cmdlet, and a transcript's cmdlet name in a table
+    # (tests/corpus/healthy/c-h10.txt)
+    "PS C:\\> Get-Service LcmController",
+    "Running  LcmController      LcmController",
+    # HTTP headers that start with a verb, as Az PowerShell's -Debug output prints them
+    # (https://github.com/Azure/azure-powershell/pull/12578)
+    "Set-Cookie: x-ms-gateway-slice=estsfd; path=/; secure; samesite=none; httponly",
+    "Request-Id: 00000000-0000-0000-0000-000000000000",
+    # a position line of a PowerShell error is not an error by itself
+    "At C:\\ArcDeployment\\DeployGPO.ps1:53 char:5",
+    "Code: None",
+]
+
+
+@pytest.mark.parametrize("line", HEALTHY)
+def test_client_tool_healthy_lines_stay_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
+    assert diagnose(line + "\n", kb).diagnoses == (), line
+
+
+def test_cmdlet_error_patterns_keep_rare_literals() -> None:
+    """Each cmdlet-error pattern is found by the prefilter through literals of its own
+    (``-az``, the cmdlet names), never through a bare hyphen every log is full of."""
+    assert len(CMDLET_NAMES) == len(set(CMDLET_NAMES))
+    for pattern in CMDLET_ERROR_PATTERNS:
+        literals = required_literals(pattern)
+        assert literals and all(len(lit) >= 3 and "-" in lit for lit in literals), pattern
+    assert set(required_literals(CMDLET_ERROR_PATTERNS[1]) or ()) == {
+        name.lower() for name in CMDLET_NAMES}
+    assert all(FAILURE_RES)
+
+
+@pytest.mark.parametrize("line", [
+    # a built-in cmdlet's error in the Concise view: the header line of
+    # https://github.com/StackExchange/signalfx-powershell/issues/12 (its Line block follows)
+    "Write-Error: C:\\source\\github\\signalfx-powershell\\src\\classes.organization.ps1",
+    # ... and in the Normal view, the Write-Error line of
+    # https://github.com/microsoft/CSS-Exchange/pull/2487, its message reworded without the
+    # failure words other patterns find
+    "Write-Error : Processing of E1905.contoso.lab stopped",
+])
+def test_builtin_cmdlet_errors_are_never_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
+    assert diagnose(line + "\n", kb).diagnoses, line
+
+
+# ---------------------------------------------------------------------------------------------
+# Published message families yield their cause
+# ---------------------------------------------------------------------------------------------
+
+FAMILIES = [
+    # argparse (CPython Lib/argparse.py), as Azure CLI prints it: "az <cmd>: error: <message>"
+    ("az connectedmachine: error: unrecognized arguments: westeurope", "missing_parameter"),
+    ("az connectedmachine show: error: one of the arguments --ids --name is required",
+     "missing_parameter"),
+    ("az connectedmachine extension create: error: argument --settings: expected at least one "
+     "argument", "missing_parameter"),
+    ("az: error: ambiguous option: --loc could match --location, --location-data",
+     "missing_parameter"),
+    # Azure CLI's parser for a value outside the choices (azure-cli-core parser.py)
+    ("ERROR: az connectedmachine extension create: 'westus9' is not a valid value for "
+     "'--location'.", "missing_parameter"),
+    # ... and for an extension that must be added or updated first
+    ("ERROR: The command requires the latest version of extension connectedmachine. To install, "
+     "run 'az extension add --upgrade -n connectedmachine'.", "client_tool_bug"),
+    # cobra and pflag (azcmagent is a cobra program): spf13/cobra command.go, flag_groups.go,
+    # args.go and spf13/pflag flag.go
+    ('Error: unknown command "conect" for "azcmagent"', "missing_parameter"),
+    ("Error: if any flags in the group [service-principal-id service-principal-secret] are set "
+     "they must all be set; missing [service-principal-secret]", "missing_parameter"),
+    ('Error: invalid argument "yes" for "-j, --json" flag: strconv.ParseBool: parsing "yes": '
+     "invalid syntax", "missing_parameter"),
+    ("Error: requires at least 1 arg(s), only received 0", "missing_parameter"),
+    # PowerShell's binder (ParameterBinderStrings.resx, PowerShell/PowerShell)
+    ("Connect-AzConnectedMachine : Parameter cannot be processed because the parameter name 'R' "
+     "is ambiguous. Possible matches include: -ResourceGroupName -ResourceId.",
+     "missing_parameter"),
+    ("Connect-AzConnectedMachine: Cannot convert 'eastus westus' to the type 'System.String' "
+     "required by parameter 'Location'. Specified method is not supported.",
+     "missing_parameter"),
+    ("Connect-AzConnectedMachine : Cannot bind parameter because parameter 'Location' is "
+     "specified more than once.", "missing_parameter"),
+    ("    + CategoryInfo          : InvalidData: (:) [Connect-AzConnectedMachine], "
+     "ParameterBindingValidationException", "missing_parameter"),
+    # the Concise view's Line block whose message is a binder error
+    # (https://github.com/StackExchange/signalfx-powershell/issues/12)
+    ("Write-Error: C:\\source\\github\\signalfx-powershell\\src\\classes.organization.ps1\n"
+     "Line |\n  73 |               Write-Error \"StatusCode: {0}\" $x\n"
+     "     |               ^ A positional parameter cannot be found that accepts argument "
+     "'System.Object[]'.", "missing_parameter"),
+    # Microsoft.HybridCompute's HCRP400 as the connectedmachine extension printed it
+    # (https://github.com/Azure/azure-cli-extensions/issues/2513)
+    ("ValidationError: (HCRP400) ExtensionInsufficientBody.", "missing_parameter"),
+    # ARM's refusal of the client's API version: the client needs an update
+    # (https://github.com/ansible-collections/azure/issues/1739)
+    ("(InvalidApiVersionParameter) The api-version '2021-03-01' is invalid. The supported "
+     "versions are '2022-09-01'.", "client_tool_bug"),
+    # Az.ConnectedMachine's generated proxy cmdlet without its private implementation
+    # (https://github.com/Azure/azure-powershell/issues/24301; fixed by updating the module)
+    ("     | The term 'Az.ConnectedMachine.private\\Get-AzConnectedMachine_List' is not "
+     "recognized as a name of a cmdlet, function, script file, or executable program.",
+     "client_tool_bug"),
+    # sudo could not raise the install script or azcmagent (sudo-project/sudo's messages)
+    ("user01 is not in the sudoers file.  This incident will be reported.", "not_admin"),
+    ("sudo: a terminal is required to read the password; either use the -S option to read from "
+     "standard input or configure an askpass helper", "not_admin"),
+    ("sudo: no tty present and no askpass program specified", "not_admin"),
+    # a normal user writing the agent's folders: coreutils and Go's os.PathError
+    ("mkdir: cannot create directory '/var/opt/azcmagent/log': Permission denied", "not_admin"),
+    ("open /opt/azcmagent/bin/azcmagent.lock: permission denied", "not_admin"),
+    # .NET's registry refusal (SecurityException, UnauthorizedAccessException)
+    ("Requested registry access is not allowed.", "not_admin"),
+    ("Access to the registry key 'HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Azure Connected "
+     "Machine Agent' is denied.", "not_admin"),
+    # Azure CLI's own advice after a certificate failure (SSLERROR_TEMPLATE, azure-cli-core
+    # util.py): a proxy intercepting TLS
+    ("Certificate verification failed. This typically happens when using Azure CLI behind a "
+     "proxy that intercepts traffic with a self-signed certificate. Please add this certificate "
+     "to the trusted CA bundle. More info: https://docs.microsoft.com/cli/azure/"
+     "use-cli-effectively#work-behind-a-proxy.", "tls_inspection"),
+    # .NET's wrapper of a certificate failure in PowerShell 7's web cmdlets
+    ("Invoke-WebRequest: The SSL connection could not be established, see inner exception.",
+     "tls_inspection"),
+    # Connect-AzConnectedMachine -PSSession to Linux (Az.ConnectedMachine's custom script,
+    # https://github.com/Azure/azure-powershell/blob/main/src/ConnectedMachine/
+    # ConnectedMachine.Autorest/custom/Connect-AzConnectedMachine.ps1)
+    ("Write-Error: Linux PSSessions are not supported because PowerShell doesn't support sudo "
+     "password prompts over PSSessions. (PowerShell issue #1527)", "unsupported_environment"),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), FAMILIES)
+def test_published_families(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
+    got = categories(diagnose(text + "\n", kb))
+    assert got == {category}, got
+
+
+def test_the_named_cause_replaces_the_generic_shape(kb: kbmod.KnowledgeBase) -> None:
+    """Item 3: the Concise-view line and the CategoryInfo line are failure lines, but beside a
+    line that names the cause only the cause is shown (shape of
+    https://github.com/StackExchange/signalfx-powershell/issues/12)."""
+    text = ("Connect-AzConnectedMachine: Cannot bind argument to parameter 'Location' because "
+            "it is an empty string.\n"
+            "    + CategoryInfo          : InvalidData: (:) [Connect-AzConnectedMachine], "
+            "ParameterBindingValidationException\n")
+    report = diagnose(text, kb)
+    assert categories(report) == {"missing_parameter"}
+    assert "unrecognised_errors" not in {d.diagnosis.cause_id for d in report.diagnoses}
