@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
 
 import pytest
+from backends import BACKENDS, INSTALLED
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +44,12 @@ from arc_preflight.logs.scanner import (
 
 KB = kbmod.load()
 MATCHER = matcher_for(KB)
+
+
+def backend_matcher(backend: str) -> Matcher:
+    """The packaged knowledge base's matcher with the given prefilter backend."""
+    return matcher_for(KB, backend)
+
 PATTERNS = [(cause.id, pattern) for cause in KB.causes for pattern in cause.patterns]
 ASCII = st.characters(min_codepoint=32, max_codepoint=126)
 
@@ -132,6 +139,10 @@ def test_prefilter_is_a_handful_of_passes() -> None:
                MATCHER.prefilter.passes)
 
 
+# Both prefilter backends, where RE2 is installed: the reader must find the line through each.
+MATCHERS = [backend_matcher(backend) for backend in INSTALLED]
+
+
 @pytest.mark.parametrize(("cause_id", "pattern"), PATTERNS,
                          ids=[f"{c}-{i}" for i, (c, _) in enumerate(PATTERNS)])
 def test_kb_pattern_lines_hit_the_prefilter(cause_id: str, pattern: str) -> None:
@@ -156,9 +167,10 @@ def test_kb_pattern_lines_hit_the_prefilter(cause_id: str, pattern: str) -> None
             return
         data = (INFO + "\n") * 3 + line + "\n" + INFO + "\n"
         for chunk in (7, 64, 1 << 20):
-            events, _ = scan_bytes(data.encode("ascii"), chunk_size=chunk)
-            hit = [e for e in events if e.line_no == 4]
-            assert hit and cause_id in {c.id for c, _, _ in hit[0].causes}
+            for matcher in MATCHERS:
+                events, _ = scan_bytes(data.encode("ascii"), chunk_size=chunk, matcher=matcher)
+                hit = [e for e in events if e.line_no == 4]
+                assert hit and cause_id in {c.id for c, _, _ in hit[0].causes}
 
     def run(alphabet: st.SearchStrategy[str]) -> None:
         settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))(
@@ -190,8 +202,10 @@ def test_kb_pattern_lines_hit_the_prefilter(cause_id: str, pattern: str) -> None
     "You must be root to execute /usr/bin/azcmagent",
     ARM_FORBIDDEN,
 ])
-def test_seed_strings_are_found(line: str) -> None:
-    events, stats = scan_bytes((INFO + "\n" + line + "\n").encode())
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_seed_strings_are_found(line: str, backend: str) -> None:
+    events, stats = scan_bytes((INFO + "\n" + line + "\n").encode(),
+                               matcher=backend_matcher(backend))
     assert stats.lines == 2
     assert [e.line_no for e in events] == [2]
     assert [c.id for c, _, _ in events[0].causes] == [c.id for c in KB.match_text(line)]
@@ -206,8 +220,9 @@ def test_seed_strings_are_found(line: str) -> None:
     INFO,
     "",
 ])
-def test_harmless_lines_make_no_event(line: str) -> None:
-    events, _ = scan_bytes((line + "\n").encode())
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_harmless_lines_make_no_event(line: str, backend: str) -> None:
+    events, _ = scan_bytes((line + "\n").encode(), matcher=backend_matcher(backend))
     assert events == []
 
 
@@ -216,44 +231,50 @@ def test_harmless_lines_make_no_event(line: str) -> None:
 KNOWN = X509.encode()
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=3000), st.integers(min_value=1, max_value=300),
        st.integers(min_value=8, max_value=400))
-def test_arbitrary_bytes_never_raise(data: bytes, chunk: int, cap: int) -> None:
-    events, stats = scan_bytes(data, chunk_size=chunk, line_cap=cap)
+def test_arbitrary_bytes_never_raise(backend: str, data: bytes, chunk: int, cap: int) -> None:
+    events, stats = scan_bytes(data, chunk_size=chunk, line_cap=cap,
+                               matcher=backend_matcher(backend))
     numbers = [e.line_no for e in events]
     assert numbers == sorted(set(numbers))
     expected_lines = data.count(b"\n") + (0 if not data or data.endswith(b"\n") else 1)
     assert stats.lines == expected_lines
     assert all(1 <= n <= stats.lines for n in numbers)
-    assert summary(events) == reference(data, cap)[0]
+    assert summary(events) == reference(data, cap, backend_matcher("pure"))[0]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from([INFO.encode(), b"", b"\x00\xff\xfe garbage \xc3\x28",
                                  b"x" * 300, b"level=info msg=azcmagent", b"\r"]),
                 max_size=40),
        st.integers(min_value=0, max_value=40), st.integers(min_value=1, max_value=700),
        st.sampled_from([b"\n", b"\r\n"]))
-def test_known_error_is_found_at_its_line(lines: List[bytes], where: int, chunk: int,
-                                          newline: bytes) -> None:
+def test_known_error_is_found_at_its_line(backend: str, lines: List[bytes], where: int,
+                                          chunk: int, newline: bytes) -> None:
     where = min(where, len(lines))
     lines = [*lines[:where], KNOWN, *lines[where:]]
     data = newline.join(lines) + newline
-    events, stats = scan_bytes(data, chunk_size=chunk)
+    events, stats = scan_bytes(data, chunk_size=chunk, matcher=backend_matcher(backend))
     found = [e for e in events if any(c.category == "tls_inspection" for c, _, _ in e.causes)]
     assert [e.line_no for e in found] == [where + 1]
     assert found[0].text == X509
     assert stats.lines == len(lines)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=100, deadline=None)
 @given(st.integers(min_value=0, max_value=5), st.integers(min_value=1, max_value=97),
        st.integers(min_value=len(KNOWN) + 1, max_value=len(KNOWN) + 120))
-def test_overlong_lines_keep_their_number(before: int, chunk: int, cap: int) -> None:
+def test_overlong_lines_keep_their_number(backend: str, before: int, chunk: int,
+                                          cap: int) -> None:
     long_line = b"a" * (cap * 3 + 5)
     data = b"\n".join([INFO.encode()] * before + [long_line, KNOWN, long_line + KNOWN, KNOWN])
-    events, stats = scan_bytes(data, chunk_size=chunk, line_cap=cap)
+    events, stats = scan_bytes(data, chunk_size=chunk, line_cap=cap,
+                               matcher=backend_matcher(backend))
     # the error after the long line, and the last line (no newline); the copy beyond the cap
     # of the third line is not matched.
     assert [e.line_no for e in events] == [before + 2, before + 4]

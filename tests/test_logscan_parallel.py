@@ -13,11 +13,12 @@ from pathlib import Path
 from typing import Any, List, Tuple
 
 import pytest
+from backends import BACKENDS
 
 from arc_preflight import kb as kbmod
 from arc_preflight.logs import parallel
 from arc_preflight.logs.inputs import ScanStats
-from arc_preflight.logs.scanner import Event, matcher_for, scan_stream
+from arc_preflight.logs.scanner import Event, Matcher, matcher_for, scan_stream
 
 ROOT = Path(__file__).resolve().parents[1]
 MATCHER = matcher_for(kbmod.load())
@@ -44,19 +45,26 @@ def _log(tmp_path: Path) -> bytes:
             + b'time="2026-03-04T21:22:02Z" level=fatal msg="connection refused"')
 
 
-def _scan(data: bytes, chunk: int, workers: int) -> Tuple[List[Event], Tuple[int, ...], int]:
+def _scan(data: bytes, chunk: int, workers: int, matcher: Matcher = MATCHER
+          ) -> Tuple[List[Event], Tuple[int, ...], int]:
     stats = ScanStats()
-    events = list(scan_stream(io.BytesIO(data), MATCHER, stats, chunk, CAP, workers=workers,
+    events = list(scan_stream(io.BytesIO(data), matcher, stats, chunk, CAP, workers=workers,
                               parallel_after=0))
     return events, (stats.lines, stats.truncated_lines, stats.bytes_read), stats.worker_blocks
 
 
 @needs_workers
+@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("chunk", [5000, 65536, 1 << 20])
-def test_worker_processes_find_the_same_events(tmp_path: Path, chunk: int) -> None:
+def test_worker_processes_find_the_same_events(tmp_path: Path, chunk: int, backend: str
+                                               ) -> None:
+    """... with either prefilter backend; and the backends find the same events."""
     data = _log(tmp_path)
-    alone, alone_stats, none = _scan(data, chunk, 0)
-    shared, shared_stats, blocks = _scan(data, chunk, 2)
+    matcher = matcher_for(kbmod.load(), backend)
+    alone, alone_stats, none = _scan(data, chunk, 0, matcher)
+    shared, shared_stats, blocks = _scan(data, chunk, 2, matcher)
+    pure, pure_stats, _ = _scan(data, chunk, 0, matcher_for(kbmod.load(), "pure"))
+    assert (pure, pure_stats) == (alone, alone_stats)
     assert none == 0 and blocks > 0  # the workers did search
     assert len(alone) > 100 and any(e.truncated for e in alone)
     assert shared == alone

@@ -104,8 +104,9 @@ class Matcher:
         return [(causes[pos], found[pos][0], found[pos][1]) for pos in order]
 
 
-def build_matcher(kb: KnowledgeBase) -> Matcher:
-    """Compile the knowledge base's patterns, and the tool's own triggers, for streaming."""
+def build_matcher(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
+    """Compile the knowledge base's patterns, and the tool's own triggers, for streaming;
+    ``backend`` is the prefilter's (:meth:`Prefilter.build`)."""
     literals: Set[str] = set()
     patterns: List[Tuple[int, Pattern[str], Tuple[bytes, ...]]] = []
     always: List[int] = []
@@ -128,7 +129,7 @@ def build_matcher(kb: KnowledgeBase) -> Matcher:
             raise ValueError(f"trigger {trigger!r} has no required literal")
         literals.update(requirement)
         triggers[trigger] = requirement
-    prefilter = Prefilter.build(literals)
+    prefilter = Prefilter.build(literals, backend)
     # Which prefilter literals each requirement holds: the prefilter itself answers that (it
     # finds every literal in a text), far faster than testing every pair.
     count = len(prefilter.literals)
@@ -164,16 +165,19 @@ def build_matcher(kb: KnowledgeBase) -> Matcher:
     )
 
 
-_MATCHERS: Dict[int, Matcher] = {}
+_MATCHERS: Dict[Tuple[int, str], Matcher] = {}
 
 
-def matcher_for(kb: KnowledgeBase) -> Matcher:
-    """The matcher for a knowledge base, built once per process (the KB is immutable)."""
-    cached = _MATCHERS.get(id(kb))
+def matcher_for(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
+    """The matcher for a knowledge base, built once per process (the KB is immutable) and
+    prefilter backend."""
+    key = (id(kb), backend)
+    cached = _MATCHERS.get(key)
     if cached is None or cached.kb is not kb:
-        cached = build_matcher(kb)
-        _MATCHERS.clear()
-        _MATCHERS[id(kb)] = cached
+        cached = build_matcher(kb, backend)
+        for old in [k for k, m in _MATCHERS.items() if m.kb is not kb]:
+            del _MATCHERS[old]
+        _MATCHERS[key] = cached
     return cached
 
 
