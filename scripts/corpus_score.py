@@ -63,15 +63,16 @@ class Case:
         return str(self.header.get("certainty", ""))
 
     @property
-    def in_scope(self) -> bool:
-        """False for texts about products beside the Connected Machine agent (``scope = "out"``
-        with a ``scope_note``; tests/corpus/README.md gives the rule): they still count for
-        "never silent", not for category accuracy."""
-        return str(self.header.get("scope", "in")) != "out"
+    def product(self) -> str:
+        """What failed: ``arc_servers`` (the Connected Machine agent, its onboarding and
+        extensions; the default) or a product beside it that admins also paste texts from
+        (``resource_bridge``, ``azure_local``, ``scvmm``, ``vmware``). Scored all the same;
+        shown per product so the figure for the agent's own texts can be read apart."""
+        return str(self.header.get("product", "arc_servers"))
 
     @property
     def scorable(self) -> bool:
-        return self.healthy or (self.certainty != "unresolved" and self.in_scope)
+        return self.healthy or self.certainty != "unresolved"
 
     @property
     def silent(self) -> bool:
@@ -205,7 +206,8 @@ def summary(cases: Sequence[Case], reveal: bool = False) -> Dict[str, Any]:
         out["halves"][half] = {
             **acc(part),
             "unscorable": sum(1 for c in part if not c.scorable),
-            "out_of_scope": sum(1 for c in part if not c.in_scope),
+            "per_product": {k: acc([c for c in part if c.product == k])
+                            for k in sorted({c.product for c in part})},
             "silent": sum(1 for c in part if c.silent),
             "healthy": len(hpart),
             "false_positives": sum(1 for c in hpart if not c.correct),
@@ -234,13 +236,11 @@ def print_report(cases: Sequence[Case], show_wrong: bool, reveal: bool = False) 
     healthy = [c for c in cases if c.healthy]
     print(f"corpus: {len(failures)} failure texts, {len(healthy)} healthy texts")
     print()
-    print("accuracy on failure texts (scorable: certainty != unresolved, in scope)")
+    print("accuracy on failure texts (scorable: certainty != unresolved)")
     for half in HALVES:
         part = [c for c in failures if c.half == half]
-        unresolved = sum(1 for c in part if c.certainty == "unresolved")
-        out = sum(1 for c in part if not c.in_scope)
-        print(f"  {half:<8} {ratio(*tally(part)):>16}   ({unresolved} unresolved, {out} out of "
-              "scope: not scored)")
+        skipped = sum(1 for c in part if not c.scorable)
+        print(f"  {half:<8} {ratio(*tally(part)):>16}   ({skipped} unresolved, not scored)")
     print(f"  {'all':<8} {ratio(*tally(failures)):>16}")
     print()
     print("never silent: failure texts (all, scored or not) that got no diagnosis at all")
@@ -251,6 +251,8 @@ def print_report(cases: Sequence[Case], show_wrong: bool, reveal: bool = False) 
     print("\n".join(group_table("label", failures, "label")))
     print()
     print("\n".join(group_table("text_kind", failures, "text_kind")))
+    print()
+    print("\n".join(group_table("product", failures, "product")))
     print()
     print("false positives on healthy texts (any diagnosis returned)")
     for half in HALVES:

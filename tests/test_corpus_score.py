@@ -1,4 +1,4 @@
-"""The corpus scorer's own rules: what is scored, what only counts for "never silent"."""
+"""The corpus scorer's own rules: what is scored, what counts as silent, the product split."""
 
 from __future__ import annotations
 
@@ -14,30 +14,37 @@ source = "https://example.invalid/post"
 source_kind = "docs"
 text_kind = "other"
 label = "dns_failure"
-certainty = "stated"
+certainty = "{certainty}"
 note = "test"
 {extra}+++
 body line
 """
 
 
-def case(tmp_path: Path, extra: str = "") -> corpus_score.Case:
-    path = tmp_path / "x-001.txt"
-    path.write_text(HEADER.format(extra=extra), encoding="utf-8")
+def case(tmp_path: Path, name: str, extra: str = "", certainty: str = "stated"
+         ) -> corpus_score.Case:
+    path = tmp_path / f"{name}.txt"
+    path.write_text(HEADER.format(extra=extra, certainty=certainty), encoding="utf-8")
     return corpus_score.parse_file(path, healthy=False)
 
 
-def test_in_scope_by_default_and_scored(tmp_path: Path) -> None:
-    c = case(tmp_path)
-    assert c.in_scope and c.scorable
+def test_product_defaults_to_arc_servers_and_every_product_is_scored(tmp_path: Path) -> None:
+    agent = case(tmp_path, "x-001")
+    bridge = case(tmp_path, "x-002", 'product = "resource_bridge"\n')
+    assert agent.product == "arc_servers" and bridge.product == "resource_bridge"
+    assert agent.scorable and bridge.scorable
 
 
-def test_out_of_scope_text_is_not_scored_but_still_counts_when_silent(tmp_path: Path) -> None:
-    c = case(tmp_path, 'scope = "out"\nscope_note = "Arc resource bridge appliance"\n')
-    assert not c.in_scope and not c.scorable
-    assert c.silent  # nothing diagnosed yet
-    c.got = ["unknown"]
-    assert not c.silent
-    summary = corpus_score.summary([c])
-    half = summary["halves"][c.half]
-    assert half["out_of_scope"] == 1 and half["scorable"] == 0 and half["silent"] == 0
+def test_silent_and_per_product_summary(tmp_path: Path) -> None:
+    bridge = case(tmp_path, "x-003", 'product = "resource_bridge"\n')
+    unresolved = case(tmp_path, "x-004", certainty="unresolved")
+    assert bridge.silent and unresolved.silent  # nothing diagnosed yet
+    assert not unresolved.scorable
+    bridge.got = ["dns_failure"]
+    assert not bridge.silent and bridge.correct
+    summary = corpus_score.summary([bridge, unresolved])
+    counted = {product: acc["scorable"]
+               for half in summary["halves"].values()
+               for product, acc in half["per_product"].items()}
+    assert counted.get("resource_bridge") == 1
+    assert sum(half["silent"] for half in summary["halves"].values()) == 1
