@@ -9,7 +9,7 @@ import random
 from typing import List, Set
 
 import pytest
-from backends import NO_RE2
+from backends import BACKENDS, NO_RE2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -53,21 +53,46 @@ def prefix_soup(literals: List[bytes], size: int, seed: int = 1) -> bytes:
     return b"".join(out)
 
 
+def _mixed_case(literal: bytes, seed: int) -> bytes:
+    rnd = random.Random(seed)
+    return bytes(c ^ 0x20 if chr(c).isalpha() and rnd.random() < 0.5 else c for c in literal)
+
+
+TEXTS = st.lists(
+    st.one_of(st.sampled_from(PURE.literals),
+              st.sampled_from(PURE.literals).map(lambda b: b[:len(b) // 2 + 1]),
+              st.builds(_mixed_case, st.sampled_from(PURE.literals), st.integers()),
+              st.binary(max_size=30), st.just(b"\n"), st.just(b"\r\n")),
+    max_size=60).map(b"".join)
+
+
 @needs_re2
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.one_of(st.sampled_from(PURE.literals),
-                          st.sampled_from(PURE.literals).map(lambda b: b[:len(b) // 2 + 1]),
-                          st.binary(max_size=30), st.just(b"\n"), st.just(b"\r\n")),
-                max_size=60),
-       st.integers(min_value=0, max_value=5))
-def test_re2_finds_exactly_the_pure_hits(pieces: List[bytes], cut: int) -> None:
-    """Whatever the text (literals, halves of them, raw bytes, newlines, glued together), the
-    hits with RE2 finding the lines are the pure prefilter's, offsets and ids alike."""
+@given(TEXTS, st.integers(min_value=0, max_value=5))
+def test_re2_finds_exactly_the_pure_hits(text: bytes, cut: int) -> None:
+    """Whatever the text (literals in any case, halves of them, raw bytes, newlines, glued
+    together), RE2 finds the pure prefilter's hit lines, with the same lower-cased text and
+    literal ids, and the same hits, offsets and ids alike."""
     fast = matcher_for(kbmod.load(), "re2").prefilter
-    text = b"".join(pieces).lower()
-    end = max(0, len(text) - cut)
     assert fast.finder is not None
-    assert fast.hits(text, end) == PURE.hits(text, end)
+    end = max(0, len(text) - cut)
+    assert fast.hit_lines(text, end) == PURE.hit_lines(text, end)
+    lowered = text.lower()
+    assert fast.hits(lowered, end) == PURE.hits(lowered, end)
+    assert fast.line_literals(lowered) == PURE.line_literals(lowered)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hit_lines_are_the_lines_of_the_hits(backend: str) -> None:
+    """Each line holding a literal, once, lower-cased, with every literal it holds, whatever
+    their case in the text."""
+    text = b"x\nabab FORBIDDEN\n\nB\nnothing\nforbidden Ab"
+    prefilter = Prefilter.build({"forbidden", "ab", "x"}, backend)
+    got = [(text[a:b], lowered, sorted(prefilter.literals[i] for i in ids))
+           for a, b, lowered, ids in prefilter.hit_lines(text, len(text))]
+    assert got == [(b"x", b"x", [b"x"]),
+                   (b"abab FORBIDDEN", b"abab forbidden", [b"ab", b"forbidden"]),
+                   (b"forbidden Ab", b"forbidden ab", [b"ab", b"forbidden"])]
 
 
 @needs_re2

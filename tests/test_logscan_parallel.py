@@ -95,7 +95,9 @@ def test_no_pool_means_one_process(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 def test_the_search_numbers_lines_like_the_text() -> None:
     block = b"a\nforbidden x\n\nb forbidden\nc\n"
-    found, lines = parallel.search(MATCHER.prefilter.hits, block, len(block))
+    found, lines = parallel.search(MATCHER.prefilter.hit_lines, block, len(block))
     assert lines == 5
-    numbers = sorted({line for _, _, line in found})
+    numbers = [line for _, _, _, _, line in found]
     assert numbers == [1, 3]  # newlines before the lines "forbidden x" and "b forbidden"
+    assert [block[start:stop] for start, stop, _, _, _ in found] == [b"forbidden x",
+                                                                      b"b forbidden"]

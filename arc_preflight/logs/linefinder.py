@@ -8,8 +8,9 @@ Aho-Corasick automaton) and walks the text once, in linear time whatever the tex
 DESIGN section 7's rule for untrusted input. It reports leftmost matches that do not overlap, so
 it cannot tell which literals a line holds when they overlap; it only has to find the lines. No
 literal holds a newline, so every line that holds any literal holds a match that starts on it.
-The exact hits of such a line then come from the pure prefilter run on that line alone, so the
-results are the pure prefilter's by construction.
+Which literals such a line holds comes from RE2's set matcher (every literal a separate
+pattern, all reported), and the offsets of :meth:`.prefilter.Prefilter.hits` from the pure
+prefilter run on that line alone; the property tests hold both to the pure prefilter's hits.
 
 RE2 comes from the ``google-re2`` wheel, installed with the package where a wheel is published
 (see pyproject.toml's markers); where it is missing (another interpreter, a machine without a
@@ -20,7 +21,7 @@ Setting :data:`PURE_ENV` forces that path, for tests and for comparing the two.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, Optional, Sequence, Tuple
+from typing import Any, Iterator, Optional, Sequence, Set, Tuple
 
 PURE_ENV = "ARC_PREFLIGHT_PURE_PREFILTER"
 BACKENDS = ("auto", "re2", "pure")
@@ -34,25 +35,34 @@ MAX_MEM = 64 << 20
 
 
 class LineFinder:
-    """The lines of lower-cased text that hold at least one of a set of literals."""
+    """The lines of a text that hold at least one of a set of literals, in any ASCII case, and
+    which of the literals a line holds."""
 
-    __slots__ = ("regex",)
+    __slots__ = ("regex", "set")
 
-    def __init__(self, regex: Any) -> None:
+    def __init__(self, regex: Any, literal_set: Any) -> None:
         self.regex = regex
+        self.set = literal_set
 
-    def lines(self, lowered: bytes, end: int) -> Iterator[Tuple[int, int]]:
-        """(start, stop) of each line of ``lowered[:end]`` holding a literal, in order; ``stop``
+    def literal_ids(self, lowered: bytes) -> Set[int]:
+        """Positions (in the list it was built from) of the literals that occur in one
+        lower-cased line: one call into RE2's set matcher, where the pure prefilter's passes
+        cost several times as much on a line (see :meth:`.prefilter.Prefilter.line_literals`,
+        which the tests hold this to)."""
+        return set(self.set.Match(lowered) or ())
+
+    def lines(self, text: bytes, end: int) -> Iterator[Tuple[int, int]]:
+        """(start, stop) of each line of ``text[:end]`` holding a literal, in order; ``stop``
         is the offset of the line's newline, or ``end``."""
         search = self.regex.search
         pos = 0
         while pos < end:
-            found = search(lowered, pos, end)
+            found = search(text, pos, end)
             if found is None:
                 return
             at = found.start()
-            start = lowered.rfind(b"\n", pos, at) + 1 or pos
-            stop = lowered.find(b"\n", at, end)
+            start = text.rfind(b"\n", pos, at) + 1 or pos
+            stop = text.find(b"\n", at, end)
             if stop < 0:
                 stop = end
             yield start, stop
@@ -105,6 +115,17 @@ def build(literals: Sequence[bytes], backend: str = "auto", max_mem: int = MAX_M
     # Latin-1: every byte is one character, so invalid UTF-8 in a log is just more bytes.
     options.encoding = re2.Options.Encoding.LATIN1
     options.never_capture = True
+    # ASCII case ignored, as bytes.lower() does (the literals are ASCII, and in Latin-1 no other
+    # byte folds to an ASCII letter), so raw text can be searched without lower-casing it.
+    options.case_sensitive = False
     # longest_match off: RE2 may stop at the first literal that ends, which is all a line needs.
     pattern = b"|".join(re2.escape(literal) for literal in literals)
-    return LineFinder(re2.compile(pattern, options))
+    exact = re2.Options()
+    exact.max_mem = max_mem
+    exact.encoding = re2.Options.Encoding.LATIN1
+    exact.never_capture = True
+    literal_set = re2.Set.SearchSet(exact)
+    for literal in literals:
+        literal_set.Add(re2.escape(literal))  # numbered 0, 1... in this order
+    literal_set.Compile()
+    return LineFinder(re2.compile(pattern, options), literal_set)

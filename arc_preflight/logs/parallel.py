@@ -16,13 +16,15 @@ from __future__ import annotations
 import collections
 import os
 import sys
-from typing import Any, Callable, Deque, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Deque, Iterable, Iterator, List, Optional, Set, Tuple
 
-Hits = List[Tuple[int, int]]
-HitsOf = Callable[[bytes, int], Hits]
-# A block's hits, each with the number of newlines before it in the block, and the block's
-# number of newlines: (offset, literal id, line index) and a count.
-Found = Tuple[List[Tuple[int, int, int]], int]
+# The lines of a block holding a prefilter literal (see Prefilter.hit_lines): start, stop, the
+# line lower-cased, the literal ids.
+HitLines = List[Tuple[int, int, bytes, Set[int]]]
+LinesOf = Callable[[bytes, int], HitLines]
+# A block's hit lines, each with the number of newlines before it in the block, and the
+# block's number of newlines.
+Found = Tuple[List[Tuple[int, int, bytes, Set[int], int]], int]
 # What is done to one block of whole lines (``block[:end]``): the same wherever it runs.
 Work = Callable[[bytes, int], Any]
 
@@ -33,19 +35,15 @@ PARALLEL_AFTER = 8 << 20  # bytes read before worker processes pay for their sta
 _WORKER_WORK: Optional[Work] = None
 
 
-def search(hits_of: HitsOf, block: bytes, end: int) -> Found:
-    """The hits of one block of whole lines (``block[:end]``), numbered by line."""
-    found = hits_of(block.lower(), end)
+def search(lines_of: LinesOf, block: bytes, end: int) -> Found:
+    """The hit lines of one block of whole lines (``block[:end]``), numbered."""
     out = []
     lines = 0  # newlines in block[:pos]
     pos = 0
-    for offset, lit_id in found:
-        if offset > pos:
-            start = block.rfind(b"\n", pos, offset) + 1
-            if start > pos:
-                lines += block.count(b"\n", pos, start)
-                pos = start
-        out.append((offset, lit_id, lines))
+    for start, stop, lowered, ids in lines_of(block, end):
+        lines += block.count(b"\n", pos, start)
+        pos = start
+        out.append((start, stop, lowered, ids, lines))
     return out, lines + block.count(b"\n", pos, end)
 
 

@@ -17,215 +17,28 @@ literals in, hit offsets out; its property tests hold both ways to "every occurr
 
 from __future__ import annotations
 
-import importlib
 import re
-import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Pattern, Sequence, Set, Tuple
+from typing import Dict, List, Optional, Pattern, Sequence, Set, Tuple
 
 from . import linefinder
 from .linefinder import LineFinder
+from .literals import STEM_FREQUENT, freq
+from .literals import Requirement as Requirement
+from .literals import required_literals as required_literals
 
-# Python's own regex parser (``re._parser`` since 3.11, ``sre_parse`` before), so that what is
-# analysed is exactly what the engine runs.
-_sre_parse: Any = importlib.import_module(
-    "re._parser" if sys.version_info >= (3, 11) else "sre_parse")
-
-# A requirement is a set of alternatives: every match contains at least one of them.
-Requirement = Tuple[str, ...]
-
-# Literals too common in healthy logs to be worth prefiltering on, when a pattern offers better.
-_COMMON = frozenset({
-    "http", "https", "https://", "http://", "://", "status", "error", "failed", "fail", "get",
-    "post", "put", "the", "is", "not", "to", "on", "tcp", "time", "level=", "msg=", "proxy",
-})
-# Parts of literals that healthy logs are full of (URLs, heartbeats to Azure, logrus fields).
-_FREQUENT_PARTS = ("http", "status", "azure.", "microsoft", "windows.net", "level=", "msg=",
-                   "time=")
-# Words some healthy logs hold on nearly every line (the extension manager names the extension
-# in each): worse than the common words above, so ``extension ... failed`` is found by ``fail``.
-_EVERY_LINE = frozenset({"extension", "extensions"})
-# ... and those a family's stem may not hold (``winhttp`` is no URL).
-_STEM_FREQUENT = ("http:", "https", "://", "status", *_FREQUENT_PARTS[2:])
-_RARE_FREQ = 35.0  # a literal holding a character this rare (q, z, x, k, @, [...) is worth more
-_MAX_ALTERNATIVES = 32
-_REPEATS = ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
-
-
-def _literal_char(code: int) -> Optional[str]:
-    char = chr(code)
-    if not char.isascii() or char in "\r\n":
-        return None
-    return char.lower()
-
-
-def _strings(seq: Any) -> Optional[List[str]]:
-    """Every string ``seq`` can match, if it is a small finite set of literals; else None."""
-    out = [""]
-    for op, av in seq:
-        name = op.name
-        options: Optional[List[str]]
-        if name == "LITERAL":
-            char = _literal_char(av)
-            options = None if char is None else [char]
-        elif name == "IN":
-            chars: List[Optional[str]] = []
-            for item, value in av:
-                if item.name == "LITERAL":
-                    chars.append(_literal_char(value))
-                elif item.name == "RANGE" and value[1] - value[0] < 16:
-                    chars.extend(_literal_char(v) for v in range(value[0], value[1] + 1))
-                else:
-                    chars.append(None)
-            options = None if None in chars else list(dict.fromkeys(c for c in chars if c))
-        elif name == "SUBPATTERN":
-            options = _strings(av[-1])
-        elif name == "BRANCH":
-            options = []
-            for branch in av[1]:
-                sub = _strings(branch)
-                if sub is None:
-                    options = None
-                    break
-                options.extend(sub)
-        elif name in _REPEATS and av[0] == 0 and av[1] == 1:
-            sub = _strings(av[2])
-            options = None if sub is None else ["", *sub]
-        else:
-            options = None
-        if options is None:
-            return None
-        out = list(dict.fromkeys(a + b for a in out for b in options))
-        if len(out) > _MAX_ALTERNATIVES:
-            return None
-    return out
-
-
-class _Walker:
-    """Collects requirements from a parsed regex, keeping literal runs as long as possible."""
-
-    def __init__(self) -> None:
-        self.out: List[Requirement] = []
-        self.run: List[str] = [""]
-
-    def flush(self) -> None:
-        if any(self.run):
-            self.out.append(tuple(dict.fromkeys(self.run)))
-        self.run = [""]
-
-    def walk(self, seq: Any) -> None:
-        for op, av in seq:
-            name = op.name
-            options = _strings([(op, av)])
-            if options is not None and len(self.run) * len(options) <= _MAX_ALTERNATIVES:
-                self.run = list(dict.fromkeys(a + b for a in self.run for b in options))
-                continue
-            if name == "SUBPATTERN":
-                self.walk(av[-1])  # the group's content is matched in sequence, in place
-            elif name == "BRANCH":
-                self.flush()
-                alternatives: List[str] = []
-                for branch in av[1]:
-                    best = _best(_requirements(branch))
-                    if best is None:
-                        alternatives = []
-                        break
-                    alternatives.extend(best)
-                if alternatives:
-                    self.out.append(tuple(dict.fromkeys(alternatives)))
-            elif name in _REPEATS and av[0] >= 1:
-                self.flush()
-                self.out.extend(_requirements(av[2]))
-            else:
-                # IN, ANY, AT, CATEGORY, assertions, optional parts...: the run ends here.
-                self.flush()
-
-
-def _requirements(seq: Any) -> List[Requirement]:
-    walker = _Walker()
-    walker.walk(seq)
-    walker.flush()
-    return walker.out
-
-
-def _score(requirement: Requirement) -> int:
-    """How selective a requirement is (higher is better); -1 if unusable.
-
-    Longer literals are rarer; a literal holding a rare character (``@``, ``x``, ``[``...) is
-    rarer still; URL schemes, host names and field names that fill healthy logs count for
-    nothing, so ``forbidden`` is preferred to ``https://management.azure.com/``. A literal
-    without letters (``429``, ``127.0.0.1:40342``) cannot join the anchored passes and needs a
-    scan of its own, so it scores low, though above the words healthy logs are full of.
-    """
-    if not requirement or any(not alt.strip() for alt in requirement):
-        return -1
-    scores = []
-    for alt in requirement:
-        if alt.strip() in _EVERY_LINE:
-            scores.append(0)
-        elif alt.strip() in _COMMON or any(part in alt for part in _FREQUENT_PARTS):
-            scores.append(1)
-        elif not any(c.isalpha() for c in alt):
-            if min(_freq(c) for c in alt) <= _RARE_FREQ:
-                scores.append(3)  # "@": a memchr scan finds it nearly for free
-            else:
-                scores.append(2 if len(alt) >= 3 else 1)
-        else:
-            rare = min(_freq(c) for c in alt) <= _RARE_FREQ
-            scores.append(len(alt) + (5 if rare else 0))
-    return min(scores)
-
-
-def _best(requirements: Sequence[Requirement]) -> Optional[Requirement]:
-    best: Optional[Requirement] = None
-    best_score = -1
-    for requirement in requirements:
-        score = _score(requirement)
-        if score > best_score:
-            best, best_score = requirement, score
-    return best
-
-
-def required_literals(pattern: str) -> Optional[Requirement]:
-    """Lower-case literals of which every match of ``pattern`` contains at least one.
-
-    Sound by construction: only literal runs that every match passes through are used, and a
-    run is only extended over a group when every way through the group is a known literal (a
-    character class, a repeat, an assertion... end a run). None when the pattern has no usable
-    literal, so it cannot be prefiltered. The regex is parsed by Python's own parser, so what is
-    analysed is what the engine runs.
-    """
-    try:
-        parsed = _sre_parse.parse(pattern, re.IGNORECASE)
-    except re.error:
-        return None
-    return _best(_requirements(parsed))
-
+# A line holding a literal: its start and stop offsets, the line lower-cased, the literal ids.
+HitLine = Tuple[int, int, bytes, Set[int]]
 
 # ---------------------------------------------------------------------------------------------
 # The prefilter
 # ---------------------------------------------------------------------------------------------
 
-# Approximate frequency (per 10,000 bytes) of lower-cased bytes in agent logs: timestamps, GUIDs,
-# URLs and English messages. It only steers the choice of anchors and guards (see Prefilter).
-_FREQ: Dict[str, float] = {
-    **dict.fromkeys("`~^|{}<>!#$%&*+;?@'\\_", 1.0),
-    "q": 8, "j": 8, "z": 30, "x": 35, "[": 10, "]": 10, "(": 10, ")": 10, "k": 30, "w": 30,
-    "y": 50, "v": 130, "b": 110, ",": 30, "g": 250, "f": 120, "p": 165, "h": 110, "u": 240,
-    "c": 270, "m": 270, "d": 175, "l": 250, "r": 275, "n": 430, "i": 435, "o": 350, "a": 350,
-    "s": 465, "t": 525, "e": 750, " ": 530, "\"": 340, "=": 330, ":": 220, ".": 175, "/": 165,
-    "-": 200, "0": 385, "1": 265, "2": 290, "3": 185, "4": 115, "5": 115, "6": 165, "7": 80,
-    "8": 90, "9": 90,
-}
 # One more scan of the text costs about as much as stopping on 10% of its bytes (measured: a
 # single-byte scan runs at ~4 GB/s, a stop with a failing guard costs ~6-20 ns).
 _PASS_COST = 1000.0
 _SHORT = 3  # literals shorter than this get a plain search of their own
 _USEFUL_GUARD = 0.3  # a guard that lets through more of the stops than this is left out
-
-
-def _freq(char: str) -> float:
-    return _FREQ.get(char, 100.0)
 
 
 # A code family: a stem, then a code (``aadsts50126``, ``winhttp error 12029``), or names that
@@ -250,7 +63,7 @@ def _stems(literals: Set[str]) -> Set[str]:
         # Short stems of underscore names (``sec_e_``, ``cert_e_``) hold only letters whose
         # anchors are costly; their members hold better ones (``sec_e_cert_expired``: x).
         short = _MIN_UNDERSCORE_STEM if m and m.group(2) else _MIN_STEM
-        if len(stem) >= short and not any(part in stem for part in _STEM_FREQUENT):
+        if len(stem) >= short and not any(part in stem for part in STEM_FREQUENT):
             by_stem.setdefault(stem, []).append(literal)
     out = set(literals)
     for stem, members in by_stem.items():
@@ -284,15 +97,15 @@ def choose_anchors(literals: Sequence[str]) -> Dict[str, str]:
         for literal in uncovered:
             for char in set(literal):
                 counts[char] = counts.get(char, 0) + 1
-        best = max(counts, key=lambda c: (counts[c] / (_PASS_COST + _freq(c)), -_freq(c), c))
+        best = max(counts, key=lambda c: (counts[c] / (_PASS_COST + freq(c)), -freq(c), c))
         chosen.add(best)
         uncovered = {lit for lit in uncovered if best not in lit}
     # A character taken early may have been made redundant by later ones: drop it if so.
-    for char in sorted(chosen, key=_freq, reverse=True):
+    for char in sorted(chosen, key=freq, reverse=True):
         rest = chosen - {char}
         if all(any(c in lit for c in rest) for lit in literals):
             chosen = rest
-    return {lit: min((c for c in chosen if c in lit), key=lambda c: (_freq(c), c))
+    return {lit: min((c for c in chosen if c in lit), key=lambda c: (freq(c), c))
             for lit in literals}
 
 
@@ -305,7 +118,7 @@ _TOTAL = 10000.0
 
 def _p(chars: Set[int]) -> float:
     """Rough chance that a byte of log text is one of ``chars``."""
-    return min(1.0, sum(_freq(chr(c)) for c in chars) / _TOTAL)
+    return min(1.0, sum(freq(chr(c)) for c in chars) / _TOTAL)
 
 
 # How an anchor occurrence is checked before the trie: by the two bytes after it ("ahead"),
@@ -509,7 +322,7 @@ class Prefilter:
         for lit_id, literal in enumerate(minimal):
             if lit_id not in plain:
                 groups.setdefault(anchors[literal], []).append(lit_id)
-        order = tuple(sorted(groups, key=lambda a: (_freq(a), a)))
+        order = tuple(sorted(groups, key=lambda a: (freq(a), a)))
         passes = []
         group_maps = []
         siblings: List[List[Tuple[int, int]]] = [[] for _ in encoded]
@@ -561,6 +374,38 @@ class Prefilter:
             found.extend(line)
         return found
 
+    def hit_lines(self, block: bytes, end: int) -> List[HitLine]:
+        """Each line of ``block[:end]`` (raw, not lower-cased) that holds a literal in any
+        case: (start, stop, the line lower-cased, ids of the literals it holds), in order;
+        ``stop`` is the offset of its newline or ``end``.
+
+        The literal ids are what :meth:`hits` finds on that line. With a line finder, RE2
+        looks for the lines in the raw text (ignoring ASCII case, as lower-casing would) and
+        only those lines are lower-cased and searched; without one, the whole block is.
+        """
+        out: List[HitLine] = []
+        if self.finder is not None:
+            literal_ids = self.finder.literal_ids
+            for start, stop in self.finder.lines(block, end):
+                lowered = block[start:stop].lower()
+                out.append((start, stop, lowered, literal_ids(lowered)))
+            return out
+        whole = block.lower()
+        found = self.hits(whole, end)
+        index = 0
+        while index < len(found):
+            at = found[index][0]
+            start = whole.rfind(b"\n", 0, at) + 1
+            stop = whole.find(b"\n", at, end)
+            if stop < 0:
+                stop = end
+            ids = set()
+            while index < len(found) and found[index][0] < stop:
+                ids.add(found[index][1])
+                index += 1
+            out.append((start, stop, whole[start:stop], ids))
+        return out
+
     def _exact(self, lowered: bytes, start: int, end: int, found: List[Tuple[int, int]]
                ) -> None:
         """Append every occurrence in ``lowered[start:end]`` to ``found`` (unordered)."""
@@ -584,6 +429,14 @@ class Prefilter:
 
     def line_literals(self, lowered: bytes) -> Set[int]:
         """Ids of the literals that occur in one lower-cased line."""
+        if self.finder is not None:
+            return self.finder.literal_ids(lowered)
+        return self.literals_in(lowered)
+
+    def literals_in(self, lowered: bytes) -> Set[int]:
+        """The same as :meth:`line_literals`, always by the pure passes: for building tables
+        from the literals themselves, which would fill RE2's caches with states no log needs
+        (about 7 MB for the knowledge base's required literals)."""
         found: List[Tuple[int, int]] = []
         self._exact(lowered, 0, len(lowered), found)
         return {lit_id for _, lit_id in found}

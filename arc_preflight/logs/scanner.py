@@ -35,6 +35,7 @@ from .lines import (
     parse_level,
     parse_time,
 )
+from .literals import Condition, holds, required_condition
 from .needs import NeedIndex, build_indexes, pattern_sets
 from .parallel import PARALLEL_AFTER, Block, search, with_results
 from .prefilter import Prefilter, Requirement, required_literals
@@ -65,6 +66,9 @@ class Matcher:
     needs: Tuple[NeedIndex, ...] = ()
     need_patterns: Dict[bytes, FrozenSet[int]] = field(default_factory=dict)  # see needs.py
     cause_pos: Dict[str, int] = field(default_factory=dict)  # cause id -> kb.causes position
+    # pattern id -> a condition every line it matches meets (literals.required_condition), or
+    # None: the regex is not run on a line that fails it
+    conditions: Tuple[Optional[Condition], ...] = ()  # a Condition or a literal (bytes)
 
     def line_literals(self, lowered: bytes) -> Set[int]:
         return self.prefilter.line_literals(lowered)
@@ -92,9 +96,13 @@ class Matcher:
         if not chosen:
             return []
         found: Dict[int, Tuple[int, int]] = {}
+        conditions = self.conditions
         for pid in sorted(chosen):
             cause_pos, regex, _ = self.patterns[pid]
             if cause_pos in found:
+                continue
+            condition = conditions[pid] if conditions else None
+            if condition is not None and not holds(condition, lowered):
                 continue
             hit = regex.search(text)
             if hit:
@@ -111,10 +119,12 @@ def build_matcher(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
     patterns: List[Tuple[int, Pattern[str], Tuple[bytes, ...]]] = []
     always: List[int] = []
     uncovered: List[Tuple[str, str]] = []
+    conditions: List[Optional[Condition]] = []
     for cause_pos, cause in enumerate(kb.causes):
         for source, regex in zip(cause.patterns, kb.compiled[cause.id]):
             pid = len(patterns)
             requirement = required_literals(source)
+            conditions.append(required_condition(source))
             if requirement is None:
                 always.append(pid)
                 uncovered.append((cause.id, source))
@@ -137,13 +147,13 @@ def build_matcher(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
     needs_of: List[Set[bytes]] = [set() for _ in range(count)]
     for pid, (_, _, needs) in enumerate(patterns):
         for need in needs:
-            for lit_id in prefilter.line_literals(need):
+            for lit_id in prefilter.literals_in(need):
                 by_literal[lit_id].add(pid)
                 needs_of[lit_id].add(need)
     candidates = [tuple(sorted(pids)) for pids in by_literal]
 
     def holding(requirement: Requirement) -> Set[int]:
-        return set().union(*(prefilter.line_literals(t.encode("ascii")) for t in requirement))
+        return set().union(*(prefilter.literals_in(t.encode("ascii")) for t in requirement))
 
     azcm_ids = holding(triggers[AZCM_TRIGGER])
     boundary_ids = set().union(*(holding(triggers[b]) for b in BOUNDARY_PATTERNS))
@@ -162,6 +172,7 @@ def build_matcher(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
         needs=build_indexes(prefilter.literals, [sorted(n) for n in needs_of]),
         need_patterns=pattern_sets([needs for _, _, needs in patterns]),
         cause_pos={cause.id: pos for pos, cause in enumerate(kb.causes)},
+        conditions=tuple(conditions),
     )
 
 
@@ -382,25 +393,16 @@ def block_outcome(matcher: Matcher, line_cap: int, buf: bytes, end: int
     """Everything one block of whole lines (``buf[:end]``) yields: its events (packed, line
     numbers from 1 within the block), its number of lines and how many were cut at
     ``line_cap``. The same wherever it runs, in this process or a worker."""
-    found, lines = search(matcher.prefilter.hits, buf, end)
+    found, lines = search(matcher.prefilter.hit_lines, buf, end)
     out: List[Packed] = []
     truncated = 0
-    index = 0
-    while index < len(found):
-        hit, _, before = found[index]
-        start = buf.rfind(b"\n", 0, hit) + 1
-        stop = buf.find(b"\n", hit, end)
-        ids = set()
-        while index < len(found) and found[index][0] < stop:
-            ids.add(found[index][1])
-            index += 1
+    for start, stop, lowered, ids, before in found:
         number = before + 1
         if stop - start > line_cap:
             truncated += 1
             event = event_for_line(matcher, buf[start:start + line_cap], number, truncated=True)
         else:
-            line = buf[start:stop]
-            event = event_for_line(matcher, line, number, line.lower(), ids)
+            event = event_for_line(matcher, buf[start:stop], number, lowered, ids)
         if event is not None:
             out.append(_pack(event, matcher.cause_pos))
     return out, lines, truncated
