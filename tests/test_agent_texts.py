@@ -167,3 +167,59 @@ def test_repository_summary_line_gives_way_to_its_reason(kb: kbmod.KnowledgeBase
             "Error message: Could not resolve host: packages.microsoft.com\n")
     assert "dns_failure" in categories(diagnose(text, kb))
     assert "package_download_failed" not in cause_ids(diagnose(text, kb))
+
+
+# ---------------------------------------------------------------------------------------------
+# The agent's own services and programs: not installed, crashed, extension services stopped
+# ---------------------------------------------------------------------------------------------
+
+AGENT_STATE: List[Tuple[str, str]] = [
+    # sc.exe for a service that does not exist (shape of
+    # https://github.com/henriquelucas/Reset-Licen-a-Anydesk/issues/3), here for himds
+    ("C:\\> sc.exe query himds\n[SC] EnumQueryServicesStatus:OpenService FAILED 1060:\n\nThe "
+     "specified service does not exist as an installed service.", "agent_not_installed"),
+    # rpm -q and dpkg-query for a package that is not installed (rpm's and dpkg's own wording)
+    ("$ rpm -q azcmagent\npackage azcmagent is not installed", "agent_not_installed"),
+    ("dpkg-query: package 'azcmagent' is not installed and no information is available",
+     "agent_not_installed"),
+    # a Go panic and its goroutine dump
+    # (https://github.com/buildkite/buildkite-cloudwatch-metrics-publisher/issues/19)
+    ("panic: assignment to entry in nil map\n\ngoroutine 1 [running]:\npanic(0x78f820, "
+     "0xc82036c580)", "agent_crashed"),
+    # Windows Error Reporting, event 1000 (https://github.com/microsoft/EventLogExpert/issues/425),
+    # for the agent's himds.exe
+    ("Faulting application name: himds.exe, version: 1.40.2405.1234, time stamp: 0x67fe0000\n"
+     "Faulting module name: ntdll.dll, version: 10.0.17763.1, time stamp: 0xa252a1e7\n"
+     "Exception code: 0xc0000005", "agent_crashed"),
+    # systemd for the extension service (the wording the himds entries match, e.g. the corpus's
+    # a-014), and the Service Control Manager's event 7034 for its Windows twin
+    ("extd.service: Main process exited, code=exited, status=1/FAILURE",
+     "extension_service_not_running"),
+    ("The Machine configuration Extension Service service terminated unexpectedly.  It has done "
+     "this 1 time(s).", "extension_service_not_running"),
+    # the extension handler's status file (HandlerUtil.do_status_report,
+    # https://github.com/Azure/azure-linux-extensions/blob/master/Utils/HandlerUtil.py)
+    ('[{"version": 1.0, "timestampUTC": "2024-05-02T10:00:00Z", "status": {"name": '
+     '"Microsoft.Azure.Extensions.CustomScript", "operation": "Enable", "status": "error", '
+     '"code": 1, "formattedMessage": {"lang": "en-US", "message": "Enable failed"}}}]',
+     "extension_operation_failed"),
+    # the environment checker's Detail line of the DNS client readiness test
+    # (https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/Networking/Troubleshoot-Network-Test-InfraIP-DNS-Client-Readiness.md)
+    ("[FAILED] Cannot find correctly DNS client server address on host SERVER01.",
+     "dns_client_not_configured"),
+]
+
+
+@pytest.mark.parametrize(("text", "cause"), AGENT_STATE)
+def test_agent_state_texts(kb: kbmod.KnowledgeBase, text: str, cause: str) -> None:
+    assert cause_ids(diagnose(text + "\n", kb)) == {cause}
+
+
+def test_a_named_reason_beside_the_extension_status_wins(kb: kbmod.KnowledgeBase) -> None:
+    """The status file says only that the operation failed; the handler's message, when it names
+    a reason (Go's net error text, https://pkg.go.dev/net), is the diagnosis."""
+    text = ('"operation": "Install", "status": "error", "code": 1, "formattedMessage": '
+            '{"lang": "en-US", "message": "dial tcp: lookup packages.microsoft.com: no such '
+            'host"}\n')
+    assert "dns_failure" in categories(diagnose(text, kb))
+    assert "extension_failure" not in categories(diagnose(text, kb))
