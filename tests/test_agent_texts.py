@@ -223,3 +223,37 @@ def test_a_named_reason_beside_the_extension_status_wins(kb: kbmod.KnowledgeBase
             'host"}\n')
     assert "dns_failure" in categories(diagnose(text, kb))
     assert "extension_failure" not in categories(diagnose(text, kb))
+
+
+# ---------------------------------------------------------------------------------------------
+# msiexec /l*v logs: the numbered Windows Installer messages
+# ---------------------------------------------------------------------------------------------
+
+MSI_LOG: List[Tuple[str, str]] = [
+    # (https://github.com/elastic/windows-installers/issues/157), for the agent's himds service
+    ("MSI (s) (A0:B4) [21:19:21:676]: Product: Azure Connected Machine Agent -- Error 1920. "
+     "Service 'Hybrid Instance Metadata Service' (himds) failed to start.  Verify that you have "
+     "sufficient privileges to start system services.", "windows_msi_install_failed"),
+    # the message table's privilege and source-file errors
+    # (https://learn.microsoft.com/windows/win32/msi/windows-installer-error-messages)
+    ("Error 1303. The installer has insufficient privileges to access this directory: "
+     "C:\\Program Files\\AzureConnectedMachineAgent.  The installation cannot continue.",
+     "not_admin"),
+    ("Error 1316. A network error occurred while attempting to read from the file "
+     "C:\\Temp\\AzureConnectedMachineAgent.msi", "installer_package_missing"),
+]
+
+
+@pytest.mark.parametrize(("text", "cause"), MSI_LOG)
+def test_msi_log_messages(kb: kbmod.KnowledgeBase, text: str, cause: str) -> None:
+    assert cause in cause_ids(diagnose(text + "\n", kb))
+
+
+def test_msi_internal_notes_of_a_healthy_log_stay_silent(kb: kbmod.KnowledgeBase) -> None:
+    """A verbose msiexec log notes internal lookups (2205: a table the package does not have) in
+    every run, successful or not (https://github.com/jamf/MakeMeAnAdmin/issues/19 shows one in
+    a log): they are not failures."""
+    text = ("MSI (s) (5C:54) [10:47:36:573]: Note: 1: 2205 2:  3: Error \n"
+            "MSI (s) (5C:54) [10:47:37:001]: Product: Azure Connected Machine Agent -- "
+            "Installation completed successfully.\n")
+    assert diagnose(text, kb).diagnoses == ()

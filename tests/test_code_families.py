@@ -76,6 +76,9 @@ SAMPLES: Dict[str, List[Tuple[str, str]]] = {
         ("verify error:num={n}:see the verification error", "{n}"),
     ],
     "storage": [("===== RESPONSE ERROR (ErrorCode={name}) =====", "{name}")],
+    # an msiexec /l*v log's numbered message (https://github.com/elastic/windows-installers/issues/157)
+    "msi_messages": [("MSI (s) (A0:B4) [21:19:21:676]: Product: Elasticsearch 6.1.1 -- Error {n}. "
+                      "Service 'Elasticsearch' (Elasticsearch) failed to start.", "{n}")],
     "msi": [("MSI (s) (A4:1C) [10:00:00:000]: MainEngineThread is returning {n}", "{n}"),
             ("Installation failed: msiexec.exe returned {n}", "{n}"),
             ("Installation success or error status: {n}.", "{n}")],
