@@ -144,6 +144,12 @@ PACKAGE_MANAGERS: List[Tuple[str, str]] = [
     # wget's connect timeout (https://github.com/Botspot/Pi-Power-Tools/issues/6)
     ("Connecting to downloads.raspberrypi.org (downloads.raspberrypi.org)|2a00:1098:82:47::1:1|"
      ":443... failed: Connection timed out.", "firewall_or_proxy_blocking"),
+    # apt with an expired repository key (https://github.com/lldpd/lldpd/issues/407)
+    ("Err:9 http://download.opensuse.org/repositories/home:/vbernat/xUbuntu_18.04  InRelease\n"
+     "  The following signatures were invalid: EXPKEYSIG 431C37A97C3E114B home:vbernat OBS "
+     "Project <home:vbernat@build.opensuse.org>", "install_failure"),
+    # apt refusing held packages (apt-private/private-install.cc's message)
+    ("E: Unable to correct problems, you have held broken packages.", "install_failure"),
     # systemctl in a container without an init system
     # (https://github.com/CentOS/CentOS-Dockerfiles/issues/207)
     ("[root@3924d7bb5e59 /]# systemctl status httpd\nFailed to get D-Bus connection: Operation "
@@ -207,6 +213,10 @@ AGENT_STATE: List[Tuple[str, str]] = [
     # (https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/Networking/Troubleshoot-Network-Test-InfraIP-DNS-Client-Readiness.md)
     ("[FAILED] Cannot find correctly DNS client server address on host SERVER01.",
      "dns_client_not_configured"),
+    # the pre-update check's Detail line
+    # (https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/Update/UpdatePrerequisites-Failure-Remove-Incompatible-Extensions.md)
+    ("Detail:      Known incompatible Azure CLI extensions detected: <extension-name>.",
+     "cli_extensions_incompatible"),
 ]
 
 
@@ -257,3 +267,43 @@ def test_msi_internal_notes_of_a_healthy_log_stay_silent(kb: kbmod.KnowledgeBase
             "MSI (s) (5C:54) [10:47:37:001]: Product: Azure Connected Machine Agent -- "
             "Installation completed successfully.\n")
     assert diagnose(text, kb).diagnoses == ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Arc-enabled SCVMM's resource bridge: the error messages of the published TSG list
+# https://github.com/microsoft/AzureArcSCVMMTSG (one file per error)
+# ---------------------------------------------------------------------------------------------
+
+SCVMM: List[Tuple[str, str]] = [
+    # KVAAlreadyDeployedCustomerError.md
+    ("An appliance already exists with this configuration (deployment phase: MachineRunning) - "
+     "please call Delete before reattempting deployment.", "scvmm_appliance_exists"),
+    # PostOperationTimeout.md
+    ("Timeout occurred due to management machine being unable to reach the appliance VM IP, "
+     "10.0.0.50. Please ensure that the requirements are met: https://aka.ms/arb-machine-reqs: "
+     "dial tcp 10.0.0.50:22: connectex: A connection attempt failed because the connected party "
+     "did not properly respond after a period of time, or established connection failed because "
+     "connected host has failed to respond.", "scvmm_appliance_ip_unreachable"),
+    # ValidateInsufficientLibSharePermission.md
+    ("VMM Server doesn't have write permission into the specified library share : "
+     "\\\\LibraryServer\\LibraryShare. Please check if Import-SCLibraryPhysicalResource command "
+     "and Get-SCLibraryShare command works from VMM Server.", "scvmm_library_share_unwritable"),
+    # ValidateInsufficientPrivilege.md
+    ("Insufficient privileges. The specified username for appliance VM creation is not a member "
+     "of SCVMM Administrator profile. Please check if the user is added as a member of "
+     "Administrator User Role profile on VMM Server.", "scvmm_user_not_vmm_admin"),
+    # Upgrade_PreflightCheckErrorOnPrem.md and ValidateVlanIDNotAvailableOnVMNetwork.md
+    ("Upgrade Operation Failed with error: The specified network settings are incorrect: Gateway "
+     "IP is invalid: Gateway IP is overlapping with the IP address pool",
+     "arb_network_settings_invalid"),
+    ("The specified VLAN Id 200 is not available on VM Network vmnet01",
+     "arb_network_settings_invalid"),
+]
+
+
+@pytest.mark.parametrize(("text", "cause"), SCVMM)
+def test_scvmm_resource_bridge_errors(kb: kbmod.KnowledgeBase, text: str, cause: str) -> None:
+    """Each documented error yields its own cause (a transport error quoted inside it, such as
+    the connect timeout, may stand beside it)."""
+    got = cause_ids(diagnose(text + "\n", kb))
+    assert cause in got and len(categories(diagnose(text + "\n", kb))) <= 2, got
