@@ -213,6 +213,9 @@ AGENT_STATE: List[Tuple[str, str]] = [
     # (https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/Networking/Troubleshoot-Network-Test-InfraIP-DNS-Client-Readiness.md)
     ("[FAILED] Cannot find correctly DNS client server address on host SERVER01.",
      "dns_client_not_configured"),
+    # (https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/Networking/Troubleshoot-Network-Test-HostNetworkConfigurationReadiness.md)
+    ("ERROR: DNS Client configuration is missing for the following adapter(s): ethernet",
+     "dns_client_not_configured"),
     # the pre-update check's Detail line
     # (https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/Update/UpdatePrerequisites-Failure-Remove-Incompatible-Extensions.md)
     ("Detail:      Known incompatible Azure CLI extensions detected: <extension-name>.",
