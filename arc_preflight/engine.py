@@ -40,11 +40,12 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
     # time-sync question: those calls get what is left of the deadline, never more. The
     # time-sync service is asked while the probes wait on the network, not after them: on a host
     # with systemd that is up to six ``systemctl show`` calls that would otherwise be added to
-    # every run's wall time.
+    # every run's wall time. It starts only once the plan is built: a systemctl call that hangs
+    # stops the run's later ones, and the plan's (the agent's proxy setting) must not lose to it.
     with sysmgr.run_deadline(started + settings.deadline):
+        the_plan = plan.build(settings)
         sync = (Background(lambda: clock.sync_state(min(settings.timeout, 2.0)), "time sync")
                 if settings.kind_enabled("clock") else None)
-        the_plan = plan.build(settings)
         left = settings.deadline - (time.monotonic() - started)
         results = runner.run(the_plan.checks, settings.timeout, max(left, 0.001), settings,
                              progress)

@@ -72,12 +72,33 @@ def run(
     progress: Optional[ProgressFn] = None,
 ) -> List[Result]:
     """Run every check; results come back in plan order whatever order they finished in."""
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, SWITCH_INTERVAL))
+    _switch_often(True)
     try:
         return _run(checks, timeout, deadline, settings, progress)
     finally:
-        sys.setswitchinterval(previous)
+        _switch_often(False)
+
+
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_before = 0.0
+
+
+def _switch_often(enter: bool) -> None:
+    """Lower the interpreter's switch interval while at least one run is going (the setting is
+    process-wide, and a library caller may run several checks at once from its own threads);
+    the first run in saves the caller's value, the last one out puts it back."""
+    global _switch_users, _switch_before
+    with _switch_lock:
+        if enter:
+            if _switch_users == 0:
+                _switch_before = sys.getswitchinterval()
+                sys.setswitchinterval(min(_switch_before, SWITCH_INTERVAL))
+            _switch_users += 1
+        else:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_before)
 
 
 def _run(

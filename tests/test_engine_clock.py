@@ -37,6 +37,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> _Recorder:
     proxy = SimpleNamespace(public=lambda: {"source": "none"})
 
     def fake_plan(settings: Settings) -> Any:
+        rec.note("plan built")
         return SimpleNamespace(checks=[], proxy=proxy, agent_installed=False)
 
     def fake_run(checks: Any, timeout: float, left: float, settings: Settings,
@@ -62,6 +63,9 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> _Recorder:
 def test_sync_state_is_asked_during_the_probes(recorder: _Recorder) -> None:
     report = engine.run_check(Settings(timeout=1.0, deadline=5.0))
     assert recorder.events.index("sync asked") < recorder.events.index("probes end")
+    # Not before the plan: a hung systemctl stops the run's later calls, and the plan's (the
+    # agent's proxy setting) must not lose to the time-sync question.
+    assert recorder.events.index("plan built") < recorder.events.index("sync asked")
     clock_rows = [r for r in report.checks if r.id == "clock"]
     assert len(clock_rows) == 1
     # No endpoint answered (no Date header), so the check skips, but the answer is kept.
