@@ -38,6 +38,7 @@ CORPUS = ROOT / "tests" / "corpus"
 TIMEOUT_S = 60
 WORKERS = 4
 HALVES = ("rules", "holdout")
+PRODUCTS = ("arc_servers", "resource_bridge", "azure_local", "scvmm")
 
 
 @dataclass
@@ -107,6 +108,9 @@ def parse_file(path: Path, healthy: bool) -> Case:
     if end < 0:
         raise ValueError(f"{path}: header is not closed by +++")
     header = tomllib.loads(text[4:end + 1])
+    if str(header.get("product", "arc_servers")) not in PRODUCTS:
+        raise ValueError(f"{path}: product {header['product']!r} is not one of "
+                         f"{', '.join(PRODUCTS)}")
     body = text[end + 5:]
     return Case(path=path, header=header, body=body, healthy=healthy, half=half_of(path.stem))
 

@@ -48,3 +48,10 @@ def test_silent_and_per_product_summary(tmp_path: Path) -> None:
                for product, acc in half["per_product"].items()}
     assert counted.get("resource_bridge") == 1
     assert sum(half["silent"] for half in summary["halves"].values()) == 1
+
+
+def test_a_misspelt_product_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="product 'resource-bridge'"):
+        case(tmp_path, "x-005", 'product = "resource-bridge"\n')
