@@ -301,6 +301,17 @@ SCVMM: List[Tuple[str, str]] = [
      "arb_network_settings_invalid"),
     ("The specified VLAN Id 200 is not available on VM Network vmnet01",
      "arb_network_settings_invalid"),
+    # PSSessionMIResultFailed.md and PSSessionGet-SCVMMServer.md
+    ("failed to get new provider:  SCVMM PSSession creation failed. Please check if the specified "
+     "username and password are correct.\n  New-PSSession: [vmm01] Connecting to remote server "
+     "vmm01 failed with the following error message : MI_RESULT_FAILED For more information, see "
+     "the about_Remote_Troubleshooting Help topic.", "scvmm_server_unreachable"),
+    ("Get-SCVMMServer: Unable to connect to the VMM management server localhost. The Virtual "
+     "Machine Manager service on that server did not respond. (Error ID: 1602)",
+     "scvmm_server_unreachable"),
+    # PostOperationsErrorKubeadmControlPlane.md
+    ("waiting for kubeadmcontrolplane to be provisioned: default/arb01: timed out waiting for the "
+     "condition.", "arb_control_plane_not_provisioned"),
 ]
 
 
@@ -310,3 +321,25 @@ def test_scvmm_resource_bridge_errors(kb: kbmod.KnowledgeBase, text: str, cause:
     the connect timeout, may stand beside it)."""
     got = cause_ids(diagnose(text + "\n", kb))
     assert cause in got and len(categories(diagnose(text + "\n", kb))) <= 2, got
+
+
+# The Azure Local deployment's cluster validation, whose three wordings Microsoft documents as a
+# node's missing DNS A record (https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/Known-Issue-Test-Cluster-Access-Denied-WMI-Error.md),
+# and guest management refused for a missing managed identity (Azure Local's
+# troubleshoot-arc-enabled-vms article, https://learn.microsoft.com/azure/azure-local/manage/troubleshoot-arc-enabled-vms)
+DEPLOYMENT: List[Tuple[str, str]] = [
+    ("Failed to execute Test-Cluster: Unable to connect to NODE1.contoso.com via WMI",
+     "cluster_node_dns_record_missing"),
+    ("Failed to execute Test-Cluster: You do not have administrative privileges on the server "
+     "NODE1",
+     "cluster_node_dns_record_missing"),
+    ("Deployment failed. Correlation ID: aaaa0000-bb11-2222-33cc-444444dddddd. VM Spec validation "
+     "failed for guest agent provisioning: Invalid managed identity. A system-assigned managed "
+     "identity must be enabled in parent resource: Invalid Configuration",
+     "parent_identity_not_enabled"),
+]
+
+
+@pytest.mark.parametrize(("text", "cause"), DEPLOYMENT)
+def test_deployment_texts(kb: kbmod.KnowledgeBase, text: str, cause: str) -> None:
+    assert cause_ids(diagnose(text + "\n", kb)) == {cause}
