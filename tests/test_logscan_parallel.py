@@ -5,6 +5,7 @@ results."""
 
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import subprocess
@@ -17,7 +18,7 @@ from backends import BACKENDS
 
 from arc_preflight import kb as kbmod
 from arc_preflight.logs import parallel
-from arc_preflight.logs.inputs import ScanStats
+from arc_preflight.logs.inputs import ScanStats, open_log
 from arc_preflight.logs.scanner import Event, Matcher, matcher_for, scan_stream
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,3 +102,47 @@ def test_the_search_numbers_lines_like_the_text() -> None:
     assert numbers == [1, 3]  # newlines before the lines "forbidden x" and "b forbidden"
     assert [block[start:stop] for start, stop, _, _, _ in found] == [b"forbidden x",
                                                                       b"b forbidden"]
+
+
+def _scan_file(path: Path, workers: int) -> Tuple[List[Event], Tuple[int, ...], int]:
+    """A log file read as diagnose reads it (open_log), in chunks of 64 KiB."""
+    stats = ScanStats()
+    opened = open_log(str(path), stats)
+    try:
+        events = list(scan_stream(opened.stream, MATCHER, stats, 65536, CAP, workers=workers,
+                                  parallel_after=0))
+    finally:
+        opened.close()
+    return events, (stats.lines, stats.truncated_lines, stats.bytes_read), stats.worker_blocks
+
+
+@needs_workers
+@pytest.mark.parametrize("bom", [b"", codecs.BOM_UTF8])
+def test_workers_read_a_regular_file_themselves(tmp_path: Path, bom: bytes) -> None:
+    """A block of a regular file goes to a worker as its offset (the worker reads it), with the
+    same events as reading in one process; a byte-order mark shifts every offset by three."""
+    path = tmp_path / "azcmagent.log"
+    path.write_bytes(bom + _log(tmp_path))
+    alone, alone_stats, _ = _scan_file(path, 0)
+    shared, shared_stats, blocks = _scan_file(path, 2)
+    assert blocks > 0
+    assert (shared, shared_stats) == (alone, alone_stats)
+
+
+@needs_workers
+def test_a_file_rewritten_under_the_reader_is_read_from_its_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If what a worker reads at a block's offset is not what the reader read there (the log
+    was rotated or rewritten meanwhile), the worker refuses it and the reader works on its
+    own copy: the events are those of the bytes the reader saw."""
+    path = tmp_path / "azcmagent.log"
+    path.write_bytes(_log(tmp_path))
+    alone = _scan_file(path, 0)
+
+    def rewritten(fd: int, size: int, offset: int) -> bytes:
+        return b"x" * size  # what the file holds now
+
+    monkeypatch.setattr(parallel.os, "pread", rewritten)
+    events, stats, blocks = _scan_file(path, 2)
+    assert blocks == 0
+    assert (events, stats) == alone[:2]

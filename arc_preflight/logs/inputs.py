@@ -75,6 +75,19 @@ class _Prefixed:
     def close(self) -> None:
         pass
 
+    def origin(self) -> Optional[Tuple[int, int]]:
+        """(file descriptor, offset) of the next byte :meth:`read` returns, where that is a
+        regular file read as it is: worker processes then read their blocks from the file
+        themselves instead of receiving them through a pipe (see :mod:`.parallel`)."""
+        try:
+            fd = self._raw.fileno()
+            position = self._raw.tell()
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+        except (AttributeError, OSError, ValueError):
+            return None
+        return int(fd), int(position) - len(self._head)
+
 
 class _Transcoded:
     """Decode UTF-16 (with BOM) on the fly and hand out UTF-8 bytes."""
@@ -129,6 +142,11 @@ class _Guarded:
             self._stats.warnings.append(
                 f"{self._name}: stopped reading after line {self._stats.lines}: {reason}")
             return b""
+
+    def origin(self) -> Optional[Tuple[int, int]]:
+        """Where the wrapped stream reads from, if a regular file as is (see _Prefixed)."""
+        inner = getattr(self._raw, "origin", None)
+        return inner() if inner is not None else None
 
 
 @dataclass

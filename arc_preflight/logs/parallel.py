@@ -3,8 +3,9 @@
 Everything done to a block of whole lines depends on that block alone: looking for the knowledge
 base's literals (:mod:`.prefilter`), cutting out the lines they hit and matching those against
 the patterns. All of it holds the interpreter's lock (the regex engine never lets it go), so once
-an input has proved long, whole blocks go to forked worker processes, a few at a time, and what
-they found comes back in order: only the lines worth an event, few and small. The reader is left
+an input has proved long, whole blocks go to forked worker processes, a few at a time (a block of
+a regular file as its offset: the worker reads it itself), and what they found comes back in
+order: only the lines worth an event, few and small. The reader is left
 with reading and numbering, so two workers keep two CPUs busy. The work is the same function
 wherever it runs, so the events are too. Wherever worker processes cannot be used (no ``fork``,
 one CPU, a sandbox that refuses, a worker that died), the blocks are worked on in this process,
@@ -53,6 +54,21 @@ def _block_work(block: bytes, end: int) -> Any:
     return _WORKER_WORK(block, end)
 
 
+# Bytes at each end of a block a worker compares with what the reader saw (see _block_work_at).
+_PROOF = 64
+
+
+def _block_work_at(fd: int, offset: int, end: int, head: bytes, tail: bytes) -> Any:
+    """In a worker: the work on a block it reads from the file itself (the descriptor was
+    inherited at fork), instead of receiving a megabyte through a pipe. A block whose ends are
+    not what the reader saw (the file was rotated or rewritten meanwhile) is refused, and the
+    reader then works on its own copy."""
+    block = os.pread(fd, end, offset)
+    if len(block) != end or block[:_PROOF] != head or block[-_PROOF:] != tail:
+        raise ValueError("the file changed under the reader")
+    return _block_work(block, end)
+
+
 def _worker_start() -> None:
     """Ctrl-C is the reader's to handle (it stops the pool): a worker ignores it rather than
     print a traceback of its own."""
@@ -75,11 +91,12 @@ def workers_available() -> int:
 class Block:
     """One block of complete lines (``data[:end]``) and, once known, the work's result."""
 
-    __slots__ = ("by_worker", "data", "end", "pending", "result")
+    __slots__ = ("by_worker", "data", "end", "offset", "pending", "result")
 
-    def __init__(self, data: bytes, end: int) -> None:
+    def __init__(self, data: bytes, end: int, offset: Optional[Tuple[int, int]] = None) -> None:
         self.data = data
         self.end = end
+        self.offset = offset  # (file descriptor, offset of data[0]) where a worker may read it
         self.result: Any = None
         self.pending: Any = None  # a Future while a worker works on it
         self.by_worker = False
@@ -105,7 +122,7 @@ def with_results(items: Iterable[Any], work: Work, workers: int,
                         workers = 0
                 if pool is not None:
                     try:
-                        item.pending = pool.submit(_block_work, item.data, item.end)
+                        item.pending = _submit(pool, item)
                     except Exception:  # a broken pool: search here from now on
                         _stop(pool)
                         pool, workers = None, 0
@@ -118,6 +135,14 @@ def with_results(items: Iterable[Any], work: Work, workers: int,
             yield _finish(ahead.popleft(), work)
     finally:
         _stop(pool)
+
+
+def _submit(pool: Any, item: Block) -> Any:
+    if item.offset is not None and item.end >= _PROOF:
+        fd, offset = item.offset
+        data, end = item.data, item.end
+        return pool.submit(_block_work_at, fd, offset, end, data[:_PROOF], data[end - _PROOF:end])
+    return pool.submit(_block_work, item.data, item.end)
 
 
 def _ready(item: Any) -> bool:

@@ -286,11 +286,23 @@ class _Tail:
 _SKIP_END = "skip-end"  # the newline that ends an overlong line was found
 
 
+def _origin(stream: Any) -> Optional[Tuple[int, int]]:
+    """(file descriptor, offset) where ``stream`` reads a regular file as it is, else None."""
+    origin = getattr(stream, "origin", None)
+    if origin is None:
+        return None
+    found = origin()
+    return None if found is None else (int(found[0]), int(found[1]))
+
+
 def _pieces(stream: Any, stats: ScanStats, chunk_size: int, line_cap: int) -> Iterator[Any]:
     """The stream cut into blocks of whole lines, overlong heads and the last line, in order;
-    no matching here (that, and line numbers, are the consumer's)."""
+    no matching here (that, and line numbers, are the consumer's). A block of a regular file
+    carries where it lies in the file."""
     carry = b""
     skipping = False  # inside the unread tail of an overlong line
+    origin = _origin(stream)
+    position = 0  # bytes of the stream read before ``chunk``
     while True:
         chunk = stream.read(chunk_size)
         if not chunk:
@@ -298,20 +310,25 @@ def _pieces(stream: Any, stats: ScanStats, chunk_size: int, line_cap: int) -> It
         if not stats.bytes_read:
             stats.sample = chunk[:4096]
         stats.bytes_read += len(chunk)
+        chunk_at = position
+        position += len(chunk)
         if skipping:
             newline = chunk.find(b"\n")
             if newline < 0:
                 continue
             chunk = chunk[newline + 1:]
+            chunk_at += newline + 1
             skipping = False
             yield _SKIP_END
             if not chunk:
                 continue
         buf = carry + chunk if carry else chunk
+        buf_at = chunk_at - len(carry)
         carry = b""
         last = buf.rfind(b"\n")
         if last >= 0:
-            yield Block(buf, last + 1)
+            yield Block(buf, last + 1,
+                        None if origin is None else (origin[0], origin[1] + buf_at))
             rest = buf[last + 1:]
         else:
             rest = buf
