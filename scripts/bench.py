@@ -252,27 +252,48 @@ def diagnose_bench(size_mb: int, reuse: Optional[str] = None) -> Dict[str, Any]:
     return out
 
 
+def synthetic_family(count: int, seed: int = 7) -> set:
+    """``count`` made-up code names shaped like the knowledge base's code families (ARM codes
+    such as ``resourcegroupnotfound``: 8-24 lower-case letters), to see how stage one's cost
+    grows if the knowledge base doubles (tests/test_linefinder.py uses the same shape)."""
+    import random
+
+    rnd = random.Random(seed)
+    out: set = set()
+    while len(out) < count:
+        out.add("".join(rnd.choice("abcdefghijklmnopqrstuvwxyz")
+                        for _ in range(rnd.randint(8, 24))))
+    return out
+
+
 def prefilter_bench(log: Path, sample_mb: int = 64) -> Dict[str, float]:
-    """MB/s of the prefilter alone (one process, CPU time) on the first ``sample_mb`` MiB of
-    the log: with the knowledge base's literals, and with each literal's reverse added (as
-    many again, with the same letters), to show how the cost grows with the literals."""
+    """MB/s of stage one alone (one process, CPU time) on the first ``sample_mb`` MiB of the
+    log: the lines holding a literal and their literal ids (``Prefilter.hit_lines``, what
+    diagnose calls per block), with RE2 finding the lines (where installed) and with the pure
+    prefilter alone, for the knowledge base's literals and with as many made-up ones again."""
     from arc_preflight import kb as kb_mod
+    from arc_preflight.logs import linefinder
     from arc_preflight.logs.prefilter import Prefilter
     from arc_preflight.logs.scanner import matcher_for
 
-    literals = set(matcher_for(kb_mod.load()).literals)
-    doubled = literals | {lit[::-1] for lit in literals}
+    literals = set(matcher_for(kb_mod.load(), "pure").literals)
+    doubled = literals | synthetic_family(len(literals))
     with open(log, "rb") as handle:
-        blocks = [block.lower() for block in iter(lambda: handle.read(1 << 20), b"")][:sample_mb]
+        blocks = [block for block in iter(lambda: handle.read(1 << 20), b"")][:sample_mb]
     size = sum(len(block) for block in blocks) / 1e6
     out: Dict[str, float] = {}
-    for key, chosen in (("prefilter", literals), ("prefilter_x2", doubled)):
-        prefilter = Prefilter.build(chosen)
-        started = time.process_time()
-        for block in blocks:
-            prefilter.hits(block, len(block))
-        out[f"{key}_mb_per_s"] = size / (time.process_time() - started)
-        out[f"{key}_literals"] = len(chosen)
+    backends = ["re2", "pure"] if linefinder.available() else ["pure"]
+    for backend in backends:
+        for key, chosen in (("prefilter", literals), ("prefilter_x2", doubled)):
+            prefilter = Prefilter.build(chosen, backend)
+            name = key.replace("prefilter", "prefilter_pure") if backend == "pure" and \
+                len(backends) == 2 else key
+            started = time.process_time()
+            for block in blocks:
+                prefilter.hit_lines(block, len(block))
+            out[f"{name}_mb_per_s"] = size / (time.process_time() - started)
+            out[f"{name}_literals"] = len(chosen)
+    out["prefilter_backend"] = backends[0]  # type: ignore[assignment]
     return out
 
 
@@ -389,9 +410,12 @@ def diagnose_rows(r: Dict[str, Any]) -> List[Tuple[str, str, str, bool]]:
         ("the same in one process (--jobs 1)",
          f"{r['diagnose_1job_mb_per_s']:.0f} MB/s ({r['diagnose_1job_s']:.1f} s), "
          f"{r['diagnose_1job_rss_mb']:.1f} MB", "-", True),
-        (f"prefilter alone, {r['prefilter_literals']:.0f} / "
+        (f"stage one alone ({r['prefilter_backend']}), {r['prefilter_literals']:.0f} / "
          f"{r['prefilter_x2_literals']:.0f} literals (CPU time)",
          f"{r['prefilter_mb_per_s']:.0f} / {r['prefilter_x2_mb_per_s']:.0f} MB/s", "-", True),
+        *([("the same, pure prefilter (no RE2)",
+            f"{r['prefilter_pure_mb_per_s']:.0f} / {r['prefilter_pure_x2_mb_per_s']:.0f} MB/s",
+            "-", True)] if "prefilter_pure_mb_per_s" in r else []),
         ("grep -c -E 'level=error|AZCM' on the same log (reference)",
          f"{r['grep_s']:.2f} s, {r['grep_rss_mb']:.1f} MB", "-", True),
     ]

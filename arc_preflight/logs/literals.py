@@ -280,14 +280,20 @@ def required_condition(pattern: str) -> Optional[Any]:
     ``(?:exit code|error code|...)\\W{1,3}112\\b``, and testing a few substrings costs far
     less than the regex search it saves.
     """
+    return analyse(pattern)[1]
+
+
+def analyse(pattern: str) -> Tuple[Optional[Requirement], Optional[Any]]:
+    """:func:`required_literals` and :func:`required_condition` of ``pattern``, parsed once
+    (building the matcher parses every knowledge-base pattern)."""
     try:
         parsed = _sre_parse.parse(pattern, re.IGNORECASE)
     except re.error:
-        return None
+        return None, None
     condition = _condition(parsed)
-    if condition is None or _size(condition) > _MAX_CONDITION_LITERALS:
-        return None
-    return _simplify(condition)
+    if condition is not None and _size(condition) > _MAX_CONDITION_LITERALS:
+        condition = None
+    return _best(_requirements(parsed)), (None if condition is None else _simplify(condition))
 
 
 def holds(condition: Any, lowered: bytes) -> bool:

@@ -35,7 +35,7 @@ from .lines import (
     parse_level,
     parse_time,
 )
-from .literals import Condition, holds, required_condition
+from .literals import Condition, analyse, holds
 from .needs import NeedIndex, build_indexes, pattern_sets
 from .parallel import PARALLEL_AFTER, Block, search, with_results
 from .prefilter import Prefilter, Requirement, required_literals
@@ -123,8 +123,8 @@ def build_matcher(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
     for cause_pos, cause in enumerate(kb.causes):
         for source, regex in zip(cause.patterns, kb.compiled[cause.id]):
             pid = len(patterns)
-            requirement = required_literals(source)
-            conditions.append(required_condition(source))
+            requirement, condition = analyse(source)
+            conditions.append(condition)
             if requirement is None:
                 always.append(pid)
                 uncovered.append((cause.id, source))
