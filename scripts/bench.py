@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from lab.netlab import Lab, lab_unavailable_reason  # noqa: E402
 
-HEAVY = ("requests", "dns.resolver", "cryptography", "rich.table", "urllib3", "psutil")
+HEAVY = ("requests", "dns.resolver", "cryptography", "rich.table", "urllib3", "psutil", "re2")
 TIMEOUT = 2.0
 
 
