@@ -223,6 +223,47 @@ FAMILIES = [
     # ConnectedMachine.Autorest/custom/Connect-AzConnectedMachine.ps1)
     ("Write-Error: Linux PSSessions are not supported because PowerShell doesn't support sudo "
      "password prompts over PSSessions. (PowerShell issue #1527)", "unsupported_environment"),
+    # Azure CLI's extension index: a pinned extension version that was withdrawn
+    # (https://github.com/microsoft/azure_arc/issues/2102, corpus d-002) and the resolver's own
+    # wording of the same (azure-cli-core extension/_resolve.py)
+    ("ERROR: Version '0.2.29' not found for extension 'arcappliance'", "client_tool_bug"),
+    ("ERROR: No suitable extensions found.", "client_tool_bug"),
+    # the shell cannot find az where a script runs it (https://github.com/microsoft/azure_arc/
+    # issues/2116, corpus d-003), and bash's wording of the same
+    ("The term 'az' is not recognized as the name of a cmdlet, function, script file, or "
+     "operable program.", "client_tool_bug"),
+    ("bash: az: command not found", "client_tool_bug"),
+    # ARM's authorization failure inside a template deployment
+    # (https://github.com/Azure/azure-policy/issues/733, corpus d-004)
+    ("The template deployment failed with error: 'Authorization failed for template resource "
+     "'host01' of type 'Microsoft.HybridCompute/machines'. The client 'x' with object id 'x' does "
+     "not have permission to perform action 'Microsoft.HybridCompute/machines/write'",
+     "missing_role_permission"),
+    # .NET's HTTP/2 stream cut by a TLS-inspecting middlebox (the resource bridge article,
+    # https://learn.microsoft.com/azure/azure-arc/resource-bridge/troubleshoot-resource-bridge)
+    ("The response ended prematurely while waiting for the next frame from the server",
+     "tls_inspection"),
+    # OpenSSL 3 refusing a middlebox without secure renegotiation
+    # (https://github.com/Azure/azure-cli/issues/26125)
+    ("<urlopen error [SSL: UNSAFE_LEGACY_RENEGOTIATION_DISABLED] unsafe legacy renegotiation "
+     "disabled (_ssl.c:997)>", "tls_inspection"),
+    # a TLS client talking to a plain HTTP proxy given as https:// (https://github.com/psf/
+    # requests/issues/5843, solved by writing the proxy URL with http://)
+    ("requests.exceptions.SSLError: HTTPSConnectionPool(host='management.azure.com', port=443): "
+     "Max retries exceeded with url: / (Caused by SSLError(SSLError(1, '[SSL: "
+     "WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1129)')))", "proxy_misconfigured"),
+    # Az.Accounts when the account is not signed in to the subscription's tenant
+    # (https://github.com/Azure/azure-powershell/issues/9550)
+    ("Set-AzureRmContext : Please provide a valid tenant or a valid subscription.",
+     "sp_or_tenant_not_found"),
+    # AADSTS codes of the Entra reference (https://learn.microsoft.com/entra/identity-platform/
+    # reference-error-codes): a tenant of another cloud, tenant restrictions
+    ("AADSTS90038: NationalCloudTenantRedirection - The specified tenant 'x' belongs to the "
+     "National Cloud 'USGov'. Current cloud instance 'Prod' does not federate with USGov.",
+     "invalid_cloud"),
+    ("AADSTS500021: Access to 'contoso.com' tenant is denied.", "policy_denied"),
+    ("AADSTS700030: Invalid certificate - subject name in certificate isn't authorized.",
+     "invalid_sp_secret"),
 ]
 
 
