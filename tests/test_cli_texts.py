@@ -215,8 +215,17 @@ FAMILIES = [
      "proxy that intercepts traffic with a self-signed certificate. Please add this certificate "
      "to the trusted CA bundle. More info: https://docs.microsoft.com/cli/azure/"
      "use-cli-effectively#work-behind-a-proxy.", "tls_inspection"),
-    # .NET's wrapper of a certificate failure in PowerShell 7's web cmdlets
+    # .NET's SslStream in PowerShell 7's web cmdlets (its resource strings net_auth_tls_alert,
+    # net_auth_eof, net_http_ssl_connection_failed, in dotnet/runtime): the server's alert, the
+    # connection closed mid-handshake, and the bare wrapper that names no reason
+    ("Invoke-WebRequest: The SSL connection could not be established, see inner exception. "
+     "Authentication failed because the remote party sent a TLS alert: 'HandshakeFailure'.",
+     "tls_protocol"),
+    ("Authentication failed because the remote party has closed the transport stream.",
+     "firewall_or_proxy_blocking"),
     ("Invoke-WebRequest: The SSL connection could not be established, see inner exception.",
+     "tls_protocol"),
+    ("The remote certificate was rejected by the provided RemoteCertificateValidationCallback.",
      "tls_inspection"),
     # Connect-AzConnectedMachine -PSSession to Linux (Az.ConnectedMachine's custom script,
     # https://github.com/Azure/azure-powershell/blob/main/src/ConnectedMachine/
