@@ -109,6 +109,8 @@ HEALTHY = [
     "Request-Id: 00000000-0000-0000-0000-000000000000",
     # a position line of a PowerShell error is not an error by itself
     "At C:\\ArcDeployment\\DeployGPO.ps1:53 char:5",
+    # a prompt running a script (the shape of the prompt lines in tests/corpus/healthy/c-h10.txt)
+    "PS C:\\> .\\OnboardingScript.ps1",
     "Code: None",
     # a built-in cmdlet's answer that proves an endpoint reachable (the SQL Server Arc article's
     # expected 401, tests/corpus/healthy/d-h08.txt,
@@ -273,6 +275,17 @@ FAMILIES = [
     ("AADSTS500021: Access to 'contoso.com' tenant is denied.", "policy_denied"),
     ("AADSTS700030: Invalid certificate - subject name in certificate isn't authorized.",
      "invalid_sp_secret"),
+    # Resolve-DnsName's error records, read by their Win32 DNS error ids whatever the language
+    # of the message (https://github.com/Quad9DNS/documentation/pull/6 in English,
+    # https://github.com/microsoft/terminal/issues/14447 in Spanish)
+    ("Resolve-DnsName : proto.on.quad9.net. : DNS name does not exist\n"
+     "    + CategoryInfo          : ResourceUnavailable: (proto.on.quad9.net.:String) "
+     "[Resolve-DnsName], Win32Exception\n"
+     "    + FullyQualifiedErrorId : DNS_ERROR_RCODE_NAME_ERROR,Microsoft.DnsClient.Commands."
+     "ResolveDnsName", "dns_failure"),
+    ("Resolve-DnsName : wmail-blog.com : Error de servidor DNS\n"
+     "    + FullyQualifiedErrorId : RCODE_SERVER_FAILURE,Microsoft.DnsClient.Commands."
+     "ResolveDnsName", "dns_failure"),
 ]
 
 

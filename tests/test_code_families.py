@@ -45,6 +45,13 @@ SAMPLES: Dict[str, List[Tuple[str, str]]] = {
         ("Failed to establish a new connection: [WinError {n}] see inner error", "{n}"),
         ("connect failed: Exception from HRESULT: {hresult}", "{hresult}"),
     ],
+    # Resolve-DnsName's error record (https://github.com/Quad9DNS/documentation/pull/6)
+    "win32_dns": [
+        ("    + FullyQualifiedErrorId : {name},Microsoft.DnsClient.Commands.ResolveDnsName",
+         "{name}"),
+        ("DnsQuery failed: HRESULT_FROM_WIN32({n})", "{n}"),
+        ("DnsQuery failed: Exception from HRESULT: {hresult}", "{hresult}"),
+    ],
     "schannel": [
         ("schannel: next InitializeSecurityContext failed: {name} ({hresult})", "{name}"),
         ("The request failed: {hresult}", "{hresult}"),
