@@ -98,8 +98,8 @@ BOUNDARY_RE = re.compile(
 # their message is the service's answer, often without a failure word ("The requested resource
 # was not found."). Built-in cmdlets are not listed: their line can be an expected answer (the
 # SQL Server Arc article's ``Invoke-WebRequest: ... 401 (Unauthorized).`` proves an endpoint
-# reachable, tests/corpus/healthy/d-h08.txt), and a script's failing line is found by the
-# script position that heads its ``Line |`` block instead.
+# reachable, tests/corpus/healthy/d-h08.txt), and a script's failing line is found by its
+# ``Line |`` block instead.
 CMDLET_ERROR_PATTERNS: Tuple[str, ...] = (
     r"^\s{0,4}(?-i:[A-Z][a-z]{1,14})-Az(?-i:[A-Z])[\w.]{1,100} ?: \S",
 )
@@ -162,12 +162,10 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # (before its FullyQualifiedErrorId line, found above); the Concise view of PowerShell 7
     # (about_Preference_Variables, $ErrorView): ``Verb-Noun: message`` for a cmdlet (Az's
     # generated cmdlets add their variant: ``New-AzConnectedMachineExtension_CreateExpanded:``),
-    # and the header of the ``Line |`` block that shows where a script failed, which ends with
-    # the script and, where known, the line (``Get-Command: C:\\path\\script.ps1:698``); a prompt
-    # running a script (``PS C:\\> .\\script.ps1``) is not one. The Normal view of a
-    # script's own Write-Error: ``C:\\path\\script.ps1 : message``.
+    # and the ``Line |`` block that shows where a script failed (a header line ``Line |`` of its
+    # own); the Normal view of a script's own Write-Error: ``C:\\path\\script.ps1 : message``.
     r"^\s{0,8}\+?\s{0,4}CategoryInfo\s{0,12}:\s{0,4}\w",
-    r"^\s{0,4}[\w-]{1,80}: [^\n]{1,300}?\.psm?1(?::\d{1,6})?\s{0,4}$",
+    r"^\s{0,4}Line \|\s{0,4}$",
     r"\.psm?1 ?: (?!\d)\S",
     *CMDLET_ERROR_PATTERNS,
     # Microsoft Entra's sign-in errors: every AADSTS code is a refused sign-in, including the
