@@ -167,6 +167,13 @@ def _start(work: Work, workers: int) -> Any:
 
     global _WORKER_WORK
     _WORKER_WORK = work
+    # What exists now (the knowledge base, the matcher) is shared with the workers page by
+    # page until someone writes to it; a collection in a worker writes to every object it
+    # walks, copying the pages, so those objects are left out of collections from here on.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     try:
         context = multiprocessing.get_context("fork")
         return concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
