@@ -55,6 +55,10 @@ SHAPES = [
     # an ARM error body (OData v4, as in tests/corpus/cases/c-048.txt) with a code no family lists
     '{"error": {"code": "InvalidResourceNamespace", "message": "The resource namespace '
     "'Microsoft.Foo' is invalid.\"}}",
+    # a pretty-printed ARM error object without its "error" wrapper, its code line alone
+    # (https://github.com/microsoft/azure_arc/issues/3323, corpus d-035)
+    '{\n  "code": "ValidationFailed",\n  "target": "/subscriptions/00000000-0000-0000-0000-'
+    '000000000001/resourceGroups/rg01/providers/Microsoft.HybridCompute/machines/AzLHOST2",',
     # the same body escaped inside another tool's JSON (the resource bridge's errorResponse
     # strings, https://learn.microsoft.com/azure/azure-arc/resource-bridge/troubleshoot-resource-bridge)
     '"errorResponse": "{\\"error\\": {\\"code\\": \\"InvalidResourceNamespace\\"}}"',
@@ -112,6 +116,9 @@ HEALTHY = [
     # a prompt running a script (the shape of the prompt lines in tests/corpus/healthy/c-h10.txt)
     "PS C:\\> .\\OnboardingScript.ps1",
     "Code: None",
+    # a healthy instance view's status code (the statuses block of
+    # https://learn.microsoft.com/azure/virtual-machines/states-billing)
+    '      "code": "ProvisioningState/succeeded",',
     # a built-in cmdlet's answer that proves an endpoint reachable (the SQL Server Arc article's
     # expected 401, tests/corpus/healthy/d-h08.txt,
     # https://learn.microsoft.com/sql/sql-server/azure-arc/troubleshoot-telemetry-endpoint)
@@ -273,6 +280,10 @@ FAMILIES = [
      "National Cloud 'USGov'. Current cloud instance 'Prod' does not federate with USGov.",
      "invalid_cloud"),
     ("AADSTS500021: Access to 'contoso.com' tenant is denied.", "policy_denied"),
+    # Azure Policy's activity-log entry when its identity may not read the policy's target
+    # (https://github.com/MicrosoftDocs/azure-docs/issues/91557, corpus d-038)
+    ("The user did not have permissions to GET the AuditIfNotExists policy's target type "
+     "'Microsoft.Security/assessments'.", "missing_role_permission"),
     ("AADSTS700030: Invalid certificate - subject name in certificate isn't authorized.",
      "invalid_sp_secret"),
     # Resolve-DnsName's error records, read by their Win32 DNS error ids whatever the language

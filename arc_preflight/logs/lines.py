@@ -153,6 +153,12 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # Azure Resource Manager's error body (OData v4: ``{"error": {"code": ..., "message": ...}}``),
     # raw or escaped inside another JSON string; a healthy answer has no ``error`` object.
     r'\\{0,3}"error\\{0,3}"\s{0,4}:\s{0,4}\{',
+    # ... and a pretty-printed error object's code line on its own, whose value by ARM's naming
+    # says what failed (``"code": "ValidationFailed",``; an extension status code such as
+    # ``ProvisioningState/succeeded`` is none of these)
+    r'^\s{0,40}"code"\s{0,2}:\s{0,2}"(?-i:\w{0,60}(?:Failed|Failure|Error|NotFound|Denied'
+    r'|Conflict|AlreadyExists|Locked|Forbidden|Unauthorized|Exceeded|TimedOut|NotSupported'
+    r'|Unavailable|Disallowed|NotAllowed)|(?:Invalid|Missing)[A-Z]\w{0,60})",?\s{0,4}$',
     # Python exception lines of every class whose name ends in Error (``KeyError: 'x'``,
     # ``ValidationError: (HCRP400) ...``, ``HTTPError: ...``): the class name joins the word, so
     # the ``error:`` pattern above, which needs a space before it, misses them. A field that
