@@ -6,6 +6,7 @@ twice as many, and a documented switch back to the pure prefilter.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import List, Set
 
 import pytest
@@ -157,3 +158,91 @@ def test_without_re2_the_pure_prefilter_does_the_work(monkeypatch: pytest.Monkey
         linefinder.chosen_backend("re2")
     with pytest.raises(ValueError, match="unknown prefilter backend"):
         linefinder.chosen_backend("hyperscan")
+
+
+# --------------------------------------------------------------------------------------------
+# A re2 that cannot serve: the pure path, silently (reviewer findings of 2026-11-30)
+
+def _install_fake_re2(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, source: str) -> None:
+    import sys
+
+    folder = tmp_path / "fake"
+    folder.mkdir()
+    (folder / "re2.py").write_text(source, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.delitem(sys.modules, "re2", raising=False)
+
+
+@pytest.mark.parametrize("source", [
+    # another package of the same name, without RE2's Options/Set API (pyre2's shape)
+    "def compile(pattern, *args):\n    raise NotImplementedError\n",
+    # google-re2 whose shared library cannot load: OSError, not ImportError
+    "raise OSError('libre2.so.10: cannot open shared object file')\n",
+], ids=["other-package", "library-missing"])
+def test_an_unusable_re2_means_the_pure_path(monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: Path, source: str) -> None:
+    _install_fake_re2(monkeypatch, tmp_path, source)
+    assert linefinder._re2() is None
+    assert linefinder.chosen_backend("auto") == "pure"
+    prefilter = Prefilter.build({"forbidden", "404"})
+    assert prefilter.finder is None
+    text = b"a 404\nForbidden\n"
+    assert [(s, e, ids) for s, e, _, ids in prefilter.hit_lines(text, len(text))] == [
+        (0, 5, {prefilter.literals.index(b"404")}),
+        (6, 15, {prefilter.literals.index(b"forbidden")})]
+
+
+@needs_re2
+def test_a_refused_compile_falls_back_unless_re2_was_asked_for() -> None:
+    literals = list(PURE.literals)
+    assert linefinder.build(literals, "auto", max_mem=1 << 12) is None
+    with pytest.raises(Exception, match="failed to compile"):
+        linefinder.build(literals, "re2", max_mem=1 << 12)
+
+
+@needs_re2
+def test_an_empty_set_answer_on_a_found_line_is_checked_by_the_pure_passes() -> None:
+    """RE2's set matcher says "none" when it runs out of memory; a line the search found
+    always holds a literal, so such an answer must not drop the line's ids."""
+    prefilter = matcher_for(kbmod.load(), "re2").prefilter
+    assert prefilter.finder is not None
+
+    class Silent:
+        def Match(self, text: bytes) -> List[int]:
+            return []
+
+    real = prefilter.finder.set
+    prefilter.finder.set = Silent()
+    try:
+        text = b"ok line\nx509: certificate signed by unknown authority\n"
+        lines = prefilter.hit_lines(text, len(text))
+        assert lines and all(ids for _, _, _, ids in lines)
+        assert [ids for _, _, _, ids in lines] == [
+            PURE.literals_in(low) for _, _, low, _ in PURE.hit_lines(text, len(text))]
+        line = lines[0][2]
+        assert prefilter.line_literals(line) == PURE.literals_in(line)
+    finally:
+        prefilter.finder.set = real
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_text_where_nearly_every_line_holds_a_literal(backend: str) -> None:
+    """Past a few hundred such lines the RE2 path hands the rest of the block to the pure
+    passes (one RE2 call per line costs more); the lines and ids stay exactly the pure ones,
+    across the switch too."""
+    rnd = random.Random(3)
+    lines = []
+    for n in range(3000):
+        roll = rnd.random()
+        if roll < 0.8:
+            lines.append(b"user%d@host%d ok" % (n, n))
+        elif roll < 0.9:
+            lines.append(b"time=x level=info msg=heartbeat sent")
+        else:
+            lines.append(b"x509: Certificate signed by unknown authority (%d)" % n)
+    text = b"\n".join(lines) + b"\n"
+    prefilter = matcher_for(kbmod.load(), backend).prefilter
+    got = [(s, e, ids) for s, e, _, ids in prefilter.hit_lines(text, len(text))]
+    want = [(s, e, ids) for s, e, _, ids in PURE.hit_lines(text, len(text))]
+    assert got == want
+    assert len(got) > 2500

@@ -51,6 +51,12 @@ class LineFinder:
         which the tests hold this to)."""
         return set(self.set.Match(lowered) or ())
 
+    def holds_literal(self, lowered: bytes) -> bool:
+        """Whether the line holds any literal, by the search :meth:`lines` uses: a check on an
+        empty :meth:`literal_ids` (RE2's set matcher answers "none" when it runs out of
+        memory, where its search would fall back to a slower engine)."""
+        return self.regex.search(lowered) is not None
+
     def lines(self, text: bytes, end: int) -> Iterator[Tuple[int, int]]:
         """(start, stop) of each line of ``text[:end]`` holding a literal, in order; ``stop``
         is the offset of the line's newline, or ``end``."""
@@ -74,10 +80,18 @@ class LineFinder:
 
 
 def _re2() -> Any:
-    """The re2 module, or None where it is not installed (or cannot load)."""
+    """The re2 module, or None where it is not installed, cannot load (a missing shared
+    library raises OSError, not ImportError) or is another package of the same name (pyre2,
+    fb-re2, an old google-re2) without the API used here: each of those means the pure path."""
     try:
         import re2
-    except ImportError:
+    except Exception:
+        return None
+    options = getattr(re2, "Options", None)
+    encoding = getattr(options, "Encoding", None)
+    if (getattr(encoding, "LATIN1", None) is None
+            or getattr(getattr(re2, "Set", None), "SearchSet", None) is None
+            or not callable(getattr(re2, "compile", None))):
         return None
     return re2
 
@@ -109,6 +123,17 @@ def build(literals: Sequence[bytes], backend: str = "auto", max_mem: int = MAX_M
     for literal in literals:
         if not literal or b"\n" in literal:
             raise ValueError(f"literal {literal!r} cannot mark a line")
+    try:
+        return _compile(literals, max_mem)
+    except Exception:
+        # RE2 refused (a budget too small for the literals, an API that differs): asked for by
+        # name that is an error; otherwise the pure passes do the same work, more slowly.
+        if backend == "re2":
+            raise
+        return None
+
+
+def _compile(literals: Sequence[bytes], max_mem: int) -> LineFinder:
     re2 = _re2()
     options = re2.Options()
     options.max_mem = max_mem
