@@ -409,6 +409,15 @@ def test_failure_lines_are_never_silent(kb: kbmod.KnowledgeBase, line: str) -> N
     # an extension's healthy status (https://github.com/Azure/azure-powershell/issues/19400)
     '"message": "Extension Message: ExtensionOperation:enable. Status:Success"',
     '"provisioningState": "Succeeded",',
+    # Field shapes a review found the client-tool failure patterns firing on (values that say
+    # there was no error, settings of what to do on one, success statuses, an empty error
+    # object, a script's own success line in the Write-Error layout): probes of the patterns'
+    # edges, not copies of one post.
+    "LastError: 0x0", "lastError: <nil>", "LastError: N/A", "lastError: -",
+    "OnError: continue", "maxRetriesOnError: 3", "IgnoreError: true",
+    "Code: Created", "Code: Accepted", "Code: NoContent", "Code: Completed",
+    '   "error": {}',
+    r"C:\scripts\onboard.ps1 : Onboarding completed successfully",
 ])
 def test_healthy_lines_stay_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
     assert diagnose(line + "\n", kb).diagnoses == (), line

@@ -146,13 +146,15 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # Message`` line (led by ``ERROR: `` or the error class, found by the patterns above), then
     # ODataV4Format's ``Code: <code>`` line, which is what a paste without the first line keeps
     # (sdk/core/azure-core/azure/core/exceptions.py in Azure/azure-sdk-for-python).
-    r"^\s{0,8}Code: (?!(?:None|Success|Succeeded)\s{0,4}$)(?-i:[A-Z][A-Za-z0-9]{2,80})\s{0,4}$",
+    # (not a status that says all went well: ``Code: Created``, ``Code: NoContent``...)
+    r"^\s{0,8}Code: (?!(?:None|Success|Succeeded|OK|Created|Accepted|NoContent|Completed"
+    r"|Complete|Running|InProgress|Pending)\s{0,4}$)(?-i:[A-Z][A-Za-z0-9]{2,80})\s{0,4}$",
     # msrest's and azure-core's text when the service answered an unexpected status without an
     # error body: ``Operation returned an invalid status 'Bad Request'``, ``... status code ...``.
     r"\bOperation returned an invalid status\b",
     # Azure Resource Manager's error body (OData v4: ``{"error": {"code": ..., "message": ...}}``),
     # raw or escaped inside another JSON string; a healthy answer has no ``error`` object.
-    r'\\{0,3}"error\\{0,3}"\s{0,4}:\s{0,4}\{',
+    r'\\{0,3}"error\\{0,3}"\s{0,4}:\s{0,4}\{(?!\s{0,4}\})',
     # ... and a pretty-printed error object's code line on its own, whose value by ARM's naming
     # says what failed (``"code": "ValidationFailed",``; an extension status code such as
     # ``ProvisioningState/succeeded`` is none of these)
@@ -162,8 +164,10 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # Python exception lines of every class whose name ends in Error (``KeyError: 'x'``,
     # ``ValidationError: (HCRP400) ...``, ``HTTPError: ...``): the class name joins the word, so
     # the ``error:`` pattern above, which needs a space before it, misses them. A field that
-    # says there was none (``LastError: 0``) is no failure.
-    r"(?-i:[a-z0-9]|[A-Z]{2})(?-i:Error): (?!(?:0|none|null|false)\b)\S",
+    # says there was none (``LastError: 0``, ``0x0``, ``<nil>``, ``N/A``, ``-``) is no failure,
+    # nor is a setting of what to do on one (``OnError: continue``, ``IgnoreError: true``).
+    r"(?-i:[a-z0-9]|[A-Z]{2})(?<!On)(?<!Ignore)(?-i:Error): (?!(?:0|0x0{1,16}|\d{1,12}|none"
+    r"|null|nil|<nil>|false|true|n/a|-|\"\")(?:\s|$|[,;]))\S",
     # PowerShell error records. The Normal view's ``+ CategoryInfo : <category>: ...`` line
     # (before its FullyQualifiedErrorId line, found above); the Concise view of PowerShell 7
     # (about_Preference_Variables, $ErrorView): ``Verb-Noun: message`` for a cmdlet (Az's
@@ -172,7 +176,9 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # own); the Normal view of a script's own Write-Error: ``C:\\path\\script.ps1 : message``.
     r"^\s{0,8}\+?\s{0,4}CategoryInfo\s{0,12}:\s{0,4}\w",
     r"^\s{0,4}Line \|\s{0,4}$",
-    r"\.psm?1 ?: (?!\d)\S",
+    # (a script's own success line in the same shape is none: ``... .ps1 : Onboarding completed
+    # successfully``)
+    r"\.psm?1 ?: (?!\d)(?![^\n]{0,120}\b(?:success|successfully|succeeded|completed)\b)\S",
     *CMDLET_ERROR_PATTERNS,
     # Microsoft Entra's sign-in errors: every AADSTS code is a refused sign-in, including the
     # codes no family lists (https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
