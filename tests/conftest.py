@@ -17,6 +17,8 @@ from typing import Any, Iterator, NamedTuple
 
 import pytest
 
+from arc_preflight import kb as kbmod
+
 BLOCKED = "network blocked in unit tests"
 _INET = (socket.AF_INET, socket.AF_INET6)
 
@@ -207,3 +209,10 @@ def elevated(monkeypatch: pytest.MonkeyPatch) -> Any:
 
     set_to(True)
     return set_to
+
+
+@pytest.fixture(scope="session")
+def kb() -> kbmod.KnowledgeBase:
+    """The shipped knowledge base, loaded once: it is immutable, and every test that reads
+    texts or checks data against it wants the same one."""
+    return kbmod.load()

@@ -8,33 +8,12 @@ what it can print).
 
 from __future__ import annotations
 
-import io
-from typing import List, Set, Tuple
+from typing import List, Tuple
 
 import pytest
+from diagtext import categories, cause_ids, diagnose
 
 from arc_preflight import kb as kbmod
-from arc_preflight.logs.diagnose import diagnose_path
-from arc_preflight.model import LogReport
-
-
-@pytest.fixture(scope="module")
-def kb() -> kbmod.KnowledgeBase:
-    return kbmod.load()
-
-
-def diagnose(text: str, kb: kbmod.KnowledgeBase) -> LogReport:
-    """What ``arc-preflight diagnose -`` reports for ``text`` on stdin."""
-    return diagnose_path("-", kb, stdin=io.BytesIO(text.encode("utf-8")))
-
-
-def categories(report: LogReport) -> Set[str]:
-    return {d.diagnosis.category for d in report.diagnoses}
-
-
-def cause_ids(report: LogReport) -> Set[str]:
-    return {d.diagnosis.cause_id for d in report.diagnoses}
-
 
 # ---------------------------------------------------------------------------------------------
 # install_linux_azcmagent.sh: every exit_failure message of the script served at

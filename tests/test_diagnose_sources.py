@@ -16,27 +16,16 @@ from pathlib import Path
 from typing import List, Set
 
 import pytest
+from diagtext import assert_silent, categories, diagnose
 
 from arc_preflight import kb as kbmod
-from arc_preflight.logs.diagnose import diagnose_path, diagnose_stream
+from arc_preflight.logs.diagnose import diagnose_stream
 from arc_preflight.logs.lines import FAILURE_RES, parse_level
-from arc_preflight.model import LogReport
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def kb() -> kbmod.KnowledgeBase:
-    return kbmod.load()
 
-
-def diagnose(text: str, kb: kbmod.KnowledgeBase, all_lines: bool = False) -> LogReport:
-    """What ``arc-preflight diagnose -`` reports for ``text`` on stdin."""
-    return diagnose_path("-", kb, stdin=io.BytesIO(text.encode("utf-8")), all_lines=all_lines)
-
-
-def categories(report: LogReport) -> Set[str]:
-    return {d.diagnosis.category for d in report.diagnoses}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,7 +409,7 @@ def test_failure_lines_are_never_silent(kb: kbmod.KnowledgeBase, line: str) -> N
     r"C:\scripts\onboard.ps1 : Onboarding completed successfully",
 ])
 def test_healthy_lines_stay_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
-    assert diagnose(line + "\n", kb).diagnoses == (), line
+    assert_silent(line, kb)
 
 
 @pytest.mark.parametrize("fmt", ["logrus", "console"])

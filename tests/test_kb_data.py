@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from arc_preflight import kb as kbmod
-from arc_preflight.kb import KnowledgeBaseError, load, parse
+from arc_preflight.kb import KnowledgeBaseError, parse
 from arc_preflight.model import CATEGORIES, FAILURE_CODES
 
 SEED = Path(os.environ.get("ARC_PREFLIGHT_SEED", "/work/shared/seed/000_4cdc988dc718e505.txt"))
@@ -274,10 +274,6 @@ HARMLESS = [
     "",
 ]
 
-
-@pytest.fixture(scope="module")
-def kb() -> kbmod.KnowledgeBase:
-    return load()
 
 
 def _seed_codes() -> list:
