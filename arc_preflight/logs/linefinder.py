@@ -133,24 +133,26 @@ def build(literals: Sequence[bytes], backend: str = "auto", max_mem: int = MAX_M
         return None
 
 
-def _compile(literals: Sequence[bytes], max_mem: int) -> LineFinder:
-    re2 = _re2()
+def _options(re2: Any, max_mem: int, case_sensitive: bool) -> Any:
     options = re2.Options()
     options.max_mem = max_mem
     # Latin-1: every byte is one character, so invalid UTF-8 in a log is just more bytes.
     options.encoding = re2.Options.Encoding.LATIN1
     options.never_capture = True
-    # ASCII case ignored, as bytes.lower() does (the literals are ASCII, and in Latin-1 no other
-    # byte folds to an ASCII letter), so raw text can be searched without lower-casing it.
-    options.case_sensitive = False
+    options.case_sensitive = case_sensitive
+    return options
+
+
+def _compile(literals: Sequence[bytes], max_mem: int) -> LineFinder:
+    re2 = _re2()
+    # The search ignores ASCII case, as bytes.lower() does (the literals are ASCII, and in
+    # Latin-1 no other byte folds to an ASCII letter), so raw text can be searched without
+    # lower-casing it; the set matcher is handed lines already lower-cased.
     # longest_match off: RE2 may stop at the first literal that ends, which is all a line needs.
     pattern = b"|".join(re2.escape(literal) for literal in literals)
-    exact = re2.Options()
-    exact.max_mem = max_mem
-    exact.encoding = re2.Options.Encoding.LATIN1
-    exact.never_capture = True
-    literal_set = re2.Set.SearchSet(exact)
+    literal_set = re2.Set.SearchSet(_options(re2, max_mem, case_sensitive=True))
     for literal in literals:
         literal_set.Add(re2.escape(literal))  # numbered 0, 1... in this order
     literal_set.Compile()
-    return LineFinder(re2.compile(pattern, options), literal_set)
+    return LineFinder(re2.compile(pattern, _options(re2, max_mem, case_sensitive=False)),
+                      literal_set)
