@@ -19,10 +19,10 @@ import os
 import sys
 from typing import Any, Callable, Deque, Iterable, Iterator, List, Optional, Set, Tuple
 
-# The lines of a block holding a prefilter literal (see Prefilter.hit_lines): start, stop, the
-# line lower-cased, the literal ids.
-HitLines = List[Tuple[int, int, bytes, Set[int]]]
-LinesOf = Callable[[bytes, int], HitLines]
+from .prefilter import HitLine
+
+# The lines of a block holding a prefilter literal (Prefilter.hit_lines).
+LinesOf = Callable[[bytes, int], List[HitLine]]
 # A block's hit lines, each with the number of newlines before it in the block, and the
 # block's number of newlines.
 Found = Tuple[List[Tuple[int, int, bytes, Set[int], int]], int]
