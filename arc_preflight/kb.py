@@ -3,6 +3,12 @@
 Loading is strict on purpose. A typo in a data file that silently drops a remedy would make the
 tool confidently wrong, so every unknown key, duplicate id, bad category, empty remedy or regex that
 does not compile stops the load with an error naming the entry.
+
+The packaged file's regexes are compiled when first asked for, not at load: ``check`` needs the
+causes of its probe codes but never a message pattern, and compiling the several hundred of them
+was the largest piece of CPU in a healthy run (about 95 ms on the benchmark machine, taken from
+the probe threads while they waited on the GIL). A pattern that does not compile still fails with
+the same error naming its entry, when the first text is matched (and the tests compile them all).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Dict, List, Mapping, Optional, Pattern, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Pattern, Sequence, Tuple
 
 from . import codefamilies, datafiles
 from .datafiles import DATA_DIR
@@ -50,6 +56,37 @@ _AZCM_RE = re.compile(r"^AZCM\d{4}$")
 
 class KnowledgeBaseError(ValueError):
     """The causes file is malformed; the message names the entry and the problem."""
+
+
+class _Patterns(Mapping[str, Tuple[Pattern[str], ...]]):
+    """Cause id -> its compiled patterns, each cause's compiled on first access."""
+
+    def __init__(self, sources: Mapping[str, Tuple[str, Tuple[str, ...]]]) -> None:
+        self._sources = sources  # cause id -> (where, for errors; pattern sources)
+        self._done: Dict[str, Tuple[Pattern[str], ...]] = {}
+
+    def __getitem__(self, cause_id: str) -> Tuple[Pattern[str], ...]:
+        found = self._done.get(cause_id)
+        if found is None:
+            where, sources = self._sources[cause_id]
+            found = self._done[cause_id] = _compile(where, sources)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+
+def _compile(where: str, sources: Sequence[str]) -> Tuple[Pattern[str], ...]:
+    compiled = []
+    for pattern in sources:
+        try:
+            compiled.append(re.compile(pattern, re.IGNORECASE))
+        except re.error as exc:
+            raise _fail(where, f"pattern {pattern!r} does not compile: {exc}") from None
+    return tuple(compiled)
 
 
 @dataclass(frozen=True)
@@ -113,7 +150,8 @@ def _fail(where: str, problem: str) -> KnowledgeBaseError:
     return KnowledgeBaseError(f"{DATA_FILE.name}: {where}: {problem}")
 
 
-def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, Tuple[Pattern[str], ...]]:
+def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, str]:
+    """The cause, and where it is in the file (named by a pattern error found later)."""
     where = f"cause #{index + 1} ({raw.get('id', '?')})"
     keys = set(raw)
     unknown = keys - _REQUIRED - _OPTIONAL
@@ -154,12 +192,6 @@ def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, Tuple[Pattern[str
     platform = raw.get("platform", "")
     if platform not in ("", "linux", "windows"):
         raise _fail(where, "platform must be linux or windows")
-    compiled = []
-    for pattern in raw.get("patterns", []):
-        try:
-            compiled.append(re.compile(pattern, re.IGNORECASE))
-        except re.error as exc:
-            raise _fail(where, f"pattern {pattern!r} does not compile: {exc}") from None
     cause = Cause(
         id=raw["id"],
         category=raw["category"],
@@ -179,26 +211,28 @@ def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, Tuple[Pattern[str
         platform=platform,
         record=record,
     )
-    return cause, tuple(compiled)
+    return cause, where
 
 
-def parse(text: str, family_patterns: Optional[Mapping[str, Sequence[str]]] = None
-          ) -> KnowledgeBase:
+def parse(text: str, family_patterns: Optional[Mapping[str, Sequence[str]]] = None,
+          *, lazy: bool = False) -> KnowledgeBase:
     """Validate and build a knowledge base from TOML text.
 
     ``family_patterns`` adds patterns to causes by id (the code families of ``data/codes.toml``,
     see :mod:`.codefamilies`); a family member naming a cause that does not exist stops the load.
+    ``lazy`` leaves each cause's regexes to be compiled when first used (see the module's
+    docstring); otherwise every one is compiled, and checked, here.
     """
     entries = datafiles.tables(text, DATA_FILE.name, "cause", KnowledgeBaseError)
     causes: List[Cause] = []
-    compiled: Dict[str, Tuple[Pattern[str], ...]] = {}
+    sources: Dict[str, Tuple[str, Tuple[str, ...]]] = {}
     generic: Dict[Tuple[str, int], str] = {}
     added: Dict[str, Sequence[str]] = dict(family_patterns or {})
     for index, raw in enumerate(entries):
         if isinstance(raw, dict) and raw.get("id") in added:
             raw = {**raw, "patterns": [*raw.get("patterns", []), *added.pop(raw["id"])]}
-        cause, patterns = _entry(raw, index)
-        if cause.id in compiled:
+        cause, where = _entry(raw, index)
+        if cause.id in sources:
             raise _fail(f"cause #{index + 1}", f"duplicate id {cause.id!r}")
         if not cause.targets:
             # Two generic entries for one probe code at one priority: which wins would depend on
@@ -209,10 +243,14 @@ def parse(text: str, family_patterns: Optional[Mapping[str, Sequence[str]]] = No
                     raise _fail(f"cause #{index + 1} ({cause.id})",
                                 f"same probe code {code!r} and priority as {other!r}")
         causes.append(cause)
-        compiled[cause.id] = patterns
+        sources[cause.id] = (where, cause.patterns)
     if added:
         raise KnowledgeBaseError(f"{codefamilies.DATA_FILE.name}: family members name unknown "
                                  f"cause(s) {', '.join(sorted(added))}")
+    compiled = _Patterns(sources)
+    if not lazy:
+        for cause_id in sources:
+            compiled[cause_id]
     return KnowledgeBase(tuple(causes), compiled)
 
 
@@ -220,7 +258,7 @@ def parse(text: str, family_patterns: Optional[Mapping[str, Sequence[str]]] = No
 def load() -> KnowledgeBase:
     """The packaged knowledge base with the code families' patterns, parsed once per process."""
     families = codefamilies.patterns_by_cause(codefamilies.load())
-    return parse(DATA_FILE.read_text(encoding="utf-8"), families)
+    return parse(DATA_FILE.read_text(encoding="utf-8"), families, lazy=True)
 
 
 def remedy_for(cause: Cause, platform: str = sys.platform) -> Tuple[str, ...]:

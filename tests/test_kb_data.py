@@ -575,3 +575,28 @@ def test_parse_rejects_invalid_toml_and_empty_file() -> None:
         parse("[[cause]\n")
     with pytest.raises(KnowledgeBaseError):
         parse("schema = 1\n")
+
+
+def test_lazy_parse_reports_a_bad_regex_when_first_used_naming_the_id() -> None:
+    """The packaged file is parsed lazily (``check`` never needs a message pattern); a pattern
+    that does not compile must still stop with the error naming its entry, on first use."""
+    lazy = parse(_bad('patterns = ["(unclosed"]\n'), lazy=True)
+    assert [c.id for c in lazy.causes] == ["alpha"]
+    with pytest.raises(KnowledgeBaseError, match=r"alpha.*does not compile"):
+        lazy.compiled["alpha"]
+
+
+def test_lazy_and_eager_parse_compile_the_same_patterns() -> None:
+    text = _bad('patterns = ["AZCM0026", "no such host"]\n')
+    eager, lazy = parse(text), parse(text, lazy=True)
+    assert ([p.pattern for p in lazy.compiled["alpha"]]
+            == [p.pattern for p in eager.compiled["alpha"]])
+    assert lazy.compiled["alpha"] is lazy.compiled["alpha"]  # compiled once, then kept
+    assert [c.id for c in lazy.match_text("x: no such host")] == ["alpha"]
+
+
+def test_every_packaged_pattern_compiles() -> None:
+    """What the lazy load no longer checks at start-up, checked here for the whole file."""
+    packaged = kbmod.parse(kbmod.DATA_FILE.read_text(encoding="utf-8"),
+                           kbmod.codefamilies.patterns_by_cause(kbmod.codefamilies.load()))
+    assert len(packaged.compiled) == len(packaged.causes)
