@@ -65,6 +65,21 @@ RECORD_SPAN = 15  # most lines from a result record's name or target to its stat
 RECORD_FAILED = re.compile(
     r'\bStatus"?\s{0,30}[:=]\s{0,4}"?(?:FAILURE|FAILED|ERROR|CRITICAL)\b', re.IGNORECASE)
 UMBRELLA = 40  # causes below this priority are umbrella entries (see data/causes.toml header)
+# A generic transport failure: a firewall_or_proxy_blocking cause below this priority (the
+# causes.toml priority guide: 50-69 generic transport failures, 70-79 endpoint-specific
+# blocking). It says *that* a connection failed (timed out, refused, reset, "unable to connect");
+# a cause of one of the SPECIFIC_CONNECTIVITY categories in the same scope says *why*.
+GENERIC_CATEGORY = "firewall_or_proxy_blocking"
+GENERIC_BELOW = 70
+# Causes that explain the generic symptoms beside them: a name that does not resolve, no route,
+# a proxy that is wrong or wants credentials, a certificate the machine rejects (an inspecting
+# proxy, a missing intermediate, a clock off), a private endpoint without a scope. Not
+# tls_protocol: a bare TLS handshake-failure alert is also what a middlebox that resets or cuts
+# connections sends, so beside resets both readings stay.
+SPECIFIC_CONNECTIVITY = frozenset({
+    "dns_failure", "network_unreachable", "proxy_misconfigured", "proxy_auth_required",
+    "tls_inspection", "missing_intermediate_ca", "clock_skew", "private_link_scope_required",
+})
 MAX_EVIDENCE = 5
 TROUBLESHOOT = "https://learn.microsoft.com/azure/azure-arc/servers/troubleshoot-agent-onboard"
 
@@ -99,7 +114,8 @@ _LINUX_HINTS = re.compile(r"/var/opt/azcmagent|/opt/azcmagent|systemctl|himdsd|"
 
 
 def line_causes(event: Event) -> List[Tuple[Cause, int, int]]:
-    """The causes a line stands for: the most decisive, and others about different text."""
+    """The causes a line stands for: the most decisive, and others about different text (but
+    not a generic transport failure beside the specific connectivity cause that explains it)."""
     kept: List[Tuple[Cause, int, int]] = []
     for cause, start, end in event.causes:  # most decisive first
         if cause.priority < UMBRELLA and any(k.priority >= UMBRELLA for k, _, _ in kept):
@@ -109,6 +125,9 @@ def line_causes(event: Event) -> List[Tuple[Cause, int, int]]:
                                    for k, s, e in overlapping):
             continue
         kept.append((cause, start, end))
+    if any(k.category in SPECIFIC_CONNECTIVITY for k, _, _ in kept):
+        # "curl: (56) Received HTTP code 407 from proxy": the reason and its symptom on one line
+        kept = [item for item in kept if not _is_generic(item[0])]
     return kept
 
 
@@ -215,13 +234,16 @@ class _Scope:
             start = event.text.upper().find(unknown_codes[0]) if unknown_codes else 0
             self.unknown.add(event, max(start, 0), max(start, 0) + 9, unknown_codes)
 
-    def resolve(self) -> List[Tuple[Cause, _Evidence]]:
+    def resolve(self, fold: bool = True) -> List[Tuple[Cause, _Evidence]]:
         """Causes with their evidence; AZCM-only and umbrella lines attached where they belong.
 
         A line that only carries an AZCM code, or only an umbrella message (``AZCM0026: Network
         Error``), says *that* the command failed; a specific cause found in the same scope says
         *why*. Such lines join the diagnosis whose cause lists their code, else the failing
-        diagnosis seen last before them, else the most decisive one.
+        diagnosis seen last before them, else the most decisive one. With ``fold``, generic
+        transport failures join the specific connectivity cause of the scope
+        (:func:`_fold_generic`): right for one attempt or one pasted text, not for a whole log of
+        several attempts that may each have failed for another reason.
         """
         found: Dict[str, Tuple[Cause, _Evidence]] = {}
         pending: List[Tuple[str, List[Cause], _Evidence]] = []
@@ -230,6 +252,8 @@ class _Scope:
                 pending.append(("", [cause], evidence))
             else:
                 found[key] = (cause, _copy(evidence))
+        if fold:
+            _fold_generic(found)
         for code, evidence in self.by_code.items():
             pending.append((code, self.kb.by_azcm(code), evidence))
         specific = list(found.values())
@@ -254,7 +278,34 @@ class _Scope:
             for cause in chosen:
                 entry = found.setdefault(cause.id, (cause, _Evidence()))
                 entry[1].merge(evidence)
+        if fold:
+            # Umbrella entries left on their own (a "dial tcp: lookup" beside a validator's
+            # "Not able to connect to") are folded the same way.
+            _fold_generic(found)
         return sorted(found.values(), key=_rank)
+
+
+def _is_generic(cause: Cause) -> bool:
+    return cause.category == GENERIC_CATEGORY and cause.priority < GENERIC_BELOW
+
+
+def _fold_generic(found: Dict[str, Tuple[Cause, _Evidence]]) -> None:
+    """Generic transport failures join the specific connectivity cause that explains them.
+
+    .NET's "Unable to connect to the remote server" above "No such host is known", curl's
+    "Failed to connect ... port 443" before "No route to host", a reset beside "Received HTTP
+    code 407 from proxy": the generic line is the symptom, the specific one the cause (issue 9:
+    the most specific evidence wins). The generic lines stay as evidence of the cause seen last
+    before them, so nothing the text reported is hidden, but the generic cause and its category
+    are not listed beside the real one.
+    """
+    specific = [item for item in found.values() if item[0].category in SPECIFIC_CONNECTIVITY]
+    if not specific:
+        return
+    for key, (cause, evidence) in list(found.items()):
+        if _is_generic(cause):
+            _nearest(specific, evidence)[1].merge(evidence)
+            del found[key]
 
 
 def _nearest(items: List[Tuple[Cause, _Evidence]], evidence: _Evidence
@@ -316,11 +367,12 @@ def _diagnosis(cause: Cause, evidence: _Evidence, source: str, platform: str) ->
                         first_line=evidence.first, last_line=evidence.last)
 
 
-def _finish(scope: _Scope, source: str, platform: str) -> Tuple[LogDiagnosis, ...]:
+def _finish(scope: _Scope, source: str, platform: str, fold: bool = True
+            ) -> Tuple[LogDiagnosis, ...]:
     # A cause of one operating system only (the Windows profile-cleanup policy) is not offered
     # for a log whose own lines show it is another system's; pasted text without such hints
     # keeps both readings, whatever machine reads it.
-    out = [_diagnosis(cause, ev, source, platform) for cause, ev in scope.resolve()
+    out = [_diagnosis(cause, ev, source, platform) for cause, ev in scope.resolve(fold)
            if not cause.platform or _shown_system(ev) in ("", cause.platform)]
     if scope.unknown.count and not out:
         # Failure lines that no cause explains are reported only when nothing else is: beside
@@ -372,10 +424,11 @@ def diagnose_events(events: Iterable[Event], kb: KnowledgeBase, source: str, *,
             current.add(event)
     if current is not None:
         latest = current
+    fold = attempts <= 1  # the whole input is one attempt (or a pasted text): see _Scope.resolve
     if since is not None:
-        return _finish(whole, source, platform), "since", 1, 0, attempts
+        return _finish(whole, source, platform, fold), "since", 1, 0, attempts
     if all_lines or latest is None:
-        return _finish(whole, source, platform), ("all" if all_lines else "whole_input"), \
+        return _finish(whole, source, platform, fold), ("all" if all_lines else "whole_input"), \
             1, 0, attempts
     return _finish(latest, source, platform), "latest_attempt", latest.start_line, 0, attempts
 

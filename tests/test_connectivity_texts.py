@@ -1,0 +1,182 @@
+"""``diagnose`` on connectivity failures: the specific cause wins over the generic symptom.
+
+Issue 9 item 3 (the ``rulesconn`` round). A failed connection is usually reported twice: once
+generically (a timeout, a reset, "Failed to connect to ... port 443", a validator's "Not able
+to connect to") and once with the reason (the name does not resolve, there is no route, the
+proxy wants credentials, the certificate is not trusted or not yet valid). The reason is the
+diagnosis; the generic firewall reading is folded into it instead of being listed beside it.
+A bare TLS handshake-failure alert is not such a reason: a middlebox that resets connections
+sends it too, so beside resets both readings stay.
+
+Every text is a real public sample and names its source.
+"""
+
+from __future__ import annotations
+
+from typing import FrozenSet, List, Tuple
+
+import pytest
+from diagtext import categories, cause_ids, diagnose
+
+from arc_preflight import kb as kbmod
+
+GENERIC = "firewall_or_proxy_blocking"
+
+# (text, the categories diagnose must return): each text also holds generic evidence that,
+# alone, reads as a blocking firewall or proxy.
+PAIRS: List[Tuple[str, FrozenSet[str]]] = [
+    # network unreachable vs a connect timeout: the resource bridge guide, "management machine
+    # being unable to reach the appliance VM IP" around a Winsock connect timeout
+    # (https://learn.microsoft.com/azure/azure-arc/resource-bridge/troubleshoot-resource-bridge)
+    ("{ _errorCode_: _PostOperationsError_, _errorResponse_: _{\\n\\_message\\_: \\_Timeout "
+     "occurred due to management machine being unable to reach the appliance VM IP, "
+     "10.2.196.170.  Ensure that the requirements are met: https://aka.ms/arb-machine-reqs: "
+     "dial tcp 10.2.196.170:22: connectex: A connection attempt failed because the connected "
+     "party did not properly respond after a period of time, or established connection failed "
+     "because connected host has failed to respond.\\_\\n}_, _errorMetadata_: "
+     "{ _errorCategory_: __ }", frozenset({"network_unreachable"})),
+    # network unreachable vs curl's exit 7 (could not connect)
+    # (https://github.com/netdata/netdata/issues/1738)
+    (" curl: (7) Failed to connect to raw.githubusercontent.com port 443: No route to host",
+     frozenset({"network_unreachable"})),
+    # proxy authentication vs curl's exit 56 (receive failure)
+    # (https://github.com/yeongzhiwei/issues-tracker/issues/2)
+    ("    curl https://start.spring.io\n"
+     "    curl: (56) Received HTTP code 407 from proxy after CONNECT",
+     frozenset({"proxy_auth_required"})),
+    # a proxy that cannot be used vs the resets it causes: pip through a proxy
+    # (https://github.com/pypa/pip/issues/9190)
+    ("WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) "
+     "after connection broken by 'ProxyError('Cannot connect to proxy.', ConnectionResetError("
+     "10054, 'An existing connection was forcibly closed by the remote host', None, 10054, "
+     "None))': /simple/pip/\n"
+     "Starting new HTTPS connection (5): pypi.org:443\n"
+     "Incremented Retry for (url='/simple/setuptools/'): Retry(total=3, connect=None, "
+     "read=None, redirect=None, status=None)",
+     frozenset({"proxy_misconfigured"})),
+    # DNS vs the resource bridge validator's "Not able to connect to": "Action failed - no such
+    # host", whose lookup line reads "lookup NAME: on 127.0.0.53:53: no such host"
+    # (https://learn.microsoft.com/azure/azure-arc/resource-bridge/troubleshoot-resource-bridge)
+    ("{ _errorCode_: _PostOperationsError_, _errorResponse_: _{\\n\\_message\\_: \\_{\\\\n  "
+     "\\\\\\_code\\\\\\_: \\\\\\_GuestInternetConnectivityError\\\\\\_,\\\\n  \\\\\\_message"
+     "\\\\\\_: \\\\\\_Not able to connect to http://aszhcitest01.company.org:55000. Error "
+     "returned: action failed after 5 attempts: Get \\\\\\\\\\\\\\_http://aszhcitest01.company."
+     "org:55000\\\\\\\\\\\\\\_: dial tcp: lookup aszhcitest01.company.org: on 127.0.0.53:53: no "
+     "such host. Arc Resource Bridge network and internet connectivity validation failed: "
+     "cloud-agent-connectivity-test. 1.  check your networking setup and ensure the URLs "
+     "mentioned in : https://aka.ms/AAla73m are reachable from the Appliance VM.   2. Check "
+     "firewall/proxy settings", frozenset({"dns_failure"})),
+    # clock skew vs the same validator line: "Time difference causing x509 certificate has
+    # expired", Go's x509 expiry error quoted with "isn't"
+    # (https://learn.microsoft.com/azure/azure-arc/resource-bridge/troubleshoot-resource-bridge)
+    ("Error: { _errorCode_: _PostOperationsError_, _errorResponse_: _{\\n\\_message\\_: \\_{"
+     "\\\\n  \\\\\\_code\\\\\\_: \\\\\\_GuestInternetConnectivityError\\\\\\_,\\\\n  \\\\\\_"
+     "message\\\\\\_: \\\\\\_Not able to connect to https://msk8s.api.cdp.microsoft.com. Error "
+     "returned: action failed after 3 attempts: Get \\\\\\\\\\\\\\_https://msk8s.api.cdp."
+     "microsoft.com\\\\\\\\\\\\\\_: x509: certificate has expired or isn't yet valid: current "
+     "time 2022-01-18T11:35:56Z is before 2023-09-07T19:13:21Z. Arc Resource Bridge network "
+     "and internet connectivity validation failed: http-connectivity-test-arc. 1.  check your "
+     "networking setup and ensure the URLs mentioned in : https://aka.ms/AAla73m are reachable "
+     "from the Appliance VM.   2. Check firewall/proxy settings", frozenset({"clock_skew"})),
+]
+
+
+@pytest.mark.parametrize("text,expected", PAIRS)
+def test_specific_connectivity_cause_wins(text: str, expected: FrozenSet[str],
+                                          kb: kbmod.KnowledgeBase) -> None:
+    report = diagnose(text + "\n", kb)
+    assert categories(report) == expected
+    assert report.exit_code != 0
+
+
+def test_generic_lines_stay_as_evidence_of_the_specific_cause(kb: kbmod.KnowledgeBase) -> None:
+    """The folded generic lines are not lost: they join the specific diagnosis's evidence."""
+    text = PAIRS[3][0]  # pip: every Retrying line also reports the reset
+    (only,) = diagnose(text + "\n", kb).diagnoses
+    assert only.diagnosis.category == "proxy_misconfigured"
+    assert only.diagnosis.lines == (1,)
+    assert only.occurrences == 1  # one line, counted once although two causes matched it
+
+
+def test_generic_lines_of_their_own_join_the_specific_cause(kb: kbmod.KnowledgeBase) -> None:
+    """A generic line with no reason on it (a .NET "Unable to connect to the remote server",
+    https://github.com/rubrikinc/rubrik-sdk-for-powershell/issues/835) becomes evidence of the
+    reason stated on another line (WSAENETUNREACH, https://github.com/WalletWasabi/WalletWasabi/
+    issues/853), not a second diagnosis."""
+    text = ("2018-11-15 21:30:53 ERROR IndexDownloader: System.Net.Internals."
+            "SocketExceptionFactory+ExtendedSocketException (10051): A socket operation was "
+            "attempted to an unreachable network 0.0.0.1:9050\n"
+            "Invoke-WebRequest : Unable to connect to the remote server\n")
+    (only,) = diagnose(text, kb).diagnoses
+    assert only.diagnosis.category == "network_unreachable"
+    assert only.diagnosis.lines == (1, 2)
+    assert only.occurrences == 2
+
+
+def test_generic_alone_is_still_a_firewall_or_proxy(kb: kbmod.KnowledgeBase) -> None:
+    """Without a specific reason the generic reading stays: curl's refused connection
+    (https://github.com/pivpn/pivpn/issues/60)."""
+    report = diagnose("curl: (7) Failed to connect to install.pivpn.io port 443: Connection "
+                      "refused\n", kb)
+    assert categories(report) == {GENERIC}
+
+
+def test_handshake_failure_beside_resets_keeps_both_readings(kb: kbmod.KnowledgeBase) -> None:
+    """``azcmagent connect``'s pre-check with TLS handshake failures, an EOF and a reset on
+    several endpoints (https://github.com/Azure/Azure-Sentinel/issues/13955): the alert is also
+    what a middlebox that cuts connections sends, so the firewall reading stays beside it."""
+    text = (
+        'time="2026-03-31T11:42:29+01:00" level=fatal msg="required endpoints unavailable: '
+        'https://gbl.his.arc.azure.com/ (error: Get \\"https://gbl.his.arc.azure.com/'
+        'connectivitytest\\": remote error: tls: handshake failure), https://pas.windows.net/ '
+        '(error: Get \\"https://pas.windows.net\\": EOF), https://management.azure.com/ (error: '
+        'Get \\"https://management.azure.com\\": read tcp 172.21.112.60:49577->4.150.241.10:443: '
+        'wsarecv: An existing connection was forcibly closed by the remote host.)"\n')
+    assert categories(diagnose(text, kb)) == {"tls_protocol", GENERIC}
+
+
+def test_endpoint_specific_blocking_is_not_folded(kb: kbmod.KnowledgeBase) -> None:
+    """A proxy's 403 for ARM is specific evidence too (the troubleshooting guide's bare
+    ``Forbidden`` after the URL, https://learn.microsoft.com/azure/azure-arc/servers/
+    troubleshoot-agent-onboard): beside a DNS failure of another endpoint both stay."""
+    text = (
+        "Get https://management.azure.com/subscriptions/00000000-0000-0000-0000-000000000000/"
+        "resourcegroups/rg01/providers/Microsoft.HybridCompute/machines/host01?api-version="
+        "2019-03-18-preview: Forbidden\n"
+        "Failed to acquire authorization token device flow: Error occurred while sending request "
+        "for Device Authorization Code: Post https://login.windows.net/00000000-0000-0000-0000-"
+        "000000000000/oauth2/devicecode?api-version=1.0: dial tcp: lookup login.windows.net: no "
+        "such host\n")
+    report = diagnose(text, kb)
+    assert "arm_blocked" in cause_ids(report)
+    assert categories(report) >= {GENERIC, "dns_failure"}
+
+
+def _logrus(second: int, level: str, msg: str, extra: str = "") -> str:
+    """The agent's logrus line (the verbose connect log of
+    https://github.com/MicrosoftDocs/azure-docs/issues/99004)."""
+    return (f'time="2022-09-30T10:{second // 60:02d}:{second % 60:02d}Z" level={level} '
+            f'msg="{msg}"{extra}')
+
+
+def test_attempts_of_a_whole_log_are_not_folded_into_each_other(kb: kbmod.KnowledgeBase
+                                                                  ) -> None:
+    """One attempt failed on DNS, a later one timed out: with ``--all`` both stay, since each
+    attempt may have failed for its own reason; the latest attempt alone is the timeout. The
+    failure texts are the troubleshooting guide's (https://learn.microsoft.com/azure/azure-arc/
+    servers/troubleshoot-agent-onboard) and the timeout Go prints for a dropped connection."""
+    lines = [
+        _logrus(1, "debug", "Agent Command: connect"),
+        _logrus(2, "error", "Failed to acquire authorization token device flow",
+                ' Error="Post https://login.windows.net/00000000-0000-0000-0000-000000000000/'
+                'oauth2/devicecode?api-version=1.0: dial tcp: lookup login.windows.net: no such '
+                'host"'),
+        _logrus(60, "debug", "Agent Command: connect"),
+        _logrus(62, "error", "Failed to acquire authorization token device flow",
+                ' Error="Post https://login.windows.net/00000000-0000-0000-0000-000000000000/'
+                'oauth2/devicecode?api-version=1.0: dial tcp 40.126.9.7:443: i/o timeout"'),
+    ]
+    text = "\n".join(lines) + "\n"
+    assert categories(diagnose(text, kb)) == {GENERIC}
+    # (the guide's "no such host" row has a second reading, the profile-cleanup policy)
+    assert {GENERIC, "dns_failure"} <= categories(diagnose(text, kb, all_lines=True))
