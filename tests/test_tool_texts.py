@@ -1,0 +1,198 @@
+"""``diagnose`` on more of the client tools' own failure shapes and message families (issue 9,
+third round: ``rulestools``).
+
+Item 4 (never silent): the shapes in which PowerShell's Format-List, .NET's HTTP client, CPython's
+subprocess module, Go's runtime, Windows event exports and the systemd journal say that
+something failed are failure lines, reported as ``unknown`` when no cause explains them, while
+the same tools' healthy output stays silent. Item 2: whole families of "not elevated" messages
+(dpkg, apt, rpm, systemctl/polkit, EPERM, Windows Installer) and of client-tool defects (Az
+module assembly conflicts, PowerShell module autoload, Azure CLI extension loading) yield their
+cause. Every sample is a public text or a line in its shape, and names its source.
+"""
+
+from __future__ import annotations
+
+import pytest
+from diagtext import assert_only_unknown, assert_silent, categories, cause_ids, diagnose
+
+from arc_preflight import kb as kbmod
+from arc_preflight.logs.lines import FAILURE_PATTERNS
+from arc_preflight.logs.prefilter import required_literals
+
+# ---------------------------------------------------------------------------------------------
+# Item 4: failure shapes that no cause explains are reported as unknown
+# ---------------------------------------------------------------------------------------------
+
+SHAPES = [
+    # Format-List of Invoke-WebRequest's answer, the property padded before its colon (the
+    # shape of https://github.com/Azure/Microsoft-Defender-for-Cloud/issues/267, corpus d-001)
+    "StatusCode : 404",
+    # Format-List of a process started with Start-Process -PassThru (System.Diagnostics.Process
+    # ExitCode, https://learn.microsoft.com/dotnet/api/system.diagnostics.process.exitcode)
+    "ExitCode           : 1603",
+    # an exit code as an HRESULT, negative or in hex (the Windows Installer's 1603 as an
+    # HRESULT, 0x80070643, https://learn.microsoft.com/windows/win32/msi/error-codes)
+    "setup.exe finished with exit code: 0x80070643",
+    "The process ended with exit code -2147024891",
+    # CPython's CalledProcessError, as Azure CLI prints it in --debug output
+    # (https://github.com/Azure/azure-cli/issues/16856)
+    "cli.azure.cli.core.extension.operations: Command '['/opt/az/bin/python3', '-m', 'pip', "
+    "'install']' returned non-zero exit status 1.",
+    # .NET's EnsureSuccessStatusCode in a PowerShell Format-List of the error
+    # (https://github.com/RuiRomano/pbimonitor/issues/50)
+    "        Message        : Response status code does not indicate success: 403 (Forbidden).",
+    # curl -v's status line of a refused answer (curl prints the answer's status line after
+    # "< ", https://everything.curl.dev/usingcurl/verbose)
+    "< HTTP/1.1 403 Forbidden",
+    # Go's runtime on a panic with a value that is no runtime error (src/runtime/panic.go)
+    "panic: agent configuration is nil",
+    # Windows event exports: Event Viewer's "Copy details as text" (the layout of the details
+    # block in https://github.com/ptfpinho23/WinLet/issues/5), its saved-list rows (same
+    # issue), Get-WinEvent/Get-EventLog through Format-List, and the event XML
+    # (https://github.com/scm-manager/scm-manager/issues/401)
+    "Level:         Error",
+    "Error\t7/28/2025 10:03:10 PM\tApplication Error\t1000\t(100)",
+    "LevelDisplayName : Error",
+    "EntryType          : Error",
+    "  <Level>2</Level> ",
+    # the systemd journal's priority field (systemd.journal-fields(7), PRIORITY=3 is err) in
+    # journalctl -o verbose and -o json, and sd-daemon(3)'s "<3>" stderr prefix
+    "    PRIORITY=3",
+    '{"PRIORITY" : "2", "_SYSTEMD_UNIT" : "himdsd.service"}',
+    "<3>configuration reload rejected",
+    # MSAL's answer when only its error_description is kept (RFC 6749 section 5.2; MSAL Python
+    # returns the fields as a dict)
+    "'error_description': 'The request body must contain the following parameter: scope.'",
+]
+
+
+@pytest.mark.parametrize("text", SHAPES)
+def test_tool_failure_shapes_are_never_silent(kb: kbmod.KnowledgeBase, text: str) -> None:
+    assert_only_unknown(text, kb)
+
+
+HEALTHY = [
+    # the same fields when all went well (tests/corpus/healthy/c-h01.txt holds StatusCode : 0)
+    "StatusCode : 200",
+    "StatusCode                     : 0",
+    "ExitCode           : 0",
+    "setup.exe finished with exit code: 0x0",
+    "< HTTP/1.1 200 OK",
+    # the challenge step of HTTP authentication that a healthy exchange passes through
+    # (RFC 9110 section 11: 401 from a token endpoint; a proxy's 407 is left to the
+    # proxy_auth_required cause, which names it whatever this shape says)
+    "< HTTP/1.1 401 Unauthorized",
+    # the Event Viewer details block of an Information event
+    # (https://github.com/ptfpinho23/WinLet/issues/5)
+    "Level:         Information",
+    "Information\t7/28/2025 10:03:11 PM\tWindows Error Reporting\t1001\tNone",
+    "LevelDisplayName : Information",
+    "  <Level>4</Level> ",
+    "    PRIORITY=6",
+    # the reachability test of the SQL Server Arc article expects a 401
+    # (tests/corpus/healthy/d-h08.txt)
+    "Invoke-WebRequest: Response status code does not indicate success: 401 (Unauthorized).",
+]
+
+
+@pytest.mark.parametrize("line", HEALTHY)
+def test_tool_healthy_lines_stay_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
+    assert_silent(line, kb)
+
+
+def test_new_shapes_have_rare_literals() -> None:
+    """Each new shape is found by the prefilter through a literal of its own, none of the
+    words every healthy log holds (``level=`` alone, ``error``, ``status``)."""
+    common = {"error", "status", "level", "level=", "code", "exit", "http"}
+    start = FAILURE_PATTERNS.index(r"""\berror_description["']?\s{0,2}[:=]""")
+    for pattern in FAILURE_PATTERNS[start:]:
+        literals = required_literals(pattern)
+        assert literals, pattern
+        assert not any(lit in common for lit in literals), (pattern, literals)
+
+
+# ---------------------------------------------------------------------------------------------
+# Item 2: message families yield their cause
+# ---------------------------------------------------------------------------------------------
+
+FAMILIES = [
+    # --- not elevated, in each tool's own words ---
+    # dpkg (src/main/main.c) and apt (apt-pkg/contrib/fileutl.cc) run by a normal user
+    ("dpkg: error: requested operation requires superuser privilege", "not_admin"),
+    ("E: Could not open lock file /var/lib/dpkg/lock-frontend - open (13: Permission denied)",
+     "not_admin"),
+    # rpm's transaction lock (lib/rpmlock.c), as dnf/yum/rpm print it to a normal user
+    ("error: can't create transaction lock on /var/lib/rpm/.rpm.lock (Permission denied)",
+     "not_admin"),
+    # systemctl without root: polkit has no one to ask, or refuses
+    # (sd-bus's SD_BUS_ERROR_INTERACTIVE_AUTHORIZATION_REQUIRED message)
+    ("Failed to restart himdsd.service: Interactive authentication required.", "not_admin"),
+    ("Failed to start himdsd.service: Access denied", "not_admin"),
+    # EPERM from Python and Go on the agent's own folders
+    ("PermissionError: [Errno 1] Operation not permitted: '/var/opt/azcmagent/agentconfig.json'",
+     "not_admin"),
+    ("chown /var/opt/azcmagent/tokens: operation not permitted", "not_admin"),
+    # Windows Installer error 1730
+    # (https://learn.microsoft.com/windows/win32/msi/windows-installer-error-messages)
+    ("Error 1730. You must be an Administrator to remove this application. To remove this "
+     "application, you can log on as an administrator, or contact your technical support "
+     "group for assistance.", "not_admin"),
+    # --- client-tool defects ---
+    # Az modules of mismatched versions (https://github.com/Azure/azure-powershell/issues/24106,
+    # labelled assembly-conflict): the first and third lines of its wrapped message
+    ("Login-AzAccount : Method 'get_SerializationSettings' in type", "client_tool_bug"),
+    ("Culture=neutral, PublicKeyToken=31bf3856ad364e35' does not have an implementation.",
+     "client_tool_bug"),
+    # .NET's other TypeLoadException message, in the same conflict
+    ("Connect-AzAccount: Could not load type 'Microsoft.Identity.Client.AuthScheme."
+     "IAuthenticationOperation' from assembly 'Microsoft.Identity.Client, Version=4.30.1.0'.",
+     "client_tool_bug"),
+    # PowerShell found the cmdlet in a module it could not import
+    # (https://github.com/QT-DevOps/DevOpsIssues/issues/305)
+    ("Connect-AzureRmAccount : The 'Connect-AzureRmAccount' command was found in the module "
+     "'AzureRM.profile', but the module could not be loaded. For more information, run "
+     "'Import-Module AzureRM.profile'.", "client_tool_bug"),
+    ("    + FullyQualifiedErrorId : CouldNotAutoloadMatchingModule", "client_tool_bug"),
+    # Az.Accounts' context file held by another session
+    # (https://github.com/Azure/azure-powershell/issues/11125)
+    ("Could not acquire access to file '~\\.Azure\\AzureRmContext.json' please try again in a "
+     "few minutes.", "client_tool_bug"),
+    # an Azure CLI extension that does not load into the installed CLI (the Live Video
+    # Analytics troubleshooting guide quotes it,
+    # https://learn.microsoft.com/azure/azure-video-analyzer/video-analyzer-docs/troubleshoot)
+    ("Unable to load extension 'eventgrid: unrecognized kwargs: ['min_profile']'. Use --debug "
+     "for more information.", "client_tool_bug"),
+    # Azure CLI's internal-error class (azure-cli-core azclierror.py) and azure-core's
+    # deserialization error (azure/core/exceptions.py)
+    ("azure.cli.core.azclierror.CLIInternalError: The command failed with an unexpected error",
+     "client_tool_bug"),
+    ("DeserializationError: (', ValueError: Invalid datetime string: 2024-13-01', 'Cannot "
+     "deserialize datetime object.')", "client_tool_bug"),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), FAMILIES)
+def test_tool_message_families(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
+    got = categories(diagnose(text + "\n", kb))
+    assert got == {category}, got
+
+
+def test_assembly_conflict_block_names_one_cause(kb: kbmod.KnowledgeBase) -> None:
+    """The whole error record of https://github.com/Azure/azure-powershell/issues/24106 as
+    posted: the client-tool defect only, no generic failure line beside it (item 3)."""
+    text = (
+        "Login-AzAccount : Method 'get_SerializationSettings' in type\n"
+        "'Microsoft.Azure.Management.Internal.Resources.ResourceManagementClient' from\n"
+        "assembly 'Microsoft.Azure.PowerShell.Clients.ResourceManager, Version=1.0.0.0,\n"
+        "Culture=neutral, PublicKeyToken=31bf3856ad364e35' does not have an implementation.\n"
+        "At line:1 char:1\n"
+        "+ Login-AzAccount -UseDeviceAuthentication\n"
+        "+ ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
+        "    + CategoryInfo          : NotSpecified: (:) [Connect-AzAccount], TypeLoadExcep\n"
+        "   tion\n"
+        "    + FullyQualifiedErrorId : System.TypeLoadException,Microsoft.Azure.Commands.Pr\n"
+        "   ofile.ConnectAzureRmAccountCommand\n")
+    report = diagnose(text, kb)
+    assert categories(report) == {"client_tool_bug"}
+    assert cause_ids(report) == {"client_tool_defect"}
+    assert report.exit_code != 0
