@@ -180,3 +180,93 @@ def test_attempts_of_a_whole_log_are_not_folded_into_each_other(kb: kbmod.Knowle
     assert categories(diagnose(text, kb)) == {GENERIC}
     # (the guide's "no such host" row has a second reading, the profile-cleanup policy)
     assert {GENERIC, "dns_failure"} <= categories(diagnose(text, kb, all_lines=True))
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole families of specific connectivity evidence
+# ---------------------------------------------------------------------------------------------
+
+# .NET's WinHttpHandler wraps WinHTTP's own message text: the shape of
+# https://github.com/sendgrid/sendgrid-csharp/issues/941
+_WINHTTP = ("System.Net.Http.HttpRequestException: An error occurred while sending the request. "
+            "---> System.Net.Http.WinHttpException: {}")
+
+# WinHTTP's message table (winhttp.dll, https://github.com/libyal/winevt-kb/blob/main/docs/
+# sources/message-files/MessageFile-winhttp.dll.md): each connectivity message, its category
+WINHTTP_MESSAGES = [
+    ("The server name or address could not be resolved", "dns_failure"),  # 12007
+    ("The operation timed out", GENERIC),  # 12002
+    ("A connection with the server could not be established", GENERIC),  # 12029
+    ("The connection with the server was terminated abnormally", GENERIC),  # 12030
+    ("The date in the certificate is invalid or has expired", "clock_skew"),  # 12037
+    ("The host name in the certificate is invalid or does not match", "tls_inspection"),  # 12038
+    ("The certificate authority is invalid or incorrect", "tls_inspection"),  # 12045
+    ("Revocation information for the security certificate for this site is not available",
+     GENERIC),  # 12057: the CRL/OCSP endpoints are blocked
+    ("The server returned an invalid or unrecognized response", GENERIC),  # 12152
+    ("An error occurred in the secure channel support", "tls_protocol"),  # 12157
+    ("An error occurred processing the proxy auto-configuration script",
+     "proxy_misconfigured"),  # 12166
+    ("The proxy auto-configuration script could not be downloaded", "proxy_misconfigured"),
+    ("The Proxy Auto-configuration URL was not found.", "proxy_misconfigured"),  # 12180
+    ("A security error occurred", "tls_inspection"),  # 12175
+]
+
+
+@pytest.mark.parametrize("message,category", WINHTTP_MESSAGES)
+def test_winhttp_messages(message: str, category: str, kb: kbmod.KnowledgeBase) -> None:
+    assert categories(diagnose(_WINHTTP.format(message) + "\n", kb)) == {category}
+
+
+def test_winhttp_generic_words_need_winhttp_beside_them(kb: kbmod.KnowledgeBase) -> None:
+    """"A security error occurred" and "The operation timed out" are common words: alone (an
+    application's own message) they name no cause, at most an unknown failure."""
+    for words in ("A security error occurred", "The operation timed out"):
+        assert categories(diagnose(f"Note: {words} earlier today.\n", kb)) <= {"unknown"}
+
+
+FAMILIES = [
+    # WinHTTP 12007 as a WinHttpSendRequest caller prints it
+    # (https://github.com/altstoreio/AltStore/issues/1048)
+    ("WinHttpSendRequest: 12007: The server name or address could not be resolved",
+     "dns_failure"),
+    # ... and as .NET 5+ words it (https://github.com/dotnet/runtime/issues/45939)
+    ("System.Net.Http.HttpRequestException : An error occurred while sending the request.\n"
+     "---- System.Net.Http.WinHttpException : Error 12007 calling "
+     "WINHTTP_CALLBACK_STATUS_REQUEST_ERROR, 'The server name or address could not be resolved'.",
+     "dns_failure"),
+    # libcurl's resolver timeout, exit 28 (https://github.com/abraunegg/onedrive/issues/784): the
+    # DNS reason, not the generic timeout curl's exit code alone would mean
+    ("On Centos 8 i get curl: (28) Resolving timed out after 5000 milliseconds when running curl "
+     "-fsS https://dlang.org/install.sh | bash -s dmd", "dns_failure"),
+    # .NET Framework's ProxyNameResolutionFailure (the RestSharp test's expected message,
+    # https://github.com/restsharp/RestSharp/blob/dev/test/RestSharp.IntegrationTests/ProxyTests.cs)
+    ("The proxy name could not be resolved: 'non_existent_proxy'", "proxy_misconfigured"),
+    # Python's ssl module on a server that only speaks an old protocol
+    # (https://github.com/knownsec/pocsuite3/issues/283)
+    ("HTTPSConnectionPool(host='68.171.60.137', port=443): Max retries exceeded with url: / "
+     "(Caused by SSLError(SSLError(1, '[SSL: UNSUPPORTED_PROTOCOL] unsupported protocol "
+     "(_ssl.c:997)')))", "tls_protocol"),
+    # Azure CLI on pyOpenSSL: the maintainer's answer is a proxy that intercepts HTTPS
+    # (https://github.com/Azure/azure-cli/issues/10272)
+    ("Please ensure you have network connection. Error detail: HTTPSConnectionPool(host='login."
+     "microsoftonline.com', port=443): Max retries exceeded with url: /common/oauth2/token "
+     "(Caused by SSLError(SSLError(\"bad handshake: Error([('SSL routines', "
+     "'tls_process_server_certificate', 'certificate verify failed')],)\",),))",
+     "tls_inspection"),
+    # the agent asking for a Private Link Scope, beside its bare AZCM0026
+    # (https://github.com/MicrosoftDocs/azure-docs/issues/109136)
+    ('time="2023-05-05T10:25:32+01:00" level=info msg="Exit Code:  AZCM0026: Network Error"\n'
+     'time="2023-05-05T10:25:32+01:00" level=info msg="For troubleshooting, see https://aka.ms/'
+     'arc/azcmerror"\n'
+     'time="2023-05-05T10:25:32+01:00" level=fatal msg="Private Link Scope resource ID must be '
+     'provided as endpoint gbl.his.arc.azure.com is configured private"',
+     "private_link_scope_required"),
+]
+
+
+@pytest.mark.parametrize("text,category", FAMILIES)
+def test_specific_families(text: str, category: str, kb: kbmod.KnowledgeBase) -> None:
+    report = diagnose(text + "\n", kb)
+    assert categories(report) == {category}
+    assert report.exit_code != 0
