@@ -270,3 +270,56 @@ def test_specific_families(text: str, category: str, kb: kbmod.KnowledgeBase) ->
     report = diagnose(text + "\n", kb)
     assert categories(report) == {category}
     assert report.exit_code != 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Azure Local environment checker records that state their reason
+# ---------------------------------------------------------------------------------------------
+
+# The JSON shape of a failed outbound-connection result (https://github.com/Azure/
+# AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/Networking/
+# Troubleshoot-Network-Test-InfraIP-Azure-Endpoint-Connection.md), its Detail carrying the
+# exception the external connectivity guide classifies by (https://github.com/Azure/
+# AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/
+# Troubleshooting-External-Connectivity-Failures-in-Environment-Checker.md, "Classify the
+# failure": a name that cannot be resolved is the DNS lane, a 407 the proxy lane)
+ARC_RECORD = """\
+{{
+  "Name": "AzureLocal_NetworkInfraConnection_Test_Infra_IP_Connection_AzureArc",
+  "DisplayName": "Test outbound connection for IP in infra IP pool to Azure Arc service",
+  "Title": "Test outbound connection for IP in infra IP pool",
+  "Status": 1,
+  "Severity": 2,
+  "TargetResourceID": "AzureArc_Connectivity",
+  "AdditionalData": {{
+    "Source": "SERVER01",
+    "Resource": "10.0.0.100-Ethernet",
+    "Detail": "{detail}",
+    "Status": "FAILURE",
+    "TimeStamp": "<timestamp>"
+  }}
+}}
+"""
+
+
+@pytest.mark.parametrize("detail,category", [
+    ("The remote name could not be resolved: 'gbl.his.arc.azure.com'", "dns_failure"),
+    ("The remote server returned an error: (407) Proxy Authentication Required.",
+     "proxy_auth_required"),
+    ("The underlying connection was closed: Could not establish trust relationship for the "
+     "SSL/TLS secure channel.", "tls_inspection"),
+])
+def test_environment_checker_record_shows_the_reason_it_states(
+        detail: str, category: str, kb: kbmod.KnowledgeBase) -> None:
+    report = diagnose(ARC_RECORD.format(detail=detail), kb)
+    assert categories(report) == {category}
+    # the record's own line stays as evidence of the reason
+    assert any("Infra_IP_Connection_AzureArc" in line
+               for line in report.diagnoses[0].diagnosis.evidence)
+
+
+def test_environment_checker_record_without_a_reason_is_the_firewall(
+        kb: kbmod.KnowledgeBase) -> None:
+    detail = ("[FAILED] Connection from 10.0.0.100 (Ethernet) to https://management.azure.com "
+              "failed after 10 attempts")  # the guide's own Detail
+    assert categories(diagnose(ARC_RECORD.format(detail=detail), kb)) == {GENERIC}
