@@ -323,3 +323,22 @@ def test_environment_checker_record_without_a_reason_is_the_firewall(
     detail = ("[FAILED] Connection from 10.0.0.100 (Ethernet) to https://management.azure.com "
               "failed after 10 attempts")  # the guide's own Detail
     assert categories(diagnose(ARC_RECORD.format(detail=detail), kb)) == {GENERIC}
+
+
+# crypto/x509's chain failures (https://github.com/golang/go/blob/master/src/crypto/x509/
+# verify.go), in the agent's shape ("Get \"https://...\": tls: failed to verify certificate: x509:
+# ...", https://github.com/Azure/azure-dev/issues/3882 shows the same Go client wording)
+@pytest.mark.parametrize("reason", [
+    "certificate is not authorized to sign other certificates",
+    "a root or intermediate certificate is not authorized to sign for this name: DNS name "
+    "\"gbl.his.arc.azure.com\" is not permitted by any constraint",
+    "certificate specifies an incompatible key usage",
+    "too many intermediates for path length constraint",
+    "issuer name does not match subject from issuing certificate",
+    "failed to load system roots and no roots provided",
+])
+def test_go_x509_chain_failures_are_tls_inspection(reason: str,
+                                                   kb: kbmod.KnowledgeBase) -> None:
+    text = ('time="2024-05-09T10:00:00Z" level=error msg="Get \\"https://gbl.his.arc.azure.com/'
+            f'connectivitytest\\": tls: failed to verify certificate: x509: {reason}"\n')
+    assert categories(diagnose(text, kb)) == {"tls_inspection"}
