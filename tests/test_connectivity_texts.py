@@ -254,6 +254,14 @@ FAMILIES = [
      "(Caused by SSLError(SSLError(\"bad handshake: Error([('SSL routines', "
      "'tls_process_server_certificate', 'certificate verify failed')],)\",),))",
      "tls_inspection"),
+    # curl's exit 77, a CA bundle it cannot read (https://github.com/OpenELEC/OpenELEC.tv/pull/198)
+    (">  curl: (77) error setting certificate verify locations:\n>  CAfile: /etc/ssl/cacert.pem\n"
+     ">  CApath: none", "tls_inspection"),
+    # a proxy that wants credentials, through Python's requests: the bare "Cannot connect to
+    # proxy." is the symptom of the 407 (requests' wording as in https://github.com/mozilla/
+    # bugbot/issues/2002, with the 407 of https://github.com/cubewise-code/tm1py/issues/531)
+    ("(Caused by ProxyError('Cannot connect to proxy.', OSError('Tunnel connection failed: 407 "
+     "Proxy Authentication Required')))", "proxy_auth_required"),
     # the agent asking for a Private Link Scope, beside its bare AZCM0026
     # (https://github.com/MicrosoftDocs/azure-docs/issues/109136)
     ('time="2023-05-05T10:25:32+01:00" level=info msg="Exit Code:  AZCM0026: Network Error"\n'

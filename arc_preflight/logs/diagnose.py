@@ -49,7 +49,7 @@ import io
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
 from ..errors import LogReadError
 from ..kb import KnowledgeBase, remedy_for
@@ -69,8 +69,6 @@ UMBRELLA = 40  # causes below this priority are umbrella entries (see data/cause
 # causes.toml priority guide: 50-69 generic transport failures, 70-79 endpoint-specific
 # blocking). It says *that* a connection failed (timed out, refused, reset, "unable to connect");
 # a cause of one of the SPECIFIC_CONNECTIVITY categories in the same scope says *why*.
-GENERIC_CATEGORY = "firewall_or_proxy_blocking"
-GENERIC_BELOW = 70
 # Causes that explain the generic symptoms beside them: a name that does not resolve, no route,
 # a proxy that is wrong or wants credentials, a certificate the machine rejects (an inspecting
 # proxy, a missing intermediate, a clock off), a private endpoint without a scope. Not
@@ -80,6 +78,13 @@ SPECIFIC_CONNECTIVITY = frozenset({
     "dns_failure", "network_unreachable", "proxy_misconfigured", "proxy_auth_required",
     "tls_inspection", "missing_intermediate_ca", "clock_skew", "private_link_scope_required",
 })
+# category -> (causes of it below this priority are generic, the categories that explain them).
+# Besides the generic transport failures above: the bare "could not tunnel through the proxy"
+# (proxyconnect, "Cannot connect to proxy.", priority 40) beside the proxy's own 407.
+GENERIC_BESIDE: Dict[str, Tuple[int, FrozenSet[str]]] = {
+    "firewall_or_proxy_blocking": (70, SPECIFIC_CONNECTIVITY),
+    "proxy_misconfigured": (41, frozenset({"proxy_auth_required"})),
+}
 MAX_EVIDENCE = 5
 TROUBLESHOOT = "https://learn.microsoft.com/azure/azure-arc/servers/troubleshoot-agent-onboard"
 
@@ -125,10 +130,9 @@ def line_causes(event: Event) -> List[Tuple[Cause, int, int]]:
                                    for k, s, e in overlapping):
             continue
         kept.append((cause, start, end))
-    if any(k.category in SPECIFIC_CONNECTIVITY for k, _, _ in kept):
-        # "curl: (56) Received HTTP code 407 from proxy": the reason and its symptom on one line
-        kept = [item for item in kept if not _is_generic(item[0])]
-    return kept
+    # "curl: (56) Received HTTP code 407 from proxy": the reason and its symptom on one line
+    on_line = {k.category for k, _, _ in kept}
+    return [item for item in kept if not _explained_by(item[0], on_line)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,8 +289,11 @@ class _Scope:
         return sorted(found.values(), key=_rank)
 
 
-def _is_generic(cause: Cause) -> bool:
-    return cause.category == GENERIC_CATEGORY and cause.priority < GENERIC_BELOW
+def _explained_by(cause: Cause, categories: Iterable[str]) -> FrozenSet[str]:
+    """The categories among ``categories`` that explain ``cause``, a generic failure (see
+    :data:`GENERIC_BESIDE`); empty for any other cause."""
+    below, explaining = GENERIC_BESIDE.get(cause.category, (0, frozenset()))
+    return explaining & frozenset(categories) if cause.priority < below else frozenset()
 
 
 def _fold_generic(found: Dict[str, Tuple[Cause, _Evidence]]) -> None:
@@ -299,12 +306,13 @@ def _fold_generic(found: Dict[str, Tuple[Cause, _Evidence]]) -> None:
     before them, so nothing the text reported is hidden, but the generic cause and its category
     are not listed beside the real one.
     """
-    specific = [item for item in found.values() if item[0].category in SPECIFIC_CONNECTIVITY]
-    if not specific:
-        return
-    for key, (cause, evidence) in list(found.items()):
-        if _is_generic(cause):
-            _nearest(specific, evidence)[1].merge(evidence)
+    for key in list(found):
+        cause, evidence = found[key]
+        explaining = _explained_by(cause, {c.category for c, _ in found.values()})
+        if explaining:
+            targets = [item for other, item in found.items()
+                       if other != key and item[0].category in explaining]
+            _nearest(targets, evidence)[1].merge(evidence)
             del found[key]
 
 
