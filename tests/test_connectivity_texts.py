@@ -254,6 +254,13 @@ FAMILIES = [
      "(Caused by SSLError(SSLError(\"bad handshake: Error([('SSL routines', "
      "'tls_process_server_certificate', 'certificate verify failed')],)\",),))",
      "tls_inspection"),
+    # the resource bridge's HTTP/2 call reset by a TLS-inspecting device: the guide's "Http2
+    # server sent GOAWAY" section gives this reset as the other form of that cause
+    # (https://learn.microsoft.com/azure/azure-arc/resource-bridge/troubleshoot-resource-bridge)
+    ("Post \\_https://canadacentral.dp.kubernetesconfiguration.azure.com/azure-arc-appliance-"
+     "k8sagents/GetLatestHelmPackagePath?api-version=2019-11-01-preview\\u0026releaseTrain="
+     "stable\\_: read tcp 10.128.131.173:52425-\\u003e52.228.84.81:443: wsarecv: An existing "
+     "connection was forcibly closed by the remote host.", "tls_inspection"),
     # curl's exit 77, a CA bundle it cannot read (https://github.com/OpenELEC/OpenELEC.tv/pull/198)
     (">  curl: (77) error setting certificate verify locations:\n>  CAfile: /etc/ssl/cacert.pem\n"
      ">  CApath: none", "tls_inspection"),
