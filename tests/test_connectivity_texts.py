@@ -261,6 +261,10 @@ FAMILIES = [
      "k8sagents/GetLatestHelmPackagePath?api-version=2019-11-01-preview\\u0026releaseTrain="
      "stable\\_: read tcp 10.128.131.173:52425-\\u003e52.228.84.81:443: wsarecv: An existing "
      "connection was forcibly closed by the remote host.", "tls_inspection"),
+    # Kerberos's clock check in MIT's words, the first row of the Arc Kerberos reference's error
+    # table (https://learn.microsoft.com/azure/azure-arc/agents-tools-foundry-local/
+    # connect-file-share-kerberos-reference), as kinit prints it
+    ("kinit: Clock skew too great while getting initial credentials", "clock_skew"),
     # curl's exit 77, a CA bundle it cannot read (https://github.com/OpenELEC/OpenELEC.tv/pull/198)
     (">  curl: (77) error setting certificate verify locations:\n>  CAfile: /etc/ssl/cacert.pem\n"
      ">  CApath: none", "tls_inspection"),
