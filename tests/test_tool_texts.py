@@ -186,3 +186,59 @@ def test_assembly_conflict_block_names_one_cause(kb: kbmod.KnowledgeBase) -> Non
     assert categories(report) == {"client_tool_bug"}
     assert cause_ids(report) == {"client_tool_defect"}
     assert report.exit_code != 0
+
+
+# Second part of the round: more of the same families, each from its published wording.
+MORE_FAMILIES = [
+    # net.exe's wording of ERROR_ACCESS_DENIED (https://github.com/dotnet/dotnet-docker/issues/
+    # 1010: "net start server" as a normal user)
+    ("System error 5 has occurred.\n\nAccess is denied.", "not_admin"),
+    # the managed identity article's own script, run without root
+    # (https://learn.microsoft.com/azure/azure-arc/servers/managed-identity-authentication)
+    ("Could not retrieve challenge token, double check that this command is run with root "
+     "privileges.", "not_admin"),
+    # bash refusing a redirection into a root-only folder (its "<script>: line N: <path>:
+    # Permission denied" shape, e.g. https://github.com/microsoft/azure_arc/issues/570's script
+    # run without sudo)
+    ("./install_linux_azcmagent.sh: line 82: /var/log/azcmagent-install.log: Permission denied",
+     "not_admin"),
+    # scripts that name sudo as the fix (https://github.com/afiniel/Yiimpoolv1/issues/7,
+    # https://github.com/mubaris/motivate/issues/21, and the "run this script with sudo or as
+    # root" check many install scripts print)
+    ("[ERROR] This script must be run with sudo.", "not_admin"),
+    ("This script must be with sudo", "not_admin"),
+    ("Please run this script with sudo or as root.", "not_admin"),
+    # Azure CLI's MSAL cache without the profile's account (azure-cli-core
+    # auth/msal_credentials.py and auth/util.py)
+    ("ERROR: User 'user@contoso.com' does not exist in MSAL token cache. Run `az login`.",
+     "azure_cli_sign_in"),
+    ("ERROR: Can't find token from MSAL cache.", "azure_cli_sign_in"),
+    # ARM's NoRegisteredProviderFound naming the API version the client sent, as an SDK printed
+    # it (https://github.com/Azure/azure-sdk-for-go/issues/836); the code name on the same line
+    # keeps its own reading (the provider may also be unregistered)
+    ("Message=\"No registered resource provider found for location 'uksouth' and API version "
+     "'2017-05-10' for type 'networkInterfaces'. The supported api-versions are '2016-09-01, "
+     "2017-09-01'.\"", "client_tool_bug"),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), MORE_FAMILIES)
+def test_more_tool_message_families(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
+    got = categories(diagnose(text + "\n", kb))
+    assert got == {category}, got
+
+
+def test_unsupported_api_version_beside_its_code(kb: kbmod.KnowledgeBase) -> None:
+    """The Format-List of Invoke-WebRequest's error in
+    https://github.com/Azure/Microsoft-Defender-for-Cloud/issues/267 (corpus d-001): a script
+    asks for api-version 2019-12-01, which the provider does not offer. The client-tool reading
+    is shown; the code name's registration reading stays beside it (the ARM article gives both)."""
+    text = (
+        "StatusCode : 400\n"
+        "Method     : GET\n"
+        'Content    : {"error":{"code":"NoRegisteredProviderFound","message":"No registered '
+        "resource provider found for location 'westeurope' and API\n"
+        "             version '2019-12-01' for type 'machines'. The supported api-versions are "
+        "'2019-03-18-preview, 2019-12-12'.\"}}\n")
+    got = categories(diagnose(text, kb))
+    assert got == {"client_tool_bug", "resource_provider_not_registered"}, got
