@@ -361,3 +361,47 @@ def test_go_x509_chain_failures_are_tls_inspection(reason: str,
     text = ('time="2024-05-09T10:00:00Z" level=error msg="Get \\"https://gbl.his.arc.azure.com/'
             f'connectivitytest\\": tls: failed to verify certificate: x509: {reason}"\n')
     assert categories(diagnose(text, kb)) == {"tls_inspection"}
+
+
+# ---------------------------------------------------------------------------------------------
+# The Arc connectivity check drop (ArcEndpointCheck.ps1): its documented output
+# ---------------------------------------------------------------------------------------------
+
+# The results table and summary as documented in https://github.com/Azure/arc_jumpstart_drops/
+# blob/main/script_automation/arc_endpoint_check/_index.md ("Output Format")
+_DROP_HEADER = (
+    "  Group | Endpoint                                           | IP               | Type | "
+    "Result    | Latency\n"
+    "  ------+----------------------------------------------------+------------------+------+"
+    "-----------+--------\n"
+    "  Core  | login.windows.net                                  | 20.190.173.132   | PUB  | "
+    "Reachable | 24ms\n")
+
+
+def test_connectivity_check_drop_healthy_table_is_silent(kb: kbmod.KnowledgeBase) -> None:
+    """(Its summary line, "STATUS: PASS | OK:74 Fail:0 ...", is still read as a failure line by
+    the generic "fail" shape of logs/lines.py: reported to that file's owner.)"""
+    assert diagnose(_DROP_HEADER, kb).diagnoses == ()
+
+
+@pytest.mark.parametrize("result,category", [
+    ("FAIL(DNS) ", "dns_failure"),  # DNS resolution failed
+    ("FAIL(DNS,TCP)", "dns_failure"),  # both: the name is the reason
+    ("FAIL(TCP) ", GENERIC),  # TCP/443 connection timed out
+    ("FAIL(HTTP)", GENERIC),  # the HTTP probe failed (proxy/firewall blocking)
+])
+def test_connectivity_check_drop_results(result: str, category: str,
+                                         kb: kbmod.KnowledgeBase) -> None:
+    row = (f"  Core  | management.azure.com                               | 4.150.241.10     | "
+           f"PUB  | {result}| 21003ms\n")
+    assert categories(diagnose(_DROP_HEADER + row, kb)) == {category}
+
+
+def test_connectivity_check_drop_pki_bypass_issue(kb: kbmod.KnowledgeBase) -> None:
+    """The drop's CRITICAL PKI Bypass issue is the WinHTTP proxy taking SCHANNEL's OCSP/CRL
+    requests (the "non-proxy request on a proxy port" case it documents)."""
+    text = ("  #   | Severity | Category     | Message\n"
+            "  ----+----------+--------------+---------------------------------------------------\n"
+            "  1   | CRITICAL | PKI Bypass   | 2 PKI endpoint(s) not in proxy bypass\n"
+            "      |          |              | Fix: Add to GPO NO_PROXY: crl4.digicert.com\n")
+    assert categories(diagnose(text, kb)) == {"proxy_misconfigured"}
