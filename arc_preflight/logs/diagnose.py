@@ -16,6 +16,11 @@ How a line becomes a cause:
   ``azcm`` list. With no such diagnosis, the code's own entries become diagnoses: its umbrella
   entry if it has one, else every entry for the code (AZCM0147 means either an Azure VM or a
   missing ``--desiredversion``; AZCM0041 a bad secret or an unknown app or tenant).
+* **The reason wins over the symptom.** A generic transport failure (a timeout, a reset, a
+  refused connection, "unable to connect": firewall_or_proxy_blocking below priority 70) beside a
+  cause that says why (DNS, no route, the proxy, a rejected certificate, the clock, Private Link:
+  :data:`SPECIFIC_CONNECTIVITY`) is evidence of that cause, on one line and across the scope
+  (:data:`GENERIC_BESIDE`); a whole log of several attempts is not folded across them.
 * **Result records.** Some tools print a result as a record of several lines (the Azure Local
   environment checker's Name, Title, Status, TargetResourceName... lines). A cause marked
   ``record`` in the knowledge base matches the line that says what was tested, and counts only
