@@ -405,3 +405,18 @@ def test_connectivity_check_drop_pki_bypass_issue(kb: kbmod.KnowledgeBase) -> No
             "  1   | CRITICAL | PKI Bypass   | 2 PKI endpoint(s) not in proxy bypass\n"
             "      |          |              | Fix: Add to GPO NO_PROXY: crl4.digicert.com\n")
     assert categories(diagnose(text, kb)) == {"proxy_misconfigured"}
+
+
+def test_the_specific_and_generic_tables_name_real_categories() -> None:
+    """A misspelt category in diagnose's tables would silently fold nothing."""
+    from arc_preflight.logs.diagnose import GENERIC_BESIDE, SPECIFIC_CONNECTIVITY
+    from arc_preflight.model import CATEGORIES
+
+    named = set(SPECIFIC_CONNECTIVITY) | set(GENERIC_BESIDE)
+    for _below, explaining in GENERIC_BESIDE.values():
+        named |= explaining
+    assert named <= set(CATEGORIES)
+    # the generic category is never among the reasons it yields to
+    assert GENERIC not in SPECIFIC_CONNECTIVITY
+    assert all(category not in explaining
+               for category, (_below, explaining) in GENERIC_BESIDE.items())
