@@ -58,6 +58,32 @@ SHAPES = [
     # MSAL's answer when only its error_description is kept (RFC 6749 section 5.2; MSAL Python
     # returns the fields as a dict)
     "'error_description': 'The request body must contain the following parameter: scope.'",
+    # errno texts as the C library words them (https://www.gnu.org/software/libc/manual/html_node/
+    # Error-Codes.html: EACCES, EPERM, ENOENT, EROFS), printed by a shell or a tool
+    "bash: ./onboard.sh: Permission denied",
+    "cp: cannot stat 'agentconfig.json': No such file or directory",
+    "chattr: Operation not permitted while setting flags on /etc/hosts",
+    "touch: setting times of '/boot/x': Read-only file system",
+    # Windows' FormatMessage texts (https://learn.microsoft.com/windows/win32/debug/
+    # system-error-codes--0-499- and --1000-1299-, --1700-3999-)
+    "The system cannot find the file specified.",
+    "The network path was not found.",
+    "The parameter is incorrect.",
+    "The service did not respond to the start or control request in a timely fashion.",
+    "The RPC server is unavailable. (Exception from HRESULT: 0x800706BA)",
+    # a shell that does not know a command: bash, and dash's "<shell>: <line>: <cmd>: not found"
+    "bash: jq: command not found",
+    "sh: 1: jq: not found",
+    # failures said without "failed"
+    "Not able to read the agent configuration.",
+    "The operation was unsuccessful.",
+    "The request was not successful.",
+    "The upgrade did not succeed.",
+    "An error has occurred while running the command.",
+    "Errors were encountered while validating the request.",
+    "Installation aborted.",
+    # an HTTP reason phrase with its code (RFC 9110 section 15), as curl -v and Go print it
+    "< HTTP/1.1 503 Service Unavailable",
 ]
 
 
@@ -79,6 +105,10 @@ HEALTHY = [
     "LevelDisplayName : Information",
     "  <Level>4</Level> ",
     "    PRIORITY=6",
+    # errno and HTTP words that say all went well, or a reachable endpoint
+    "Permission granted.",
+    "< HTTP/1.1 200 OK",
+    "< HTTP/1.1 401 Unauthorized",
     # the reachability test of the SQL Server Arc article expects a 401
     # (tests/corpus/healthy/d-h08.txt)
     "Invoke-WebRequest: Response status code does not indicate success: 401 (Unauthorized).",

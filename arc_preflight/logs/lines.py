@@ -233,6 +233,38 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # pass over every log of its own.)
     r"\bPRIORITY=[0-3]\b",
     r'"PRIORITY"\s{0,2}:\s{0,2}"[0-3]"',
+    # The C library's and Go's wording of the errno values that say an operation failed
+    # (strerror: EACCES, EPERM, ENOENT, EROFS; Go's syscall.Errno strings are the same words in
+    # lower case), whatever tool prints them: ``bash: ./install.sh: Permission denied``.
+    r"\bpermission denied\b",
+    r"\boperation not permitted\b",
+    r"\bno such file or directory\b",
+    r"\bread-only file system\b",
+    # ... and Windows' FormatMessage texts of the same kind (system error codes 2, 3, 53, 87,
+    # 1053, 1722, https://learn.microsoft.com/windows/win32/debug/system-error-codes--0-499-)
+    r"\bThe system cannot find the (?:file|path) specified\b",
+    r"\bThe network path was not found\b",
+    r"\bThe parameter is incorrect\b",
+    r"\bThe service did not respond to the start or control request\b",
+    r"\bThe RPC server is unavailable\b",
+    # a shell that does not know a command: bash's ``az: command not found`` and dash's
+    # ``sh: 1: az: not found``
+    r"\bcommand not found\b",
+    r"^[\w./-]{1,100}: \d{1,6}: [\w./-]{1,100}: not found",
+    # failures said in other words than "failed": "not able to", "unsuccessful", "was not
+    # successful", "did not succeed", "An error has occurred", "errors were encountered", a
+    # process or an installation "aborted"
+    r"\bnot able to [a-z]",
+    r"\bunsuccessful\b",
+    r"\b(?:was|were) not successful\b",
+    r"\bdid not succeed\b",
+    r"\berrors? (?:has |have |had )?(?:occurred|occured|were encountered|was encountered)\b",
+    r"\babort(?:ed|ing)\b",
+    # the reason phrase of a refused HTTP answer (RFC 9110 section 15) printed with its code by
+    # curl, Go and .NET (``403 Forbidden``); 400 and 401 left out, as above: a reachability test
+    # expects them
+    r"\b(?:403 Forbidden|404 Not Found|50[0234] (?:Internal Server Error|Bad Gateway"
+    r"|Service Unavailable|Gateway Time-?out))\b",
 )
 # Compiled one by one: the scanner runs only those whose literal the line holds (one big
 # case-insensitive alternation is ten times slower per character than a pattern that starts
