@@ -84,6 +84,9 @@ SHAPES = [
     "Installation aborted.",
     # an HTTP reason phrase with its code (RFC 9110 section 15), as curl -v and Go print it
     "< HTTP/1.1 503 Service Unavailable",
+    # German Windows' access denied (the de-de wording of ERROR_CODE_ACCESS_DENIED in
+    # https://learn.microsoft.com/de-de/windows/win32/termserv/imstscaxevents-onlogonerror)
+    "Dem Benutzer wurde der Zugriff verweigert.",
 ]
 
 
@@ -238,6 +241,10 @@ MORE_FAMILIES = [
     ("[ERROR] This script must be run with sudo.", "not_admin"),
     ("This script must be with sudo", "not_admin"),
     ("Please run this script with sudo or as root.", "not_admin"),
+    # PowerShell's UnauthorizedAccessException for a path on German Windows, the German of
+    # "Access to the path ... is denied"
+    ('Set-Content : Der Zugriff auf den Pfad "C:\\Program Files\\AzureConnectedMachineAgent'
+     '\\x.txt" wurde verweigert.', "not_admin"),
     # Azure CLI's MSAL cache without the profile's account (azure-cli-core
     # auth/msal_credentials.py and auth/util.py)
     ("ERROR: User 'user@contoso.com' does not exist in MSAL token cache. Run `az login`.",

@@ -265,6 +265,11 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # expects them
     r"\b(?:403 Forbidden|404 Not Found|50[0234] (?:Internal Server Error|Bad Gateway"
     r"|Service Unavailable|Gateway Time-?out))\b",
+    # German Windows' "access denied", in its system and .NET wordings ("Zugriff verweigert",
+    # "Dem Benutzer wurde der Zugriff verweigert." in
+    # https://learn.microsoft.com/de-de/windows/win32/termserv/imstscaxevents-onlogonerror,
+    # "Der Zugriff auf den Pfad ... wurde verweigert." for UnauthorizedAccessException)
+    r"\bZugriff\b[^\n]{0,300}?\bverweigert\b",
 )
 # Compiled one by one: the scanner runs only those whose literal the line holds (one big
 # case-insensitive alternation is ten times slower per character than a pattern that starts
