@@ -108,6 +108,9 @@ HEALTHY = [
     "LevelDisplayName : Information",
     "  <Level>4</Level> ",
     "    PRIORITY=6",
+    # a root certificate is no root user
+    "The server requires root certificate DigiCert Global Root G2 in the trusted store.",
+    "The issuer must be a root CA or an intermediate.",
     # errno and HTTP words that say all went well, or a reachable endpoint
     "Permission granted.",
     "< HTTP/1.1 200 OK",
@@ -241,6 +244,30 @@ MORE_FAMILIES = [
     ("[ERROR] This script must be run with sudo.", "not_admin"),
     ("This script must be with sudo", "not_admin"),
     ("Please run this script with sudo or as root.", "not_admin"),
+    # the other wordings of the same refusal (the shapes of PowerShell's and installers'
+    # messages: "#Requires -RunAsAdministrator" scripts, Windows Installer error 1925's text,
+    # https://learn.microsoft.com/windows/win32/msi/windows-installer-error-messages)
+    ("This operation requires elevation.", "not_admin"),
+    ("Elevation required.", "not_admin"),
+    ("Please run PowerShell as Administrator and try again.", "not_admin"),
+    ("The current PowerShell session is not running as Administrator.", "not_admin"),
+    ("You must be an administrator to install this product.", "not_admin"),
+    ("Only root can do that.", "not_admin"),
+    ("This script requires root privileges.", "not_admin"),
+    ("You do not have sufficient privileges to complete this installation for all users of "
+     "the machine. Log on as administrator and then retry this installation.", "not_admin"),
+    # .NET's messages of defect-only exceptions (dotnet/runtime Strings.resx), as Az PowerShell
+    # prints them in the Concise view
+    ("Get-AzConnectedMachine: An item with the same key has already been added. Key: "
+     "westeurope", "client_tool_bug"),
+    ("Sequence contains no elements", "client_tool_bug"),
+    ("Index was outside the bounds of the array.", "client_tool_bug"),
+    ("Specified cast is not valid.", "client_tool_bug"),
+    ("The given key 'location' was not present in the dictionary.", "client_tool_bug"),
+    ("Collection was modified; enumeration operation may not execute.", "client_tool_bug"),
+    # Python's codec errors inside Azure CLI
+    ("UnicodeEncodeError: 'charmap' codec can't encode character '\\u2502' in position 0",
+     "client_tool_bug"),
     # PowerShell's UnauthorizedAccessException for a path on German Windows, the German of
     # "Access to the path ... is denied"
     ('Set-Content : Der Zugriff auf den Pfad "C:\\Program Files\\AzureConnectedMachineAgent'
