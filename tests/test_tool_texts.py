@@ -306,3 +306,13 @@ def test_unsupported_api_version_beside_its_code(kb: kbmod.KnowledgeBase) -> Non
         "'2019-03-18-preview, 2019-12-12'.\"}}\n")
     got = categories(diagnose(text, kb))
     assert got == {"client_tool_bug", "resource_provider_not_registered"}, got
+
+
+def test_expired_agent_status(kb: kbmod.KnowledgeBase) -> None:
+    """azcmagent show's status line (its layout in tests/corpus/healthy, where it reads
+    Connected): Expired is the documented state of a machine offline for 45 days, which must be
+    disconnected and connected again (https://learn.microsoft.com/azure/azure-arc/servers/
+    overview, "Agent status"); Connected says nothing."""
+    report = diagnose("Agent Status                            : Expired\n", kb)
+    assert cause_ids(report) == {"agent_expired"}
+    assert_silent("Agent Status                            : Connected", kb)
