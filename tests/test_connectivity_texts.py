@@ -265,6 +265,18 @@ FAMILIES = [
     # table (https://learn.microsoft.com/azure/azure-arc/agents-tools-foundry-local/
     # connect-file-share-kerberos-reference), as kinit prints it
     ("kinit: Clock skew too great while getting initial credentials", "clock_skew"),
+    # .NET's SslStream answered by something that does not speak TLS
+    # (https://github.com/dotnet/corefx/issues/41673)
+    ("One or more errors occurred. (The SSL connection could not be established, see inner "
+     "exception.): The handshake failed due to an unexpected packet format", "proxy_misconfigured"),
+    # ... and cut during the handshake (https://github.com/dotnet/runtime/issues/33509)
+    ("      ---- System.IO.IOException :  Received an unexpected EOF or 0 bytes from the transport "
+     "stream.", GENERIC),
+    # pyOpenSSL cut during the handshake through a proxy (https://github.com/psf/requests/issues/4272)
+    ("requests 2.18.4 with proxies throw SSLError: (\"bad handshake: SysCallError(-1, "
+     "'Unexpected EOF')\",)", GENERIC),
+    # Python's handshake timeout (https://github.com/encode/httpx/issues/1433)
+    ("> httpx.ProxyError: _ssl.c:1091: The handshake operation timed out", GENERIC),
     # curl's exit 77, a CA bundle it cannot read (https://github.com/OpenELEC/OpenELEC.tv/pull/198)
     (">  curl: (77) error setting certificate verify locations:\n>  CAfile: /etc/ssl/cacert.pem\n"
      ">  CApath: none", "tls_inspection"),
