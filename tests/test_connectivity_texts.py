@@ -432,3 +432,39 @@ def test_the_specific_and_generic_tables_name_real_categories() -> None:
     assert GENERIC not in SPECIFIC_CONNECTIVITY
     assert all(category not in explaining
                for category, (_below, explaining) in GENERIC_BESIDE.items())
+
+
+# SChannel's client-side System events (the Schannel event message table,
+# https://github.com/scheatkode/brain/blob/main/knowledgebase/systems/windows/event-logs/
+# Schannel.md), as Get-WinEvent or Event Viewer shows their message
+_TLS_FAILED = (" The TLS connection request has failed. The attached data contains the server "
+               "certificate.")
+
+
+@pytest.mark.parametrize("message,category", [
+    ("The certificate received from the remote server has either expired or is not yet valid."
+     + _TLS_FAILED, "clock_skew"),  # 36881
+    ("The certificate received from the remote server was issued by an untrusted certificate "
+     "authority. Because of this, none of the data contained in the certificate can be "
+     "validated." + _TLS_FAILED, "tls_inspection"),  # 36882
+    ("The certificate received from the remote server has been revoked. This means that the "
+     "certificate authority that issued the certificate has invalidated it." + _TLS_FAILED,
+     "tls_inspection"),  # 36883
+    ("The certificate received from the remote server does not contain the expected name. It is "
+     "therefore not possible to determine whether we are connecting to the correct server. The "
+     "server name we were expecting is management.azure.com." + _TLS_FAILED,
+     "tls_inspection"),  # 36884
+    # 36876 says only that validation failed; its error code says why: the revocation check
+    ("The certificate received from the remote server has not validated correctly. The error "
+     "code is 0x80092013." + _TLS_FAILED, GENERIC),
+    ("The certificate received from the remote server has not validated correctly. The error "
+     "code is 0x80004005." + _TLS_FAILED, "tls_inspection"),
+    ("A fatal error occurred while creating a TLS client credential. The internal error state is "
+     "10013.", "tls_protocol"),  # 36871
+    ("No supported cipher suites were found when initiating a TLS connection. This indicates a "
+     "configuration problem with the client application and/or the installed cryptographic "
+     "modules. The TLS connection request has failed.", "tls_protocol"),  # 36873
+])
+def test_schannel_client_events(message: str, category: str, kb: kbmod.KnowledgeBase) -> None:
+    text = f"Id           : 36876\nMessage      : {message}\n"
+    assert categories(diagnose(text, kb)) == {category}
