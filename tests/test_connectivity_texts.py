@@ -277,6 +277,14 @@ FAMILIES = [
      "'Unexpected EOF')\",)", GENERIC),
     # Python's handshake timeout (https://github.com/encode/httpx/issues/1433)
     ("> httpx.ProxyError: _ssl.c:1091: The handshake operation timed out", GENERIC),
+    # the resolvers' own words: dig's SERVFAIL header (https://github.com/mail-in-a-box/
+    # mailinabox/issues/1607), systemd-resolved with no server answering (https://github.com/
+    # systemd/systemd/issues/8666), dig's timeout to its server (https://github.com/
+    # TechnitiumSoftware/DnsServer/issues/1618)
+    (";; ->>HEADER<<- opcode: QUERY, status: SERVFAIL, id: 43117", "dns_failure"),
+    ("status: resolve call failed: All attempts to contact name servers or networks failed",
+     "dns_failure"),
+    (";; communications error to 127.0.0.53#53: timed out", "dns_failure"),
     # curl's exit 77, a CA bundle it cannot read (https://github.com/OpenELEC/OpenELEC.tv/pull/198)
     (">  curl: (77) error setting certificate verify locations:\n>  CAfile: /etc/ssl/cacert.pem\n"
      ">  CApath: none", "tls_inspection"),
@@ -468,3 +476,11 @@ _TLS_FAILED = (" The TLS connection request has failed. The attached data contai
 def test_schannel_client_events(message: str, category: str, kb: kbmod.KnowledgeBase) -> None:
     text = f"Id           : 36876\nMessage      : {message}\n"
     assert categories(diagnose(text, kb)) == {category}
+
+
+def test_a_healthy_dig_answer_is_silent(kb: kbmod.KnowledgeBase) -> None:
+    """dig's header of a successful query (https://github.com/d2iq-archive/mesos-dns/issues/198)."""
+    text = (";; Got answer:\n"
+            ";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 9949\n"
+            ";; flags: qr rd ra; QUERY: 1, ANSWER: 2, AUTHORITY: 13, ADDITIONAL: 10\n")
+    assert diagnose(text, kb).diagnoses == ()
