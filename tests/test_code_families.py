@@ -110,6 +110,22 @@ SAMPLES: Dict[str, List[Tuple[str, str]]] = {
         ("Exception      : System.{name}: see the message", "{name}"),
         ("   at x ---> {name}: see the message", "{name}"),
     ],
+    # the Windows Update Agent's codes as a COM call from PowerShell reports them
+    # (https://github.com/akunzai/windows-secure-auditor/issues/29: "Exception from HRESULT:
+    # 0x8024401C") and by name as the WUA networking error table lists them
+    "wua_network": [
+        ("Exception from HRESULT: {hresult}", "{hresult}"),
+        ("Search failed: {name}", "{name}"),
+    ],
+    # the extension manager's and the Azure VM agent's wordings
+    # (https://github.com/MicrosoftDocs/azure-docs/issues/102162,
+    # https://github.com/Azure/azure-linux-extensions/issues/1908)
+    "linux_extension_exit": [
+        ("Extension failed to install. Extension returned non-zero exit code for Install: {n}. "
+         "Extension error output: see the log", "{n}"),
+        ("[ExtensionOperationError] Non-zero exit code: {n}, /var/lib/waagent/x/shim.sh -install",
+         "{n}"),
+    ],
     "x509_chain_status": [
         ("System.Security.Authentication.AuthenticationException: The remote certificate is "
          "invalid because of errors in the certificate chain: {name}", "{name}"),

@@ -149,11 +149,14 @@ def test_a_passed_record_of_a_known_test_before_an_unknown_failed_one(
         "AzStackHci_ValidatedRecipe_PowerShellModule_Version",
         "AzStackHci_Connectivity_Test_ArcIntegration").replace(
         "TargetResourceType : ValidatedRecipe", "TargetResourceType : External Endpoint")
+    # (a validator of the TSGs that the knowledge base has no cause for; the hardware validators
+    # used here before now have one, env_check_hardware_unsupported)
     failed = MODULE_RECORD.format(status="FAILURE").replace(
-        "AzStackHci_ValidatedRecipe_PowerShellModule_Version", "AzStackHci_Hardware_Test_Memory")
+        "AzStackHci_ValidatedRecipe_PowerShellModule_Version",
+        "AzStackHci_Software_IsNotPartofDomain")
     report = diagnose(passed + "\n" + failed, kb)
     assert categories(report) == {"unknown"}
-    assert any("AzStackHci_Hardware_Test_Memory" in line
+    assert any("AzStackHci_Software_IsNotPartofDomain" in line
                for line in report.diagnoses[0].diagnosis.evidence)
 
 
@@ -170,7 +173,8 @@ def test_a_passed_record_is_not_confirmed_by_another_tools_error(
 def test_failed_record_of_an_unknown_test_is_never_silent(kb: kbmod.KnowledgeBase) -> None:
     """Item 4: a failed result whose test the knowledge base does not know is still reported."""
     text = MODULE_RECORD.format(status="FAILURE").replace(
-        "AzStackHci_ValidatedRecipe_PowerShellModule_Version", "AzStackHci_Hardware_Test_Gpu")
+        "AzStackHci_ValidatedRecipe_PowerShellModule_Version",
+        "AzStackHci_Security_AsrRuleGPConflict")
     assert categories(diagnose(text, kb)) == {"unknown"}
 
 
