@@ -10,9 +10,9 @@ Local hardware validators and the resource bridge's documented errors.
 from __future__ import annotations
 
 import pytest
+from diagtext import categories, cause_ids, diagnose
 
 from arc_preflight import kb as kbmod
-from diagtext import categories, cause_ids, diagnose
 
 
 def _check(text: str, kb: kbmod.KnowledgeBase, category: str, cause: str) -> None:
@@ -33,8 +33,8 @@ def test_exit_51_without_words_is_unsupported_os(kb: kbmod.KnowledgeBase) -> Non
     text = ("(VMExtensionHandlerNonTransientError) The handler for VM extension type "
             "'Microsoft.Azure.Monitor.AzureMonitorLinuxAgent' has reported terminal failure for "
             "VM extension 'AzureMonitorLinuxAgent' with error message: '[ExtensionOperationError] "
-            "Non-zero exit code: 51, /var/lib/waagent/Microsoft.Azure.Monitor.AzureMonitorLinuxAgent"
-            "-1.30.3/./shim.sh -install\n")
+            "Non-zero exit code: 51, /var/lib/waagent/Microsoft.Azure.Monitor."
+            "AzureMonitorLinuxAgent-1.30.3/./shim.sh -install\n")
     _check(text, kb, "unsupported_environment", "extension_os_unsupported")
 
 
@@ -134,7 +134,8 @@ TPM_RECORD = """{
   "AdditionalData": {
     "Source": "Version",
     "Resource": "1.2",
-    "Detail": "Machine: AzL-Node-01, Class: Tpm, Manufacturer ID: 1314145024 Tpm version is 1.2. Expected 2.0",
+    "Detail": "Machine: AzL-Node-01, Class: Tpm, Manufacturer ID: 1314145024 Tpm version is \
+1.2. Expected 2.0",
     "Status": "%s"
   }
 }
