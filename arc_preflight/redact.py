@@ -59,6 +59,18 @@ _SHAPES: List[re.Pattern[str]] = [
                r"\.[A-Za-z0-9_-]*"),
     # Entra ID client secrets as the portal creates them: 3 characters, a digit, 'Q~', 30-40 more
     re.compile(r"(?P<keep>)(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{30,40}"),
+    # A variable set to a secret in a pasted script, whatever its prefix: PowerShell's
+    # ``$env:ARC_PROXY_PASS = '...'`` or ``$spSecret = "..."``, a shell's ``export
+    # PROXY_PASSWORD=...``. Only with '=': after ':' the same words start a log message
+    # ("failed to get token: AADSTS...") whose text the diagnosis must keep.
+    re.compile(r"(?P<keep>(?<![A-Za-z0-9_])(?:\$env:|\$)?[A-Za-z_][A-Za-z0-9_]{0,60}?"
+               r"(?:pass|password|passwd|pwd|secret|token)[ \t]{0,8}=[ \t]{0,8})"
+               r"(?!\[REDACTED\])(?:\"[^\"\n]{0,1024}\"|'[^'\n]{0,1024}'|[^\s\"';&]+)",
+               re.IGNORECASE),
+    # PowerShell's way to turn a plain string into a credential, the string being the secret:
+    # ``ConvertTo-SecureString -String "..." -AsPlainText -Force`` (the parameter name optional)
+    re.compile(r"(?P<keep>ConvertTo-SecureString(?:[ \t]{1,8}-String)?[ \t]{1,8})"
+               r"(?:\"[^\"\n]{0,1024}\"|'[^'\n]{0,1024}'|(?![-$(])[^\s]+)", re.IGNORECASE),
 ]
 
 _URL_USERINFO = re.compile(r"[^/\s:@]{0,256}:(?P<password>[^@\s]{1,1024})@")

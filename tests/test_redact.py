@@ -105,7 +105,31 @@ def test_service_principal_secret_on_command_line(text: str, expected: str) -> N
     assert redact(text) == expected
 
 
+# Scripts admins paste: the Group Policy onboarding scripts and the docs' PowerShell samples set
+# secrets in variables and turn them into credentials (onboard-group-policy-powershell.md,
+# https://learn.microsoft.com/powershell/module/microsoft.powershell.security/convertto-securestring
+# "ConvertTo-SecureString -String 'P@ssW0rD!' -AsPlainText -Force").
+@pytest.mark.parametrize("text, expected", [
+    ("ERROR: failed: $env:ARC_PROXY_PASS = 'Hunter2Secret!'",
+     f"ERROR: failed: $env:ARC_PROXY_PASS = {MASK}"),
+    ('$servicePrincipalSecret="Zq7xW3-aBcD"', f"$servicePrincipalSecret={MASK}"),
+    ("export PROXY_PASSWORD=abc123 && azcmagent connect",
+     f"export PROXY_PASSWORD={MASK} && azcmagent connect"),
+    ("set ARC_SECRET=xyz&& echo ok", f"set ARC_SECRET={MASK}&& echo ok"),
+    ("$cred = ConvertTo-SecureString -String 'P@ssW0rD!' -AsPlainText -Force",
+     f"$cred = ConvertTo-SecureString -String {MASK} -AsPlainText -Force"),
+    ('ConvertTo-SecureString "P@ssW0rD!" -AsPlainText -Force',
+     f"ConvertTo-SecureString {MASK} -AsPlainText -Force"),
+])
+def test_secrets_set_in_pasted_scripts(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
 @pytest.mark.parametrize("text", [
+    # a variable holding the secret is no secret itself; words after ':' are a message to keep
+    "$secure = ConvertTo-SecureString $plain -AsPlainText -Force",
+    "failed to get token: AADSTS7000215: Invalid client secret provided",
+    "tokens=5 passes=3",
     "0b8e7d5a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
     "management.azure.com",
     "eastus-gas.guestconfiguration.azure.com:443",

@@ -24,6 +24,11 @@ from arc_preflight.logs.prefilter import required_literals
 # ---------------------------------------------------------------------------------------------
 
 SHAPES = [
+    # the same summaries as the healthy ones below, with something counted (a count of none
+    # is no failure, any other count is)
+    "Tests Passed: 10, Failed: 2, Skipped: 0 NotRun: 0",
+    "host01 : ok=3    changed=0    unreachable=0    failed=1    skipped=0    rescued=0",
+    "ExitCode    : 1603",
     # Format-List of Invoke-WebRequest's answer, the property padded before its colon (the
     # shape of https://github.com/Azure/Microsoft-Defender-for-Cloud/issues/267, corpus d-001)
     "StatusCode : 404",
@@ -118,6 +123,33 @@ HEALTHY = [
     # the reachability test of the SQL Server Arc article expects a 401
     # (tests/corpus/healthy/d-h08.txt)
     "Invoke-WebRequest: Response status code does not indicate success: 401 (Unauthorized).",
+    # --- counts of none and negations (the review of this round) ---
+    # pytest's and Pester's summaries ("12 passed, 0 failed"; Pester 5's "Tests Passed: 12,
+    # Failed: 0, Skipped: 0", https://pester.dev/docs/quick-start), Ansible's recap
+    # ("failed=0"), robocopy-style tables ("Failed : 0"), and a success said with a negation
+    "Tests: 12 passed, 0 failed",
+    "Tests completed in 1.2s  Tests Passed: 12, Failed: 0, Skipped: 0 NotRun: 0",
+    "host01 : ok=12   changed=3    unreachable=0    failed=0    skipped=2    rescued=0",
+    "   Dirs :         1         0         1         0         0         0  Failed :  0",
+    "No errors occurred.",
+    "Completed: 0 errors have occurred",
+    "Aborted: 0",
+    "0 unsuccessful",
+    # Windows Installer's success that asks for a restart: 3010 and 1641, in decimal and hex
+    # (https://learn.microsoft.com/windows/win32/msi/error-codes, ERROR_SUCCESS_REBOOT_REQUIRED,
+    # ERROR_SUCCESS_REBOOT_INITIATED), as Start-Process -PassThru | Format-List prints it
+    "ExitCode    : 3010",
+    "ExitCode    : 1641",
+    "Installer exit code: 0xBC2",
+    "MSI (s) (A8:2C) [10:15:33:412]: MainEngineThread is returning 3010",
+    # another tool's logfmt field, not the journal's upper-case PRIORITY
+    "priority=1 job=backup",
+    # Ubuntu's hint at every interactive login (/etc/bash.bashrc, command_not_found and sudo
+    # hint of the bash package), pasted above the output of a command run over SSH; and
+    # reports that elevation is not needed or should not be used
+    'To run a command as administrator (user "root"), use "sudo <command>".',
+    "Elevation required: No",
+    "WARNING: do not run as root",
 ]
 
 

@@ -107,20 +107,24 @@ CMDLET_ERROR_PATTERNS: Tuple[str, ...] = (
 # Lines that report a failure in words, whatever tool wrote them: FAILED/failure, exceptions,
 # ``error:``/``E:`` prefixes, non-zero exit codes and return values, HTTP 4xx/5xx statuses. A
 # line matching one (and not logged below error level) that no cause explains is reported as
-# ``unknown``, so a failure is never met with silence.
+# ``unknown``, so a failure is never met with silence. Windows Installer's 3010 and 1641
+# (0xBC2, 0x669) are successes that ask for a restart (MSI error codes, "ERROR_SUCCESS_REBOOT_
+# REQUIRED", https://learn.microsoft.com/windows/win32/msi/error-codes), so no exit-code shape
+# takes them. A match that is counted as none or negated (``0 failed``, ``Failed: 0``, ``No
+# errors occurred``) is not a failure either: see :func:`reports_failure`.
 FAILURE_PATTERNS: Tuple[str, ...] = (
     r"(?<![a-z])fail(?:ed|ure|s)?\b",
     r"exception",
     r"(?<!\S)(?:error|fatal):\s",
     r"^E: (?:unable|failed|could|sub-process|package|repository|some |you )",
-    r"\bexit ?code(?:: ?| |=)[1-9]",
+    r"\bexit ?code(?:: ?| |=)(?!(?:3010|1641)\b)[1-9]",
     r"\bexit_code\W{1,3}[1-9]",
     r"\bexited with (?:exit )?code:? [1-9]",
     r"\bexit status:? [1-9]",
     r"HRESULT_FROM_WIN32\([1-9]",
     r"\[(?:error|fatal|critical)\]",
     r"\baccess (?:is )?denied\b",
-    r"MainEngineThread is returning [1-9]",
+    r"MainEngineThread is returning (?!(?:3010|1641)\b)[1-9]",
     r"\breturn value [23]\b",
     r"\b(?:status ?code|httpStatusCode)(?:=|: ?|:\")[45]\d\d\b",
     r"\bRESPONSE:? [45]\d\d\b",
@@ -198,10 +202,10 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # 267; System.Diagnostics.Process.ExitCode, ``ExitCode : 1603``). The patterns above need
     # the colon right after the name, which Format-List never writes.
     r"\bStatusCode \s{0,23}:\s{0,4}[45]\d\d\b",
-    r"\bExitCode \s{0,23}:\s{0,4}-?[1-9]",
+    r"\bExitCode \s{0,23}:\s{0,4}(?!(?:3010|1641)\b)-?[1-9]",
     # an exit code written negative or in hex, as .NET and Windows tools print an HRESULT
     # (``exit code -2147024891``, ``exit code: 0x80070643``); ``0x0`` is success
-    r"\bexit ?code(?:[:=] ?| )(?:-[1-9]|0x0{0,7}[1-9a-f])",
+    r"\bexit ?code(?:[:=] ?| )(?:-[1-9]|0x(?!0{0,5}(?:bc2|669)\b)0{0,7}[1-9a-f])",
     # CPython's subprocess.CalledProcessError (``Command '...' returned non-zero exit status
     # 1.``, Lib/subprocess.py), which Azure CLI extensions raise when a tool they run fails, and
     # the same words in other tools
@@ -231,8 +235,9 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # 3 err) as ``journalctl -o verbose``/``export`` and ``-o json`` print it. (The ``<3>``
     # prefix of sd-daemon(3) is left out: a literal without letters costs the prefilter a whole
     # pass over every log of its own.)
-    r"\bPRIORITY=[0-3]\b",
-    r'"PRIORITY"\s{0,2}:\s{0,2}"[0-3]"',
+    # (upper case only: the journal's field name; a logfmt ``priority=1`` is another tool's)
+    r"\b(?-i:PRIORITY)=[0-3]\b",
+    r'"(?-i:PRIORITY)"\s{0,2}:\s{0,2}"[0-3]"',
     # The C library's and Go's wording of the errno values that say an operation failed
     # (strerror: EACCES, EPERM, ENOENT, EROFS; Go's syscall.Errno strings are the same words in
     # lower case), whatever tool prints them: ``bash: ./install.sh: Permission denied``.
@@ -277,6 +282,26 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
 FAILURE_RES: Tuple[Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE | re.MULTILINE) for p in FAILURE_PATTERNS)
 FAILURE_LEVELS = frozenset({"error", "fatal", "panic", None})
+# The word right before a failure word that says there was none: "No errors occurred", "0
+# failed", "was not unsuccessful", "zero errors were encountered".
+_NONE_BEFORE = re.compile(r"(?<![\w.,-])(?:no|not|never|zero|0)\s{1,3}$", re.IGNORECASE)
+# ... and a count of none right after it: "Failed: 0", "failed=0", "Aborted : 0,".
+_NONE_AFTER = re.compile(r"\s{0,3}[:=]\s{0,3}0(?![\d.x])", re.IGNORECASE)
+
+
+def reports_failure(regex: Pattern[str], text: str) -> bool:
+    """Whether ``regex`` (one of FAILURE_RES) finds a failure in ``text`` that is not a count of
+    none or a negation: summaries and test reports print the failure words with a zero
+    (``Tests: 12 passed, 0 failed``, ``Completed: 0 errors have occurred``), and calling those
+    failures made a healthy paste exit non-zero."""
+    for found in regex.finditer(text):
+        start, end = found.span()
+        if _NONE_BEFORE.search(text, max(0, start - 16), start):
+            continue
+        if _NONE_AFTER.match(text, end):
+            continue
+        return True
+    return False
 
 
 def parse_level(text: str) -> Optional[str]:

@@ -34,6 +34,7 @@ from .lines import (
     field_value,
     parse_level,
     parse_time,
+    reports_failure,
 )
 from .literals import Condition, analyse, holds
 from .needs import NeedIndex, build_indexes, pattern_sets
@@ -249,7 +250,7 @@ def event_for_line(matcher: Matcher, raw: bytes, line_no: int, lowered: Optional
     failure = False
     if level in FAILURE_LEVELS and not literal_ids.isdisjoint(matcher.failure_ids):
         wanted = {i for lit in literal_ids for i in matcher.failure_candidates[lit]}
-        failure = any(FAILURE_RES[i].search(text) is not None for i in sorted(wanted))
+        failure = any(reports_failure(FAILURE_RES[i], text) for i in sorted(wanted))
     if (not causes and not codes and not boundary and command is None and not failure
             and level not in ERROR_LEVELS):
         return None
