@@ -192,3 +192,36 @@ def test_resource_bridge_ssh_folder_denied(kb: kbmod.KnowledgeBase) -> None:
     text = ("Access to the file in the SSH folder was denied. This may occur if the CLI doesn't "
             "have permission to the SSH folder or if another CLI instance is using the file\n")
     _check(text, kb, "not_admin", "arb_ssh_folder_denied")
+
+
+def test_validate_hardware_summary(kb: kbmod.KnowledgeBase) -> None:
+    """The deployment's ValidateHardware step as the portal shows it.
+    https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/Deployment/23H2-Deployment-Failure-at-Validation-task-of-Azure-Stack-HCI-Hardware.md"""
+    text = ("Type 'ValidateHardware' of Role 'EnvironmentValidator' raised an exception: {\n"
+            '"ExceptionType": "json", "ErrorMessage": { "Message": "Hardware requirements not '
+            'met. \nReview output and remediate.", "Results": [ { "Name": \n'
+            '"AzStackHci_Hardware_Test_Processor_Instance_Property_VMMonitorModeExtensions", \n'
+            '"DisplayName": "Test Processor Property VMMonitorModeExtensions\n')
+    _check(text, kb, "unsupported_environment", "hardware_requirement_not_met")
+
+
+@pytest.mark.parametrize("text", [
+    "Exception: Connecting to remote server <hostname/IP> failed with the following error "
+    "message: Access is denied\n",
+    "Exception : Type 'ValidateConnectivity' of Role 'EnvironmentValidator' raised an exception: "
+    "Unable to create a valid session to <ip>: [<ip>] \nConnecting to remote server <ip> failed "
+    "with the following error message : Access is denied. \n",
+])
+def test_deployment_user_remoting_denied(text: str, kb: kbmod.KnowledgeBase) -> None:
+    """Azure Local's deployment (LCM) user refused by PowerShell remoting.
+    https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/LCM/access-denied-lcm-user.md"""
+    _check(text, kb, "not_admin", "remote_session_access_denied")
+
+
+def test_sql_extension_arc_resource_deleted(kb: kbmod.KnowledgeBase) -> None:
+    """The Azure extension for SQL Server after the machine's Arc resource was deleted.
+    https://learn.microsoft.com/sql/sql-server/azure-arc/troubleshoot-deployment"""
+    text = ("[7/14/2021 9:36:18 PM UTC] [ERROR]   [UploadServiceProvider]      "
+            "[ExtensionHandlerStatusQueryError] ArcSqlInstancesRequest request is null, not "
+            "sending data to RP.\n")
+    _check(text, kb, "arc_resource_missing", "arc_resource_deleted")
