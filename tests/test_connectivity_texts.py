@@ -285,9 +285,10 @@ FAMILIES = [
     ("status: resolve call failed: All attempts to contact name servers or networks failed",
      "dns_failure"),
     (";; communications error to 127.0.0.53#53: timed out", "dns_failure"),
-    # curl's exit 77, a CA bundle it cannot read (https://github.com/OpenELEC/OpenELEC.tv/pull/198)
+    # curl's exit 77, a CA bundle it cannot read (https://github.com/OpenELEC/OpenELEC.tv/pull/198):
+    # the trust store, not an inspecting proxy (cause ca_store_unreadable)
     (">  curl: (77) error setting certificate verify locations:\n>  CAfile: /etc/ssl/cacert.pem\n"
-     ">  CApath: none", "tls_inspection"),
+     ">  CApath: none", "missing_intermediate_ca"),
     # a proxy that wants credentials, through Python's requests: the bare "Cannot connect to
     # proxy." is the symptom of the 407 (requests' wording as in https://github.com/mozilla/
     # bugbot/issues/2002, with the 407 of https://github.com/cubewise-code/tm1py/issues/531)
@@ -374,13 +375,21 @@ def test_environment_checker_record_without_a_reason_is_the_firewall(
     "certificate specifies an incompatible key usage",
     "too many intermediates for path length constraint",
     "issuer name does not match subject from issuing certificate",
-    "failed to load system roots and no roots provided",
 ])
 def test_go_x509_chain_failures_are_tls_inspection(reason: str,
                                                    kb: kbmod.KnowledgeBase) -> None:
     text = ('time="2024-05-09T10:00:00Z" level=error msg="Get \\"https://gbl.his.arc.azure.com/'
             f'connectivitytest\\": tls: failed to verify certificate: x509: {reason}"\n')
     assert categories(diagnose(text, kb)) == {"tls_inspection"}
+
+
+def test_no_root_store_is_the_trust_store_not_inspection(kb: kbmod.KnowledgeBase) -> None:
+    """crypto/x509's SystemRootsError (verify.go) in the agent's shape: no CA could be loaded at
+    all, which is the machine's trust store (cause ca_store_unreadable), not a re-signing proxy."""
+    text = ('time="2024-05-09T10:00:00Z" level=error msg="Get \\"https://gbl.his.arc.azure.com/'
+            'connectivitytest\\": tls: failed to verify certificate: x509: failed to load system '
+            'roots and no roots provided"\n')
+    assert cause_ids(diagnose(text, kb)) == {"ca_store_unreadable"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -484,3 +493,40 @@ def test_a_healthy_dig_answer_is_silent(kb: kbmod.KnowledgeBase) -> None:
             ";; ->>HEADER<<- opcode: QUERY, status: NOERROR, id: 9949\n"
             ";; flags: qr rd ra; QUERY: 1, ANSWER: 2, AUTHORITY: 13, ADDITIONAL: 10\n")
     assert diagnose(text, kb).diagnoses == ()
+
+
+def test_failures_about_different_endpoints_are_not_folded(kb: kbmod.KnowledgeBase) -> None:
+    """One attempt, two failures: a name that does not resolve, and a timeout to the address
+    of another endpoint. The DNS failure does not explain the timeout, so both are diagnosed
+    (review of this round). Lines in the agent's logrus shape (see :func:`_logrus`); the Go
+    texts as the troubleshooting guide and Go's net package print them."""
+    text = "\n".join([
+        _logrus(1, "debug", "Agent Command: connect"),
+        _logrus(12, "error", "Failed to reach endpoint",
+                ' Error="Get \\"https://westus3-gas.guestconfiguration.azure.com/\\": dial tcp:'
+                ' lookup westus3-gas.guestconfiguration.azure.com: no such host"'),
+        _logrus(42, "error", "Failed to download extension",
+                ' Error="Get \\"https://contoso.blob.core.windows.net/ext.zip\\": dial tcp'
+                ' 203.0.113.7:443: i/o timeout"'),
+    ])
+    assert categories(diagnose(text, kb)) == {"dns_failure", GENERIC}
+
+
+def test_a_failed_tcp_connect_is_not_explained_by_a_clock_or_certificate(
+        kb: kbmod.KnowledgeBase) -> None:
+    """Test-NetConnection's failed TCP test (the shape of the network requirements article's
+    Test-NetConnection samples: ``TcpTestSucceeded : False``) beside Kerberos's clock error
+    (MIT's "Clock skew too great", as klist prints it): nothing after the connect explains a
+    connect that failed, so the blocked port stays reported."""
+    text = "\n".join([
+        "PS C:\\> Test-NetConnection gbl.his.arc.azure.com -Port 443",
+        "WARNING: TCP connect to (203.0.113.9 : 443) failed",
+        "ComputerName     : gbl.his.arc.azure.com",
+        "RemoteAddress    : 203.0.113.9",
+        "RemotePort       : 443",
+        "TcpTestSucceeded : False",
+        "",
+        "PS C:\\> klist get host/fs01.contoso.local",
+        "klist failed with 0xc0000133/-1073741517: Clock skew too great",
+    ])
+    assert categories(diagnose(text, kb)) == {GENERIC, "clock_skew"}

@@ -90,6 +90,19 @@ GENERIC_BESIDE: Dict[str, Tuple[int, FrozenSet[str]]] = {
     "firewall_or_proxy_blocking": (70, SPECIFIC_CONNECTIVITY),
     "proxy_misconfigured": (41, frozenset({"proxy_auth_required"})),
 }
+# A TCP connection that was refused or never answered: nothing said in the TLS handshake or
+# after it (a certificate, the clock, the proxy's answer to CONNECT) can have caused it, so it
+# stays a finding of its own beside those.
+CONNECT_LEVEL = frozenset({"tcp_refused", "tcp_timeout", "endpoint_unreachable"})
+AFTER_CONNECT = frozenset({"tls_inspection", "missing_intermediate_ca", "clock_skew",
+                           "proxy_auth_required"})
+# Host names and addresses on an evidence line, to tell whether a generic failure and a specific
+# one are about the same endpoint (a name ending in a usual top-level domain, or an IPv4
+# address: .NET type names such as System.Net.WebException must not count as hosts).
+_HOST_RE = re.compile(
+    r"(?<![\w.-])(?:(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,10}"
+    r"(?:com|net|org|io|us|cn|de|uk|local|internal|corp|lan|gov|edu|info|biz)"
+    r"|\d{1,3}(?:\.\d{1,3}){3})(?![\w-])", re.IGNORECASE)
 MAX_EVIDENCE = 5
 TROUBLESHOOT = "https://learn.microsoft.com/azure/azure-arc/servers/troubleshoot-agent-onboard"
 
@@ -301,6 +314,23 @@ def _explained_by(cause: Cause, categories: Iterable[str]) -> FrozenSet[str]:
     return explaining & frozenset(categories) if cause.priority < below else frozenset()
 
 
+def _hosts(evidence: _Evidence) -> FrozenSet[str]:
+    return frozenset(m.group(0).lower() for text in evidence.texts
+                     for m in _HOST_RE.finditer(text))
+
+
+def _may_explain(generic: Tuple[Cause, _Evidence], specific: Tuple[Cause, _Evidence]) -> bool:
+    """Whether ``specific`` can be the reason of ``generic``: a failed TCP connect is not
+    explained by what happens after it (:data:`AFTER_CONNECT`), and two lines that name
+    different endpoints are two failures (a DNS failure for one name and a timeout to another
+    address). A line that names no endpoint ("Unable to connect to the remote server") is taken
+    to be about the one beside it."""
+    if generic[0].id in CONNECT_LEVEL and specific[0].category in AFTER_CONNECT:
+        return False
+    mine, theirs = _hosts(generic[1]), _hosts(specific[1])
+    return not mine or not theirs or bool(mine & theirs)
+
+
 def _fold_generic(found: Dict[str, Tuple[Cause, _Evidence]]) -> None:
     """Generic transport failures join the specific connectivity cause that explains them.
 
@@ -309,16 +339,19 @@ def _fold_generic(found: Dict[str, Tuple[Cause, _Evidence]]) -> None:
     code 407 from proxy": the generic line is the symptom, the specific one the cause (issue 9:
     the most specific evidence wins). The generic lines stay as evidence of the cause seen last
     before them, so nothing the text reported is hidden, but the generic cause and its category
-    are not listed beside the real one.
+    are not listed beside the real one. Only a cause that can be the reason takes it in
+    (:func:`_may_explain`); otherwise both stay.
     """
     for key in list(found):
         cause, evidence = found[key]
         explaining = _explained_by(cause, {c.category for c, _ in found.values()})
         if explaining:
             targets = [item for other, item in found.items()
-                       if other != key and item[0].category in explaining]
-            _nearest(targets, evidence)[1].merge(evidence)
-            del found[key]
+                       if other != key and item[0].category in explaining
+                       and _may_explain((cause, evidence), item)]
+            if targets:
+                _nearest(targets, evidence)[1].merge(evidence)
+                del found[key]
 
 
 def _nearest(items: List[Tuple[Cause, _Evidence]], evidence: _Evidence
