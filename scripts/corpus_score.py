@@ -180,6 +180,32 @@ def tally(cases: Sequence[Case]) -> Tuple[int, int]:
     return sum(1 for c in scored if c.correct), len(scored)
 
 
+# Where the rules and their tests cite their sources: a hold-out text whose own source page is
+# cited there was, strictly read, seen by whoever wrote that rule (a documented message quoted by
+# the very page a corpus text was taken from), even though no corpus file was read.
+CITING = (*sorted((ROOT / "arc_preflight" / "data").glob("*.toml")),
+          *sorted((ROOT / "tests").glob("*.py")), ROOT / "arc_preflight" / "logs" / "lines.py")
+
+
+def _url_key(url: str) -> str:
+    """A source URL without scheme, fragment, query or trailing slash, lower case."""
+    url = url.split("#", 1)[0].split("?", 1)[0].strip().rstrip("/").lower()
+    return url.split("://", 1)[-1]
+
+
+def cited_sources() -> str:
+    """Every citing file's text run together (lower case, line breaks inside URLs kept)."""
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace").lower()
+                     for path in CITING if path.is_file())
+
+
+def unseen(cases: Sequence[Case]) -> List[Case]:
+    """The cases whose source page no rule or test cites (see :data:`CITING`)."""
+    text = cited_sources()
+    return [c for c in cases
+            if not c.healthy and _url_key(str(c.header.get("source", ""))) not in text]
+
+
 def group_table(title: str, cases: Sequence[Case], key: str) -> List[str]:
     """Accuracy per value of ``key`` (label or text_kind), one column per half."""
     values = sorted({getattr(c, key) for c in cases})
@@ -220,6 +246,7 @@ def summary(cases: Sequence[Case], reveal: bool = False) -> Dict[str, Any]:
             "per_text_kind": {k: acc([c for c in part if c.text_kind == k])
                               for k in sorted({c.text_kind for c in part})},
         }
+    out["holdout_source_not_cited"] = acc(unseen([c for c in failures if c.half == "holdout"]))
     out["overall"] = acc(failures)
     out["healthy_false_positives"] = sum(1 for c in healthy if not c.correct)
     out["errors"] = sum(1 for c in cases if c.error is not None)
@@ -246,6 +273,9 @@ def print_report(cases: Sequence[Case], show_wrong: bool, reveal: bool = False) 
         skipped = sum(1 for c in part if not c.scorable)
         print(f"  {half:<8} {ratio(*tally(part)):>16}   ({skipped} unresolved, not scored)")
     print(f"  {'all':<8} {ratio(*tally(failures)):>16}")
+    fresh = unseen([c for c in failures if c.half == "holdout"])
+    print(f"  holdout, only texts whose source page no rule or test cites: "
+          f"{ratio(*tally(fresh))}")
     print()
     print("never silent: failure texts (all, scored or not) that got no diagnosis at all")
     for half in HALVES:

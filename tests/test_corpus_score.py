@@ -55,3 +55,22 @@ def test_a_misspelt_product_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="product 'resource-bridge'"):
         case(tmp_path, "x-005", 'product = "resource-bridge"\n')
+
+
+def test_unseen_keeps_only_texts_whose_source_no_citing_file_names(
+        tmp_path: Path) -> None:
+    """The strict hold-out figure: a text whose source page a rule or test cites (however the
+    URL is written: scheme, trailing slash, fragment, case) is left out of it."""
+    import pytest
+
+    mp = pytest.MonkeyPatch()
+    citing = tmp_path / "causes.toml"
+    citing.write_text("docs = ['HTTPS://Example.invalid/Post/#section']\n", encoding="utf-8")
+    mp.setattr(corpus_score, "CITING", (citing,))
+    try:
+        seen = case(tmp_path, "x-006")  # source https://example.invalid/post
+        other = case(tmp_path, "x-007")
+        other.header["source"] = "https://example.invalid/another-post"
+        assert corpus_score.unseen([seen, other]) == [other]
+    finally:
+        mp.undo()
