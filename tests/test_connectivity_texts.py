@@ -209,6 +209,12 @@ WINHTTP_MESSAGES = [
      "proxy_misconfigured"),  # 12166
     ("The proxy auto-configuration script could not be downloaded", "proxy_misconfigured"),
     ("The Proxy Auto-configuration URL was not found.", "proxy_misconfigured"),  # 12180
+    ("The Content-Type of the downloaded proxy script is not supported by WinHTTP",
+     "proxy_misconfigured"),
+    ("An error occurred while executing the proxy script against the target URL",
+     "proxy_misconfigured"),
+    ("An error occurred in the WinHTTP Web Proxy Auto-Discovery Service",
+     "proxy_misconfigured"),
     ("A security error occurred", "tls_inspection"),  # 12175
 ]
 
