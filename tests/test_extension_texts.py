@@ -225,3 +225,16 @@ def test_sql_extension_arc_resource_deleted(kb: kbmod.KnowledgeBase) -> None:
             "[ExtensionHandlerStatusQueryError] ArcSqlInstancesRequest request is null, not "
             "sending data to RP.\n")
     _check(text, kb, "arc_resource_missing", "arc_resource_deleted")
+
+
+@pytest.mark.parametrize("text", [
+    # "vSphere SDK client - 403 Forbidden or 404 not found" (RB_DOC)
+    "errorCode_: _CreateConfigKvaCustomerError_, _errorResponse_: _error getting the vsphere sdk "
+    "client: POST \\_/sdk\\_: 403 Forbidden\n",
+    # "Resolves to multiple networks" (RB_DOC)
+    '"ErrorDetails": "Upgrade Operation Failed with error: \\"{\\\\n \\\\\\"code\\\\\\": '
+    '\\\\\\"PreflightcheckError\\\\\\", \\\\\\"message\\\\\\": \\\\\\"Cannot retrieve vSphere '
+    "Network 'vmware-azure-arc-01': path 'vmware-azure-arc-01' resolves to multiple networks\n",
+])
+def test_resource_bridge_vcenter_settings(text: str, kb: kbmod.KnowledgeBase) -> None:
+    _check(text, kb, "missing_parameter", "arb_vcenter_settings_invalid")
