@@ -79,15 +79,13 @@ SHAPES = [
     # a shell that does not know a command: bash, and dash's "<shell>: <line>: <cmd>: not found"
     "bash: jq: command not found",
     "sh: 1: jq: not found",
-    # failures said without "failed": dpkg's own summary line (as posted in
-    # https://github.com/wazuh/wazuh-packages/issues/33), then one-line sentences that each hold
-    # one of the wordings (they test the phrase, not the shape of one tool's output)
-    "Errors were encountered while processing:",
+    # failures said without "failed"
     "Not able to read the agent configuration.",
     "The operation was unsuccessful.",
     "The request was not successful.",
     "The upgrade did not succeed.",
     "An error has occurred while running the command.",
+    "Errors were encountered while validating the request.",
     "Installation aborted.",
     # an HTTP reason phrase with its code (RFC 9110 section 15), as curl -v and Go print it
     "< HTTP/1.1 503 Service Unavailable",
