@@ -47,10 +47,12 @@ _KEY_RE = re.compile(
 _UNQUOTED_END = re.compile(r"[\s\"'&,;}<>]")
 _QUOTED_MAX = 1024  # a quoted secret longer than this is cut at the first separator instead
 
+# A value in double or single quotes on one line, as a command line or script writes a secret.
+_QUOTED = r"\"[^\"\n]{0,1024}\"|'[^'\n]{0,1024}'"
+
 _SHAPES: List[re.Pattern[str]] = [
     # --service-principal-secret VALUE on a command line
-    re.compile(r"(?P<keep>--service-principal-secret(?:=| {1,8}))(?:\"[^\"\n]{0,1024}\"|"
-               r"'[^'\n]{0,1024}'|\S+)"),
+    re.compile(r"(?P<keep>--service-principal-secret(?:=| {1,8}))(?:" + _QUOTED + r"|\S+)"),
     re.compile(r"(?P<keep>(?<![A-Za-z0-9_])(?:Bearer|Basic)(?:[ \t]{1,8}|%20))"
                r"[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE),
     # JSON Web Tokens: three base64url parts, the first always starting with eyJ. The start must
@@ -65,12 +67,12 @@ _SHAPES: List[re.Pattern[str]] = [
     # ("failed to get token: AADSTS...") whose text the diagnosis must keep.
     re.compile(r"(?P<keep>(?<![A-Za-z0-9_])(?:\$env:|\$)?[A-Za-z_][A-Za-z0-9_]{0,60}?"
                r"(?:pass|password|passwd|pwd|secret|token)[ \t]{0,8}=[ \t]{0,8})"
-               r"(?!\[REDACTED\])(?:\"[^\"\n]{0,1024}\"|'[^'\n]{0,1024}'|[^\s\"';&]+)",
+               r"(?!\[REDACTED\])(?:" + _QUOTED + r"|[^\s\"';&]+)",
                re.IGNORECASE),
     # PowerShell's way to turn a plain string into a credential, the string being the secret:
     # ``ConvertTo-SecureString -String "..." -AsPlainText -Force`` (the parameter name optional)
     re.compile(r"(?P<keep>ConvertTo-SecureString(?:[ \t]{1,8}-String)?[ \t]{1,8})"
-               r"(?:\"[^\"\n]{0,1024}\"|'[^'\n]{0,1024}'|(?![-$(])[^\s]+)", re.IGNORECASE),
+               r"(?:" + _QUOTED + r"|(?![-$(])[^\s]+)", re.IGNORECASE),
 ]
 
 _URL_USERINFO = re.compile(r"[^/\s:@]{0,256}:(?P<password>[^@\s]{1,1024})@")

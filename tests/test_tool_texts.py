@@ -229,11 +229,6 @@ FAMILIES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "category"), FAMILIES)
-def test_tool_message_families(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
-    got = categories(diagnose(text + "\n", kb))
-    assert got == {category}, got
-
 
 def test_assembly_conflict_block_names_one_cause(kb: kbmod.KnowledgeBase) -> None:
     """The whole error record of https://github.com/Azure/azure-powershell/issues/24106 as
@@ -318,8 +313,8 @@ MORE_FAMILIES = [
 ]
 
 
-@pytest.mark.parametrize(("text", "category"), MORE_FAMILIES)
-def test_more_tool_message_families(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
+@pytest.mark.parametrize(("text", "category"), FAMILIES + MORE_FAMILIES)
+def test_tool_message_families(kb: kbmod.KnowledgeBase, text: str, category: str) -> None:
     got = categories(diagnose(text + "\n", kb))
     assert got == {category}, got
 

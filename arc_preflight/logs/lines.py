@@ -112,19 +112,20 @@ CMDLET_ERROR_PATTERNS: Tuple[str, ...] = (
 # REQUIRED", https://learn.microsoft.com/windows/win32/msi/error-codes), so no exit-code shape
 # takes them. A match that is counted as none or negated (``0 failed``, ``Failed: 0``, ``No
 # errors occurred``) is not a failure either: see :func:`reports_failure`.
+_NOT_REBOOT = r"(?!(?:3010|1641)\b)"  # before a decimal exit code: not those two successes
 FAILURE_PATTERNS: Tuple[str, ...] = (
     r"(?<![a-z])fail(?:ed|ure|s)?\b",
     r"exception",
     r"(?<!\S)(?:error|fatal):\s",
     r"^E: (?:unable|failed|could|sub-process|package|repository|some |you )",
-    r"\bexit ?code(?:: ?| |=)(?!(?:3010|1641)\b)[1-9]",
+    r"\bexit ?code(?:: ?| |=)" + _NOT_REBOOT + r"[1-9]",
     r"\bexit_code\W{1,3}[1-9]",
     r"\bexited with (?:exit )?code:? [1-9]",
     r"\bexit status:? [1-9]",
     r"HRESULT_FROM_WIN32\([1-9]",
     r"\[(?:error|fatal|critical)\]",
     r"\baccess (?:is )?denied\b",
-    r"MainEngineThread is returning (?!(?:3010|1641)\b)[1-9]",
+    r"MainEngineThread is returning " + _NOT_REBOOT + r"[1-9]",
     r"\breturn value [23]\b",
     r"\b(?:status ?code|httpStatusCode)(?:=|: ?|:\")[45]\d\d\b",
     r"\bRESPONSE:? [45]\d\d\b",
@@ -202,7 +203,7 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # 267; System.Diagnostics.Process.ExitCode, ``ExitCode : 1603``). The patterns above need
     # the colon right after the name, which Format-List never writes.
     r"\bStatusCode \s{0,23}:\s{0,4}[45]\d\d\b",
-    r"\bExitCode \s{0,23}:\s{0,4}(?!(?:3010|1641)\b)-?[1-9]",
+    r"\bExitCode \s{0,23}:\s{0,4}" + _NOT_REBOOT + r"-?[1-9]",
     # an exit code written negative or in hex, as .NET and Windows tools print an HRESULT
     # (``exit code -2147024891``, ``exit code: 0x80070643``); ``0x0`` is success
     r"\bexit ?code(?:[:=] ?| )(?:-[1-9]|0x(?!0{0,5}(?:bc2|669)\b)0{0,7}[1-9a-f])",
