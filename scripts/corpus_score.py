@@ -72,6 +72,14 @@ class Case:
         return str(self.header.get("product", "arc_servers"))
 
     @property
+    def round(self) -> str:
+        """The collection round, the file name's prefix (``a`` ... ``e``). Rounds were
+        collected at different times: a text from a round gathered after the rules were
+        written measures understanding more fairly than one the rules' authors had seen
+        beside it, so the score per round shows whether later rounds fare worse."""
+        return self.path.stem.split("-", 1)[0]
+
+    @property
     def scorable(self) -> bool:
         return self.healthy or self.certainty != "unresolved"
 
@@ -207,7 +215,7 @@ def unseen(cases: Sequence[Case]) -> List[Case]:
 
 
 def group_table(title: str, cases: Sequence[Case], key: str) -> List[str]:
-    """Accuracy per value of ``key`` (label or text_kind), one column per half."""
+    """Accuracy per value of ``key`` (label, text_kind, product or round), one column per half."""
     values = sorted({getattr(c, key) for c in cases})
     width = max([len(title)] + [len(v) for v in values])
     lines = [f"{title:<{width}}  {'rules':>14}  {'holdout':>14}  {'all':>14}"]
@@ -245,6 +253,8 @@ def summary(cases: Sequence[Case], reveal: bool = False) -> Dict[str, Any]:
                           for lab in sorted({c.label for c in part})},
             "per_text_kind": {k: acc([c for c in part if c.text_kind == k])
                               for k in sorted({c.text_kind for c in part})},
+            "per_round": {k: acc([c for c in part if c.round == k])
+                          for k in sorted({c.round for c in part})},
         }
     out["holdout_source_not_cited"] = acc(unseen([c for c in failures if c.half == "holdout"]))
     out["overall"] = acc(failures)
@@ -287,6 +297,8 @@ def print_report(cases: Sequence[Case], show_wrong: bool, reveal: bool = False) 
     print("\n".join(group_table("text_kind", failures, "text_kind")))
     print()
     print("\n".join(group_table("product", failures, "product")))
+    print()
+    print("\n".join(group_table("round", failures, "round")))
     print()
     print("false positives on healthy texts (any diagnosis returned)")
     for half in HALVES:

@@ -74,3 +74,17 @@ def test_unseen_keeps_only_texts_whose_source_no_citing_file_names(
         assert corpus_score.unseen([seen, other]) == [other]
     finally:
         mp.undo()
+
+
+def test_per_round_counts_each_collection_round_apart(tmp_path: Path) -> None:
+    """A file's round is its name's prefix, so a late round (collected after the rules were
+    written) can be read apart from the early ones it is mixed with in each half."""
+    early, late, late_wrong = (case(tmp_path, n) for n in ("a-010", "e-001", "e-002"))
+    for c in (early, late, late_wrong):
+        c.half = "holdout"
+    early.got = late.got = ["dns_failure"]
+    late_wrong.got = ["unknown"]
+    assert (early.round, late.round) == ("a", "e")
+    rounds = corpus_score.summary([early, late, late_wrong])["halves"]["holdout"]["per_round"]
+    assert rounds["a"]["correct"] == 1 and rounds["a"]["scorable"] == 1
+    assert rounds["e"]["correct"] == 1 and rounds["e"]["scorable"] == 2
