@@ -61,7 +61,13 @@ from ..kb import KnowledgeBase, remedy_for
 from ..model import Cause, Diagnosis, LogDiagnosis, LogReport
 from ..redact import excerpt
 from .inputs import ScanStats, open_log
-from .lines import ERROR_LEVELS, exit_code_azcm
+from .lines import (
+    ERROR_LEVELS,
+    exit_code_azcm,
+    opens_as_advice,
+    reads_as_advice,
+    states_requirement,
+)
 from .scanner import Event, matcher_for, scan_stream
 
 RECORD_SPAN = 15  # most lines from a result record's name or target to its status line
@@ -103,6 +109,10 @@ _HOST_RE = re.compile(
     r"(?<![\w.-])(?:(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,10}"
     r"(?:com|net|org|io|us|cn|de|uk|local|internal|corp|lan|gov|edu|info|biz)"
     r"|\d{1,3}(?:\.\d{1,3}){3})(?![\w-])", re.IGNORECASE)
+# Categories whose patterns include statements of a requirement ("must be run as root", "run
+# PowerShell as Administrator"): such a match is evidence only where the line is not advice
+# (lines.reads_as_advice), for a usage text or a how-to says the same words as a refusal.
+ADVICE_SENSITIVE = frozenset({"not_admin"})
 MAX_EVIDENCE = 5
 TROUBLESHOOT = "https://learn.microsoft.com/azure/azure-arc/servers/troubleshoot-agent-onboard"
 
@@ -140,7 +150,15 @@ def line_causes(event: Event) -> List[Tuple[Cause, int, int]]:
     """The causes a line stands for: the most decisive, and others about different text (but
     not a generic transport failure beside the specific connectivity cause that explains it)."""
     kept: List[Tuple[Cause, int, int]] = []
+    advice: Optional[bool] = None
     for cause, start, end in event.causes:  # most decisive first
+        if cause.category in ADVICE_SENSITIVE and states_requirement(event.text[start:end]):
+            # "Note: This script must be run as Administrator": a requirement stated as
+            # advice is not the tool refusing to run
+            if advice is None:
+                advice = reads_as_advice(event.text, event.level, event.msg)
+            if advice:
+                continue
         if cause.priority < UMBRELLA and any(k.priority >= UMBRELLA for k, _, _ in kept):
             continue
         overlapping = [(k, s, e) for k, s, e in kept if start < e and s < end]
@@ -240,6 +258,8 @@ class _Scope:
                 entry = self.by_cause.setdefault(cause.id, (cause, _Evidence()))
                 entry[1].add(event, start, end, codes)
             return
+        failure = event.failure and not (event.level is None
+                                          and opens_as_advice(event.text, event.msg))
         unknown_codes = []
         known = False
         for code in codes:
@@ -252,7 +272,7 @@ class _Scope:
                                                                 (code,))
             elif code in event.azcm:
                 unknown_codes.append(code)
-        if unknown_codes or (not known and (event.is_error or event.failure)):
+        if unknown_codes or (not known and (event.is_error or failure)):
             start = event.text.upper().find(unknown_codes[0]) if unknown_codes else 0
             self.unknown.add(event, max(start, 0), max(start, 0) + 9, unknown_codes)
 

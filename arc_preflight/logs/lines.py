@@ -290,6 +290,54 @@ _NONE_BEFORE = re.compile(r"(?<![\w.,-])(?:no|not|never|zero|0)\s{1,3}$", re.IGN
 _NONE_AFTER = re.compile(r"\s{0,3}[:=]\s{0,3}0(?![\d.x])", re.IGNORECASE)
 
 
+# Advice, not a refusal (issue 9). Documentation, usage texts and scripts state what a command
+# needs ("Note: This script must be run as Administrator", "To perform this procedure, you must
+# be a member of the Administrators group", "Make sure ..."), and tools log the same words as a
+# hint below error level (PowerShell's ``VERBOSE:``, Azure CLI's ``INFO:``). Such a line states a
+# requirement; it is not a tool refusing to run. A line opening with one of these markers, or
+# logged below warning level, is advice. (A refusal that opens with another word stays one:
+# "Please Note: This script must be run as root!" is a script's refusal before ``exit 1``.)
+_ADVICE_RE = re.compile(
+    r"^[\s#*>/;:-]{0,12}(?:REM\s{1,4})?"
+    r"(?:(?:note|notes|tip|hint|important|caution|remarks?|prerequisites?)\s{0,2}:"
+    r"|(?:VERBOSE|INFO|DEBUG)\s{0,2}:\s"
+    r"|(?:make sure|ensure|be sure|verify that|remember to)\b"
+    # a numbered step of a how-to ("1. Open a PowerShell console as an administrator.")
+    r"|\d{1,2}[.)]\s{1,4}(?-i:[A-Z])"
+    # a purpose or a condition, then what to do ("To upgrade the agent, you must have root
+    # access", "For Windows Servers that ..., run the following commands as an administrator")
+    r"|(?:to|for|if|when) [^,\n]{1,160}, (?:you|the|run|use|open|start|make sure|ensure)\b)",
+    re.IGNORECASE)
+_ADVICE_LEVELS = frozenset({"trace", "debug", "info"})
+# The words of a requirement (what must, should or needs to be done), as opposed to a tool's
+# report that something was refused ("Access to the path ... is denied", "[Errno 13]
+# Permission denied", "is not allowed to run sudo on"): only a requirement can be advice.
+_REQUIREMENT_RE = re.compile(
+    r"\b(?:must|should|needs?|requires?|required|only root)\b"
+    # an imperative ("run ... as administrator", "open a console as an administrator"); not a
+    # refusal's own words ("Could not open lock file", "Cannot open ... service", Go's
+    # "open /var/opt/azcmagent/...: permission denied", "is not allowed to run sudo")
+    r"|(?<!not )(?<!cannot )\b(?:(?:re-?)?run|open|start|launch) (?![/\\]|sudo\b)",
+    re.IGNORECASE)
+
+
+def reads_as_advice(text: str, level: Optional[str], msg: Optional[str] = None) -> bool:
+    """Whether a line gives advice rather than reporting what happened: it opens with an advice
+    marker (on the line or in its message field), or it was logged below warning level."""
+    return level in _ADVICE_LEVELS or opens_as_advice(text, msg)
+
+
+def opens_as_advice(text: str, msg: Optional[str] = None) -> bool:
+    """Whether a line (or its message field) opens with an advice marker: a how-to's words
+    ("To run those commands, ... otherwise the commands will fail") report no failure."""
+    return bool(_ADVICE_RE.match(text) or (msg is not None and _ADVICE_RE.match(msg)))
+
+
+def states_requirement(text: str) -> bool:
+    """Whether matched text states a requirement (must, should, needs, run as ...)."""
+    return bool(_REQUIREMENT_RE.search(text))
+
+
 def reports_failure(regex: Pattern[str], text: str) -> bool:
     """Whether ``regex`` (one of FAILURE_RES) finds a failure in ``text`` that is not a count of
     none or a negation: summaries and test reports print the failure words with a zero
