@@ -104,6 +104,12 @@ SAMPLES: Dict[str, List[Tuple[str, str]]] = {
     "powershell_binding": [
         ("    + FullyQualifiedErrorId : {name},Microsoft.Azure.PowerShell.Cmdlets.x", "{name}"),
     ],
+    # the last line of a script's error record, the script's name after the id (the shape of
+    # https://github.com/CrowdStrike/CRT/issues/7 and
+    # https://github.com/seagull/disable-scheduledWaking/issues/8)
+    "powershell_engine": [
+        ("    + FullyQualifiedErrorId : {name},Get-CRTReport.ps1", "{name}"),
+    ],
     # a traceback's last line (https://docs.python.org/3/tutorial/errors.html shape)
     "python_exceptions": [("{name}: 'properties'", "{name}")],
     "dotnet_exceptions": [
