@@ -79,11 +79,21 @@ class _Patterns(Mapping[str, Tuple[Pattern[str], ...]]):
         return len(self._sources)
 
 
+# How every message pattern is compiled. ASCII case folding only: the prefilter that picks the
+# lines a pattern runs on lower-cases bytes the ASCII way, while Python's Unicode IGNORECASE also
+# lets the long s (U+017F) match "s", the Kelvin sign (U+212A) "k" and the dotted and dotless
+# I (U+0130, U+0131) "i". With it a line's causes depended on which path read it and on which
+# other literals the line held (tests/test_case_folding.py). The patterns are ASCII (a test
+# holds them to it), so re.ASCII changes nothing else for them but \w, \d, \s and \b, which
+# then mean their ASCII classes, as the patterns' literals already do.
+PATTERN_FLAGS = re.IGNORECASE | re.ASCII
+
+
 def _compile(where: str, sources: Sequence[str]) -> Tuple[Pattern[str], ...]:
     compiled = []
     for pattern in sources:
         try:
-            compiled.append(re.compile(pattern, re.IGNORECASE))
+            compiled.append(re.compile(pattern, PATTERN_FLAGS))
         except re.error as exc:
             raise _fail(where, f"pattern {pattern!r} does not compile: {exc}") from None
     return tuple(compiled)

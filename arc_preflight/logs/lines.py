@@ -281,7 +281,7 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
 # case-insensitive alternation is ten times slower per character than a pattern that starts
 # with a literal). Each is linear: no nested repeats, every repeat bounded.
 FAILURE_RES: Tuple[Pattern[str], ...] = tuple(
-    re.compile(p, re.IGNORECASE | re.MULTILINE) for p in FAILURE_PATTERNS)
+    re.compile(p, re.IGNORECASE | re.MULTILINE | re.ASCII) for p in FAILURE_PATTERNS)
 FAILURE_LEVELS = frozenset({"error", "fatal", "panic", None})
 # The word right before a failure word that says there was none: "No errors occurred", "0
 # failed", "was not unsuccessful", "zero errors were encountered".

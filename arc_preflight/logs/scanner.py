@@ -18,6 +18,7 @@ from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Pattern, Set,
 from ..kb import KnowledgeBase
 from ..model import Cause
 from .inputs import CHUNK_SIZE, ScanStats
+from .linefinder import chosen_backend
 from .lines import (
     AZCM_RE,
     AZCM_TRIGGER,
@@ -182,8 +183,9 @@ _MATCHERS: Dict[Tuple[int, str], Matcher] = {}
 
 def matcher_for(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
     """The matcher for a knowledge base, built once per process (the KB is immutable) and
-    prefilter backend."""
-    key = (id(kb), backend)
+    prefilter backend. The key is the backend ``auto`` resolves to now, so setting or clearing
+    ``ARC_PREFLIGHT_PURE_PREFILTER`` later in the process takes effect."""
+    key = (id(kb), chosen_backend(backend))
     cached = _MATCHERS.get(key)
     if cached is None or cached.kb is not kb:
         cached = build_matcher(kb, backend)
