@@ -167,8 +167,18 @@ def line_causes(event: Event) -> List[Tuple[Cause, int, int]]:
             continue
         kept.append((cause, start, end))
     # "curl: (56) Received HTTP code 407 from proxy": the reason and its symptom on one line
-    on_line = {k.category for k, _, _ in kept}
-    return [item for item in kept if not _explained_by(item[0], on_line)]
+    return [item for item in kept if not _explained_on_line(item[0], kept)]
+
+
+def _explained_on_line(cause: Cause, kept: List[Tuple[Cause, int, int]]) -> bool:
+    """Whether a generic failure is explained by a specific cause on its own line. The rule of
+    the scope-level fold (:func:`_may_explain`) holds here too: a refused or unanswered TCP
+    connect is not explained by what is said after one, so "One or more errors occurred. (...
+    actively refused it.) (The remote certificate is invalid ...)" stays two failures. Hosts
+    are not compared: on one line they cannot be told apart per failure."""
+    explaining = _explained_by(cause, {k.category for k, _, _ in kept})
+    return any(k.category in explaining and not _after_the_connect(cause, k)
+               for k, _, _ in kept)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,6 +344,12 @@ def _explained_by(cause: Cause, categories: Iterable[str]) -> FrozenSet[str]:
     return explaining & frozenset(categories) if cause.priority < below else frozenset()
 
 
+def _after_the_connect(generic: Cause, specific: Cause) -> bool:
+    """Whether ``specific`` is said only after a TCP connect that ``generic`` reports never
+    completed (refused, unanswered): then it cannot be the reason."""
+    return generic.id in CONNECT_LEVEL and specific.category in AFTER_CONNECT
+
+
 def _hosts(evidence: _Evidence) -> FrozenSet[str]:
     return frozenset(m.group(0).lower() for text in evidence.texts
                      for m in _HOST_RE.finditer(text))
@@ -345,7 +361,7 @@ def _may_explain(generic: Tuple[Cause, _Evidence], specific: Tuple[Cause, _Evide
     different endpoints are two failures (a DNS failure for one name and a timeout to another
     address). A line that names no endpoint ("Unable to connect to the remote server") is taken
     to be about the one beside it."""
-    if generic[0].id in CONNECT_LEVEL and specific[0].category in AFTER_CONNECT:
+    if _after_the_connect(generic[0], specific[0]):
         return False
     mine, theirs = _hosts(generic[1]), _hosts(specific[1])
     return not mine or not theirs or bool(mine & theirs)
