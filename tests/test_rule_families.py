@@ -104,6 +104,57 @@ SAMPLES = [
     # provider of 'suse-migration-sle15-activation' found."
     ("'azcmagent' not found in package names. Trying capabilities.\n"
      "No provider of 'azcmagent' found.", "unsupported_environment", "unsupported_platform"),
+    # --- the Linux prerequisites besides systemd (wget, curl, openssl, gnupg) ---
+    # https://github.com/teddysun/lamp/issues/143 (a CentOS 7 box without wget)
+    ("include/public.sh: line 46: wget: command not found", "unsupported_environment",
+     "linux_prerequisite_missing"),
+    # https://github.com/ytsaurus/ytsaurus/issues/434 (apt-key on an image without GnuPG)
+    ("root@356de63452fc:/# curl -s https://apt.llvm.org/llvm-snapshot.gpg.key | apt-key add\n"
+     "E: gnupg, gnupg2 and gnupg1 do not seem to be installed, but one of them is required for "
+     "this operation", "unsupported_environment", "linux_prerequisite_missing"),
+    # --- Windows ping.exe with no usable adapter or route ---
+    # https://github.com/vmware/ansible-vsphere-gos-validation/issues/300 (Ethernet disabled)
+    ("Pinging 192.168.192.1 from 192.168.192.201 with 32 bytes of data:\n"
+     "PING: transmit failed. General failure. \n"
+     "PING: transmit failed. General failure. \n"
+     "PING: transmit failed. General failure. \n"
+     "\n"
+     "Ping statistics for 192.168.192.1:\n"
+     "    Packets: Sent = 3, Received = 0, Lost = 3 (100% loss),", "network_unreachable",
+     "network_unreachable"),
+    # --- Azure CLI's extension manager: an extension that does not fit this CLI ---
+    # https://github.com/Azure/partnercenter-cli-extension/issues/196
+    ("The 'partnercenter' extension version 0.1.2 is not compatible with your current CLI core "
+     "version 2.49.0.\n"
+     "This extension requires a min of 2.0.67 and max of 2.43.0 CLI core.\n"
+     "Please run 'az upgrade' to upgrade to a compatible version.\n"
+     "\n"
+     "Use --debug for more information", "client_tool_bug", "cli_extension_incompatible"),
+    # https://github.com/microsoft/hackwithazure/issues/15 (the wording of older CLI cores)
+    ("The 'hack' extension is not compatible with this version of the CLI.\n"
+     "You have CLI core version 2.2.0 and this extension requires a min of 2.0.67 and max of "
+     "2.1.0.\n"
+     "Please install a compatible extension version or remove it.", "client_tool_bug",
+     "cli_extension_incompatible"),
+    # https://github.com/Azure/azure-cli-extensions/issues/10067
+    ("The checksum of the extension does not match the expected value. Use --debug for more "
+     "information.", "client_tool_bug", "cli_extension_incompatible"),
+    # https://github.com/Azure/azure-cli/issues/22866 (the message line after "The command failed
+    # with an unexpected error. Here is the traceback:")
+    ("The extension ssh is not installed.", "client_tool_bug", "cli_extension_incompatible"),
+    # --- a PowerShell module held by a session that has it loaded ---
+    # the Uninstall-Module reference's own example
+    # (https://learn.microsoft.com/powershell/module/powershellget/uninstall-module)
+    ("WARNING: The version '1.0.5.18' of module 'SnippetPx' is currently in use. Retry the "
+     "operation after closing the\n"
+     "applications.\n"
+     "PackageManagement\\Uninstall-Package : Module 'SnippetPx' is in currently in use.",
+     "client_tool_bug", "powershell_module_in_use"),
+    # --- a DNS answer with no address record ---
+    # the Azure Local DNS validator's rolled-up record (corpus e-014, rules half:
+    # https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/Troubleshooting-DNS-ActiveDirectory-DomainName-Resolution.md)
+    ("  - Queried dns server 10.0.0.10 for contoso.local on AzL-Node-01 (Attempt: 3/3). Result "
+     "returned 0 A records. Expected at least 1. Error:", "dns_failure", "dns_no_records"),
     # Windows Installer's 1605 (msiexec /x of a product that is not installed), as FormatMessage
     # words it (https://learn.microsoft.com/windows/win32/msi/error-codes)
     ("This action is only valid for products that are currently installed.",
