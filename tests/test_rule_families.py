@@ -139,9 +139,6 @@ SAMPLES = [
     # https://github.com/Azure/azure-cli-extensions/issues/10067
     ("The checksum of the extension does not match the expected value. Use --debug for more "
      "information.", "client_tool_bug", "cli_extension_incompatible"),
-    # https://github.com/Azure/azure-cli/issues/22866 (the message line after "The command failed
-    # with an unexpected error. Here is the traceback:")
-    ("The extension ssh is not installed.", "client_tool_bug", "cli_extension_incompatible"),
     # --- a PowerShell module held by a session that has it loaded ---
     # the Uninstall-Module reference's own example
     # (https://learn.microsoft.com/powershell/module/powershellget/uninstall-module)
@@ -155,6 +152,23 @@ SAMPLES = [
     # https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/Troubleshooting-DNS-ActiveDirectory-DomainName-Resolution.md)
     ("  - Queried dns server 10.0.0.10 for contoso.local on AzL-Node-01 (Attempt: 3/3). Result "
      "returned 0 A records. Expected at least 1. Error:", "dns_failure", "dns_no_records"),
+    # --- the Linux package managers' own checks ---
+    # apt's "Package '%s' has no installation candidate" (apt-private/private-cacheset.cc), in the
+    # shape https://github.com/angristan/openvpn-install/issues/217 quotes it for gpg
+    ("Package azcmagent is not available, but is referred to by another package.\n"
+     "E: Package 'azcmagent' has no installation candidate", "unsupported_environment",
+     "unsupported_platform"),
+    # https://github.com/AlmaLinux/leapp-repository/issues/38 (dnf's summary of rpm's disk check)
+    ("Error: At least 644MB more space needed on the / filesystem.", "install_failure",
+     "install_disk_full"),
+    # https://github.com/teejee2008/ukuu-plus/issues/26
+    ("dpkg: error: dpkg frontend lock is locked by another process", "install_failure",
+     "installer_lock_busy"),
+    # https://github.com/wazuh/wazuh-packages/issues/1710
+    ("Error unpacking rpm package wazuh-manager-4.3.5-1.x86_64\n"
+     "error: unpacking of archive failed on file /opt/ossec/framework/python/lib/python3.9/"
+     "site-packages/pip/_vendor/idna/__pycache__/uts46data.cpython-39.pyc;62bd9656: cpio: Digest "
+     "mismatch", "install_failure", "linux_package_manager_failed"),
     # Windows Installer's 1605 (msiexec /x of a product that is not installed), as FormatMessage
     # words it (https://learn.microsoft.com/windows/win32/msi/error-codes)
     ("This action is only valid for products that are currently installed.",
