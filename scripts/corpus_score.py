@@ -328,9 +328,65 @@ def print_report(cases: Sequence[Case], show_wrong: bool, reveal: bool = False) 
                   "for a final audit only; rules are never written from them)")
 
 
+PRODUCT_TITLES = {
+    "arc_servers": "the Connected Machine agent, its onboarding and extensions (`arc_servers`)",
+    "azure_local": "Azure Local's own update, deployment and validation (`azure_local`)",
+    "resource_bridge": "the Arc resource bridge appliance (`resource_bridge`)",
+    "scvmm": "Arc-enabled SCVMM (`scvmm`)",
+}
+ROUND_TITLES = {
+    "a": "`a` (first round)",
+    "b": "`b`",
+    "c": "`c` (scarce kinds: extension logs, Az PowerShell, Azure CLI, Azure Local)",
+    "d": "`d` (scarce kinds, collected after the rules were written)",
+    "e": "`e` (only from pages no rule or test cited; mostly Azure Local)",
+    "f": "`f` (only from pages no rule or test cited; the agent's own tools)",
+}
+
+
+def markdown_tables(cases: Sequence[Case]) -> List[str]:
+    """The README's corpus tables, printed from a run so that the manual quotes a measurement
+    rather than numbers copied by hand (they were edited by hand before, and drifted)."""
+    failures = [c for c in cases if not c.healthy]
+    healthy = [c for c in cases if c.healthy]
+
+    def cell(group: Sequence[Case]) -> str:
+        good, total = tally(group)
+        return f"{good}/{total}" if total else "-"
+
+    def count(group: Sequence[Case]) -> str:
+        good, total = tally(group)
+        return f"{total} | {good} ({round(100 * good / total)}%)" if total else "0 | -"
+
+    holdout = [c for c in failures if c.half == "holdout"]
+    bad = sum(1 for c in healthy if not c.correct)
+    out = ["| half | texts scored | right cause (and at most one other beside it) |",
+           "| --- | --- | --- |",
+           f"| rules half | {count([c for c in failures if c.half == 'rules'])} |",
+           f"| hold-out half | {count(holdout)} |",
+           "| hold-out texts whose source page no rule or test cites (the strict reading) | "
+           f"{count(unseen(holdout))} |",
+           f"| healthy texts (no diagnosis expected) | {len(healthy)} | "
+           f"{len(healthy) - bad} ({bad} false positives) |"]
+    for title, key, names in (("category", "label", {}),
+                              ("kind of text", "text_kind", {}),
+                              ("what failed (`product`, judged from the source only)",
+                               "product", PRODUCT_TITLES),
+                              ("collection round (file-name prefix)", "round", ROUND_TITLES)):
+        out += ["", f"| {title} | rules half | hold-out half |", "| --- | ---: | ---: |"]
+        for value in sorted({getattr(c, key) for c in failures}):
+            row = [c for c in failures if getattr(c, key) == value]
+            name = names.get(value, f"`{value}`")
+            out.append(f"| {name} | " + " | ".join(
+                cell([c for c in row if c.half == h]) for h in HALVES) + " |")
+    return out
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
+    parser.add_argument("--markdown", action="store_true",
+                        help="print the README's corpus tables (Markdown)")
     parser.add_argument("--half", choices=HALVES, help="score only this half")
     parser.add_argument("--show-wrong", action="store_true",
                         help="list wrong files with expected vs got")
@@ -353,7 +409,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     cases = score(cases, args.in_process)
 
-    if args.json:
+    if args.markdown:
+        print("\n".join(markdown_tables(cases)))
+    elif args.json:
         print(json.dumps(summary(cases, args.reveal_holdout), indent=2))
     else:
         print_report(cases, args.show_wrong, args.reveal_holdout)

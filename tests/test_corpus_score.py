@@ -88,3 +88,15 @@ def test_per_round_counts_each_collection_round_apart(tmp_path: Path) -> None:
     rounds = corpus_score.summary([early, late, late_wrong])["halves"]["holdout"]["per_round"]
     assert rounds["a"]["correct"] == 1 and rounds["a"]["scorable"] == 1
     assert rounds["e"]["correct"] == 1 and rounds["e"]["scorable"] == 2
+
+
+def test_markdown_tables_print_the_measured_cells(tmp_path: Path) -> None:
+    """The README quotes these tables; each cell is right/scored per half, '-' for none."""
+    right, wrong = case(tmp_path, "f-001"), case(tmp_path, "f-002")
+    right.half, wrong.half = "rules", "holdout"
+    right.got, wrong.got = ["dns_failure"], ["unknown"]
+    lines = corpus_score.markdown_tables([right, wrong])
+    assert "| rules half | 1 | 1 (100%) |" in lines
+    assert "| hold-out half | 1 | 0 (0%) |" in lines
+    assert "| `dns_failure` | 1/1 | 0/1 |" in lines
+    assert any(line.startswith("| `f` (") and line.endswith("| 1/1 | 0/1 |") for line in lines)
