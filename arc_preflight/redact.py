@@ -53,6 +53,14 @@ _QUOTED = r"\"[^\"\n]{0,1024}\"|'[^'\n]{0,1024}'"
 _SHAPES: List[re.Pattern[str]] = [
     # --service-principal-secret VALUE on a command line
     re.compile(r"(?P<keep>--service-principal-secret(?:=| {1,8}))(?:" + _QUOTED + r"|\S+)"),
+    # the short and other long secret flags of the two commands that take one on their command
+    # line: ``azcmagent connect -p VALUE`` (-p is --service-principal-secret there, per the
+    # azcmagent connect reference) and ``az login -u ID -p VALUE`` / ``--password VALUE``, as a
+    # Terraform local-exec error or a CalledProcessError quotes the whole command. Elsewhere
+    # ``-p`` is a port or a path, so the command must come first on the same line.
+    re.compile(r"(?P<keep>(?<![A-Za-z0-9_-])(?:azcmagent(?:\.exe)?[ \t]{1,8}connect|az(?:\.cmd)?"
+               r"[ \t]{1,8}login)\b[^\n]{0,400}?[ \t](?:-p|--password|--secret|--client-secret)"
+               r"(?:=|[ \t]{1,8}))(?:" + _QUOTED + r"|[^\s\"']+)"),
     re.compile(r"(?P<keep>(?<![A-Za-z0-9_])(?:Bearer|Basic)(?:[ \t]{1,8}|%20))"
                r"[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE),
     # JSON Web Tokens: three base64url parts, the first always starting with eyJ. The start must

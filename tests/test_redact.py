@@ -105,6 +105,40 @@ def test_service_principal_secret_on_command_line(text: str, expected: str) -> N
     assert redact(text) == expected
 
 
+# The short and other secret flags, as tools quote a whole failed command: Terraform's local-exec
+# error ("Error running command '...': exit status 1. Output: ...", the shape of
+# https://github.com/hashicorp/terraform/issues/21830) around ``az login --service-principal -u
+# ID -p SECRET`` (https://learn.microsoft.com/cli/azure/authenticate-azure-cli-service-principal),
+# Python's CalledProcessError ("Command '...' returned non-zero exit status 1.",
+# https://docs.python.org/3/library/subprocess.html#subprocess.CalledProcessError), and
+# azcmagent connect's own ``-p`` (https://learn.microsoft.com/azure/azure-arc/servers/azcmagent-connect).
+@pytest.mark.parametrize("text, expected", [
+    ("Error running command 'az login --service-principal -u 11111111-2222-3333-4444-555555555555"
+     " -p 7Rk.Tz_3oP-m1~Nq8Lw2Vb --tenant contoso.com': exit status 1. Output: ERROR",
+     "Error running command 'az login --service-principal -u 11111111-2222-3333-4444-555555555555"
+     f" -p {MASK} --tenant contoso.com': exit status 1. Output: ERROR"),
+    ("ERROR: Command 'az login -u user@contoso.com -p Winter2024!Pass' returned non-zero exit"
+     " status 1.",
+     f"ERROR: Command 'az login -u user@contoso.com -p {MASK}' returned non-zero exit status 1."),
+    ('azcmagent connect -i app01 -p "has spaces" -t tenant01 -g rg01',
+     f"azcmagent connect -i app01 -p {MASK} -t tenant01 -g rg01"),
+    ("az login --service-principal --username app01 --password=Abc.123 --tenant t01",
+     f"az login --service-principal --username app01 --password={MASK} --tenant t01"),
+])
+def test_secret_flags_of_az_login_and_azcmagent_connect(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "mkdir -p /var/opt/azcmagent && az login --identity",
+    "docker run -p 8080:80 mcr.microsoft.com/azure-cli az version",
+    "azcmagent check -p --location eastus",
+    "ssh -p 2222 user01@host01",
+])
+def test_other_dash_p_flags_are_kept(text: str) -> None:
+    assert redact(text) == text
+
+
 # Scripts admins paste: the Group Policy onboarding scripts and the docs' PowerShell samples set
 # secrets in variables and turn them into credentials (onboard-group-policy-powershell.md,
 # https://learn.microsoft.com/powershell/module/microsoft.powershell.security/convertto-securestring
