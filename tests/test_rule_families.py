@@ -169,6 +169,12 @@ SAMPLES = [
      "error: unpacking of archive failed on file /opt/ossec/framework/python/lib/python3.9/"
      "site-packages/pip/_vendor/idna/__pycache__/uts46data.cpython-39.pyc;62bd9656: cpio: Digest "
      "mismatch", "install_failure", "linux_package_manager_failed"),
+    # --- Squid's page for a request without proxy credentials ---
+    # https://github.com/gajus/puppeteer-proxy/issues/13
+    ("The following error was encountered while trying to retrieve the URL: https://google.com/*\n"
+     "Cache Access Denied.\n"
+     "Sorry, you are not currently allowed to request https://google.com/* from this cache until "
+     "you have authenticated yourself.", "proxy_auth_required", "proxy_auth_required"),
     # Windows Installer's 1605 (msiexec /x of a product that is not installed), as FormatMessage
     # words it (https://learn.microsoft.com/windows/win32/msi/error-codes)
     ("This action is only valid for products that are currently installed.",
