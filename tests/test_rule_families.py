@@ -175,6 +175,16 @@ SAMPLES = [
      "Cache Access Denied.\n"
      "Sorry, you are not currently allowed to request https://google.com/* from this cache until "
      "you have authenticated yourself.", "proxy_auth_required", "proxy_auth_required"),
+    # --- the Go runtime's fatal errors (the agent's services are Go programs) ---
+    # https://github.com/mackerelio/go-check-plugins/issues/546
+    ("fatal error: runtime: out of memory\n"
+     "runtime stack:\n"
+     "runtime.throw(0x55cdaf, 0x16)\n"
+     "    /opt/go/src/runtime/panic.go:608 +0x72 fp=0x7ffd77644650 sp=0x7ffd77644620 pc=0x429722",
+     "internal_agent_error", "agent_crashed"),
+    # https://github.com/grafana/agent/issues/694
+    ("runtime/cgo: pthread_create failed: Resource temporarily unavailable",
+     "internal_agent_error", "agent_crashed"),
     # Windows Installer's 1605 (msiexec /x of a product that is not installed), as FormatMessage
     # words it (https://learn.microsoft.com/windows/win32/msi/error-codes)
     ("This action is only valid for products that are currently installed.",
