@@ -175,6 +175,32 @@ SAMPLES = [
      "Cache Access Denied.\n"
      "Sorry, you are not currently allowed to request https://google.com/* from this cache until "
      "you have authenticated yourself.", "proxy_auth_required", "proxy_auth_required"),
+    # --- applications on an Arc machine that miss its managed identity endpoint ---
+    # AzCopy's auto-login asking the Azure VM address (https://github.com/Azure/azure-storage-azcopy/issues/2654)
+    ('Failed to perform Auto-login: ManagedIdentityCredential: ManagedIdentityCredential: Get '
+     '"http://169.254.169.254/metadata/identity/oauth2/token?api-version=2018-02-01&resource='
+     'https%3A%2F%2Fstorage.azure.com": dial tcp 169.254.169.254:80: connect: network is '
+     'unreachable.', "client_tool_bug", "app_arc_identity_endpoint_missed"),
+    # the Azure File CSI driver's urllib3 error (https://github.com/kubernetes-sigs/azurefile-csi-driver/issues/3225)
+    ("Error fetching user-assigned managed identity token:\n"
+     "HTTPConnectionPool(host='169.254.169.254', port=80): Max retries exceeded with url:\n"
+     "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://storage.azure.com",
+     "client_tool_bug", "app_arc_identity_endpoint_missed"),
+    # azure-identity with a broken MSAL on an Arc server
+    # (https://github.com/AzureAD/microsoft-authentication-library-for-python/issues/815)
+    ("azure.core.exceptions.ClientAuthenticationError: DefaultAzureCredential failed to retrieve "
+     "a token from the included credentials.\nAttempted credentials:\n"
+     "\tManagedIdentityCredential: Azure Arc managed identity configuration not found in "
+     "environment. Unrecognizable WWW-Authenticate header: {}", "client_tool_bug",
+     "app_arc_identity_endpoint_missed"),
+    # the Azure Identity libraries' refusal of a client id on Arc (the message as the .NET
+    # library defines it: Azure/azure-sdk-for-net,
+    # sdk/identity/Azure.Identity/src/AzureArcManagedIdentitySource.cs)
+    ("Azure.Identity.AuthenticationFailedException: User assigned identity is not supported by "
+     "the Azure Arc Managed Identity Endpoint. To authenticate with the system assigned "
+     "identity omit the client id when constructing the ManagedIdentityCredential, or if "
+     "authenticating with the DefaultAzureCredential ensure the AZURE_CLIENT_ID environment "
+     "variable is not set.", "client_tool_bug", "arc_identity_user_assigned"),
     # --- the Go runtime's fatal errors (the agent's services are Go programs) ---
     # https://github.com/mackerelio/go-check-plugins/issues/546
     ("fatal error: runtime: out of memory\n"
@@ -229,6 +255,9 @@ def test_requires_elevation_is_not_admin(kb: kbmod.KnowledgeBase) -> None:
     # a network without IPv6: an empty AAAA answer is normal there
     "  - Queried dns server 10.0.0.10 for contoso.local on AzL-Node-01 (Attempt: 1/3). Result "
     "returned 0 AAAA records.",
+    # azure-identity's INFO line while DefaultAzureCredential moves on to the next credential
+    # (azure/identity/_credentials/imds.py: _LOGGER.info("No response from the IMDS endpoint."))
+    "INFO:azure.identity._credentials.imds:No response from the IMDS endpoint.",
 ])
 def test_near_misses_stay_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
     assert diagnose(line + "\n", kb).diagnoses == (), line
