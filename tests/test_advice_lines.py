@@ -73,6 +73,13 @@ REFUSALS = [
     # ("Please Note: This script must be run as root!", a VPN script's rootcheck; the same
     # words at error level, in the agent's console shape)
     "ERROR   This script must be run as root!",
+    # a refusal at error or fatal level keeps its verdict even when its words open like a how-to
+    # (the agent's console record shape "FATAL   <message>" and the logrus record shape of its
+    # himds log, as in the Arc docs' troubleshoot-agent-onboard samples; review finding)
+    "FATAL   To connect this machine, the command must be run as an administrator",
+    'time="2024-03-01T10:00:00Z" level=error msg="To perform this operation, you must be a '
+    'member of the Administrators group"',
+    "ERROR   Note: this command must be run as root",
     # PowerShell's own refusal of a #Requires -RunAsAdministrator script
     # (https://github.com/ColinNebula/nebula-shield-anti-virus/blob/HEAD/installer/FIX_ADMIN_ERROR.md)
     ".\\install-nebula-shield.ps1 : The script 'install-nebula-shield.ps1' cannot be run "
@@ -100,9 +107,24 @@ def test_the_advice_and_requirement_readings() -> None:
     assert reads_as_advice("Note: This script must be run as Administrator", None)
     assert reads_as_advice("anything", "info") and not reads_as_advice("anything", "warning")
     assert not reads_as_advice("Please Note: This script must be run as root!", None)
+    assert not reads_as_advice("Note: this command must be run as root", "error")
+    assert not reads_as_advice("To connect, run it as an administrator", "fatal")
     assert states_requirement("must be run as root")
     assert states_requirement("Open a PowerShell console as an administrator")
     for refusal in ("Cannot open himds service on computer '.'",
                     "open /var/opt/azcmagent/x: permission denied",
                     "is not allowed to run sudo on", "Access to the path 'C:\\x' is denied"):
         assert not states_requirement(refusal), refusal
+
+
+@pytest.mark.parametrize("line", [
+    # "and not as root" asks for fewer rights, never for more: a Dockerfile comment and a pod
+    # template how-to, as public code search finds them ("so that the app will run as node user
+    # and not as root user"; "make the pod run as a user and not as root"), and the review's
+    # "Please run as normal user and not as root"
+    "# change the user to node user so that the app will run as node user and not as root user",
+    "For example, you can use a pod template to make the pod run as a user and not as root.",
+    "Please run as normal user and not as root",
+])
+def test_asking_for_fewer_rights_is_not_not_admin(kb: kbmod.KnowledgeBase, line: str) -> None:
+    assert "not_admin" not in categories(diagnose(line + "\n", kb)), line

@@ -323,7 +323,11 @@ _REQUIREMENT_RE = re.compile(
 
 def reads_as_advice(text: str, level: Optional[str], msg: Optional[str] = None) -> bool:
     """Whether a line gives advice rather than reporting what happened: it opens with an advice
-    marker (on the line or in its message field), or it was logged below warning level."""
+    marker (on the line or in its message field), or it was logged below warning level. A line
+    logged at error or fatal level is the tool's verdict whatever words open it
+    ("FATAL To connect this machine, the command must be run as an administrator")."""
+    if level in ERROR_LEVELS:
+        return False
     return level in _ADVICE_LEVELS or opens_as_advice(text, msg)
 
 
