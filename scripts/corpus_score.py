@@ -339,8 +339,8 @@ ROUND_TITLES = {
     "b": "`b`",
     "c": "`c` (scarce kinds: extension logs, Az PowerShell, Azure CLI, Azure Local)",
     "d": "`d` (scarce kinds, collected after the rules were written)",
-    "e": "`e` (only from pages no rule or test cited; mostly Azure Local)",
-    "f": "`f` (only from pages no rule or test cited; the agent's own tools)",
+    "e": "`e` (from pages nothing cited when collected; mostly Azure Local)",
+    "f": "`f` (from pages nothing cited when collected; tools on Arc machines)",
 }
 
 
