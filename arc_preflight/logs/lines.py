@@ -142,7 +142,7 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     r"\b(?:unable to|could not|couldn't) [a-z]",
     r"\b(?:cannot|can't) (?:connect|reach|resolve|find|load|open|create|register|install"
     r"|download|acquire|get|retrieve|validate|verify|establish|start|bind|determine|access"
-    r"|contact|read|write|process)\b",
+    r"|contact|read|write)\b",
     r"\btimed out\b",
     r"\bis not recognized as\b",
     r"\ban error occurred\b",
@@ -232,13 +232,6 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # level first (``Error\t7/28/2025 10:03:10 PM\tApplication Error\t1000\t(100)``,
     # https://github.com/ptfpinho23/WinLet/issues/5)
     r"^(?:Error|Critical)\t\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4} ",
-    # ... and Get-WinEvent's default table (TimeCreated, Id, LevelDisplayName, Message): a row
-    # whose level column says Error or Critical (``10/10/2025 6:46:46 PM   1 Error   Azure Stack
-    # HCI Update Service: Memory Error Limit Reached, ...``, as the Azure Local TSG
-    # Update-Service-terminated-repeatedly-by-ALM.md in Azure/AzureLocal-Supportability prints it;
-    # corpus e-028, rules half)
-    r"^\s{0,4}\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4} \d{1,2}:\d{2}:\d{2}(?: ?[AP]M)?\s{1,30}\d{1,10}"
-    r" (?-i:Error|Critical)\s",
     # The systemd journal's priority (systemd.journal-fields(7): PRIORITY=, syslog's 0 emerg ...
     # 3 err) as ``journalctl -o verbose``/``export`` and ``-o json`` print it. (The ``<3>``
     # prefix of sd-daemon(3) is left out: a literal without letters costs the prefilter a whole
