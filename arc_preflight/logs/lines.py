@@ -142,7 +142,7 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     r"\b(?:unable to|could not|couldn't) [a-z]",
     r"\b(?:cannot|can't) (?:connect|reach|resolve|find|load|open|create|register|install"
     r"|download|acquire|get|retrieve|validate|verify|establish|start|bind|determine|access"
-    r"|contact|read|write)\b",
+    r"|contact|read|write|process)\b",
     r"\btimed out\b",
     r"\bis not recognized as\b",
     r"\ban error occurred\b",
