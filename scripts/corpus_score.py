@@ -73,7 +73,7 @@ class Case:
 
     @property
     def round(self) -> str:
-        """The collection round, the file name's prefix (``a`` ... ``e``). Rounds were
+        """The collection round, the file name's prefix (``a`` ... ``f``). Rounds were
         collected at different times: a text from a round gathered after the rules were
         written measures understanding more fairly than one the rules' authors had seen
         beside it, so the score per round shows whether later rounds fare worse."""
@@ -238,23 +238,23 @@ def summary(cases: Sequence[Case], reveal: bool = False) -> Dict[str, Any]:
 
     out: Dict[str, Any] = {"files": len(cases), "failure_texts": len(failures),
                            "healthy_texts": len(healthy), "halves": {}}
+    def per(part: Sequence[Case], key: str) -> Dict[str, Any]:
+        return {value: acc([c for c in part if getattr(c, key) == value])
+                for value in sorted({getattr(c, key) for c in part})}
+
     for half in HALVES:
         part = [c for c in failures if c.half == half]
         hpart = [c for c in healthy if c.half == half]
         out["halves"][half] = {
             **acc(part),
             "unscorable": sum(1 for c in part if not c.scorable),
-            "per_product": {k: acc([c for c in part if c.product == k])
-                            for k in sorted({c.product for c in part})},
+            "per_product": per(part, "product"),
             "silent": sum(1 for c in part if c.silent),
             "healthy": len(hpart),
             "false_positives": sum(1 for c in hpart if not c.correct),
-            "per_label": {lab: acc([c for c in part if c.label == lab])
-                          for lab in sorted({c.label for c in part})},
-            "per_text_kind": {k: acc([c for c in part if c.text_kind == k])
-                              for k in sorted({c.text_kind for c in part})},
-            "per_round": {k: acc([c for c in part if c.round == k])
-                          for k in sorted({c.round for c in part})},
+            "per_label": per(part, "label"),
+            "per_text_kind": per(part, "text_kind"),
+            "per_round": per(part, "round"),
         }
     out["holdout_source_not_cited"] = acc(unseen([c for c in failures if c.half == "holdout"]))
     out["overall"] = acc(failures)
