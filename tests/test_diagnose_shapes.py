@@ -149,14 +149,15 @@ def test_a_passed_record_of_a_known_test_before_an_unknown_failed_one(
         "AzStackHci_ValidatedRecipe_PowerShellModule_Version",
         "AzStackHci_Connectivity_Test_ArcIntegration").replace(
         "TargetResourceType : ValidatedRecipe", "TargetResourceType : External Endpoint")
-    # (a validator of the TSGs that the knowledge base has no cause for; the hardware validators
-    # used here before now have one, env_check_hardware_unsupported)
+    # (a validator of the TSGs that the knowledge base has no cause for: the solution builder
+    # extension's checks, https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/Troubleshooting-SBEHealth-Test-Endpoint-Matches-ModelSKU.md;
+    # the hardware, software and security validators used here before now have causes)
     failed = MODULE_RECORD.format(status="FAILURE").replace(
         "AzStackHci_ValidatedRecipe_PowerShellModule_Version",
-        "AzStackHci_Software_IsNotPartofDomain")
+        "AzStackHci_SBEHealth_Test-Endpoint-Matches-ModelSKU")
     report = diagnose(passed + "\n" + failed, kb)
     assert categories(report) == {"unknown"}
-    assert any("AzStackHci_Software_IsNotPartofDomain" in line
+    assert any("AzStackHci_SBEHealth_Test-Endpoint-Matches-ModelSKU" in line
                for line in report.diagnoses[0].diagnosis.evidence)
 
 
@@ -174,7 +175,7 @@ def test_failed_record_of_an_unknown_test_is_never_silent(kb: kbmod.KnowledgeBas
     """Item 4: a failed result whose test the knowledge base does not know is still reported."""
     text = MODULE_RECORD.format(status="FAILURE").replace(
         "AzStackHci_ValidatedRecipe_PowerShellModule_Version",
-        "AzStackHci_Security_AsrRuleGPConflict")
+        "AzStackHci_SBEHealth_Test-Endpoint-Matches-ModelSKU")
     assert categories(diagnose(text, kb)) == {"unknown"}
 
 

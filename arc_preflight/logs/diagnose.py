@@ -25,7 +25,8 @@ How a line becomes a cause:
   environment checker's Name, Title, Status, TargetResourceName... lines). A cause marked
   ``record`` in the knowledge base matches the line that says what was tested, and counts only
   when the record's failed status line (:data:`RECORD_FAILED`) follows within
-  :data:`RECORD_SPAN` lines, before another record line: a passed check names the same test and
+  :data:`RECORD_SPAN` lines (:data:`RECORD_SPAN_JSON` in the JSON layout), before another record
+  line: a passed check names the same test and
   must say nothing. Every record's Name line is a record line (a generic, umbrella cause for the
   tests the knowledge base does not know), so a record never borrows the next one's status.
 * **Unknown errors last.** Error, fatal and panic lines, and lines that report a failure in
@@ -71,6 +72,11 @@ from .lines import (
 from .scanner import Event, matcher_for, scan_stream
 
 RECORD_SPAN = 15  # most lines from a result record's name or target to its status line
+# The JSON layout (ConvertTo-Json of the results) puts the failed status inside AdditionalData,
+# after a Detail that can be a whole multi-line table (the physical disk validator prints one row
+# per disk: https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/Troubleshooting-Test-PhysicalDisk-API.md),
+# so a quoted Name line waits longer for it. The next record's Name line still ends the wait.
+RECORD_SPAN_JSON = 120
 # The line that reports a record's result. Only it confirms a held record line: an error logged
 # by something else after a passed record (whose ``Status : SUCCESS`` line is no event) must not.
 RECORD_FAILED = re.compile(
@@ -256,7 +262,8 @@ class _Scope:
         if self.held is not None and RECORD_FAILED.search(event.text):
             held_event, held_kept, held_codes = self.held
             self.held = None
-            confirmed = event.line_no - held_event.line_no <= RECORD_SPAN
+            span = RECORD_SPAN_JSON if '"' in held_event.text else RECORD_SPAN
+            confirmed = event.line_no - held_event.line_no <= span
             if confirmed:
                 for cause, start, end in held_kept:
                     entry = self.by_cause.setdefault(cause.id, (cause, _Evidence()))
