@@ -146,3 +146,71 @@ def test_a_file_rewritten_under_the_reader_is_read_from_its_copy(
     events, stats, blocks = _scan_file(path, 2)
     assert blocks == 0
     assert (events, stats) == alone[:2]
+
+
+def _blocks_of(path: Path, size: int) -> List[parallel.Block]:
+    """``path`` cut into blocks of whole lines as the scanner cuts a regular file: each with
+    where it lies in the file, so a worker reads it itself."""
+    data = path.read_bytes()
+    fd = os.open(str(path), os.O_RDONLY)
+    blocks, at = [], 0
+    while at < len(data):
+        end = data.rfind(b"\n", at, at + size) + 1 - at
+        if end <= 0:
+            break
+        blocks.append(parallel.Block(data[at:at + end], end, (fd, at)))
+        at += end
+    return blocks
+
+
+def _lines_slowly(block: bytes, end: int) -> Tuple[int, bytes]:
+    """A block's work that takes long enough for the reader to see which blocks the workers
+    have already read (its result says which bytes it worked on)."""
+    import time
+
+    time.sleep(0.02)
+    return block.count(b"\n", 0, end), block[:end][-40:]
+
+
+@needs_workers
+def test_the_reader_lets_go_of_a_block_once_a_worker_has_read_it(tmp_path: Path) -> None:
+    """The reader's copy of a block of a regular file is dropped once a worker has claimed the
+    block (read it and found it as the reader saw it), and the results are those of working on
+    every block here."""
+    path = tmp_path / "azcmagent.log"
+    path.write_bytes(_log(tmp_path))
+    here = _blocks_of(path, 65536)
+    os.close((here[0].offset or (-1, 0))[0])
+    alone = [_lines_slowly(b.data, b.end) for b in here]
+    blocks = _blocks_of(path, 65536)
+    try:
+        out = list(parallel.with_results(blocks, _lines_slowly, 2, after=0))
+    finally:
+        os.close((blocks[0].offset or (-1, 0))[0])
+    assert [b.result for b in out] == alone
+    assert all(b.by_worker for b in out)
+    released = [b for b in out if b.released]
+    assert released and all(b.data == b"" for b in released)
+
+
+def test_a_block_let_go_is_read_again_as_it_was(tmp_path: Path) -> None:
+    """Where a worker died after claiming a block, the reader reads the block again from the
+    file, and refuses (one clear error) bytes that are no longer what it read there."""
+    from arc_preflight.errors import LogReadError
+
+    path = tmp_path / "azcmagent.log"
+    path.write_bytes(_log(tmp_path))
+    block = _blocks_of(path, 65536)[3]
+    want = block.data
+    block.proof = (want[:parallel._PROOF], want[-parallel._PROOF:])
+    block.data, block.released = b"", True
+    assert block.contents() == want
+    fd, offset = block.offset or (-1, 0)
+    try:
+        with open(path, "r+b") as handle:  # the log's last bytes of that block rewritten
+            handle.seek(offset + block.end - 10)
+            handle.write(b"rewritten")
+        with pytest.raises(LogReadError, match="changed while it was being read"):
+            block.contents()
+    finally:
+        os.close(fd)

@@ -335,6 +335,9 @@ def _pieces(stream: Any, stats: ScanStats, chunk_size: int, line_cap: int) -> It
             rest = buf[last + 1:]
         else:
             rest = buf
+        # The block is the consumer's now: holding it here while the next chunk is read would
+        # keep a copy alive that the consumer lets go once a worker has read it (.parallel).
+        buf = chunk = b""
         if len(rest) > line_cap:
             yield _Head(rest[:line_cap])
             skipping = True
