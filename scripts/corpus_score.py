@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -262,7 +263,7 @@ def summary(cases: Sequence[Case], reveal: bool = False) -> Dict[str, Any]:
     out["errors"] = sum(1 for c in cases if c.error is not None)
     wrong = [c for c in cases if c.scorable and not c.correct]
     out["wrong"] = [
-        {"file": str(c.path.relative_to(ROOT)), "half": c.half, "expected": c.label,
+        {"file": shown(c.path), "half": c.half, "expected": c.label,
          "got": c.got, "error": c.error}
         for c in wrong if reveal or c.half == "rules" or c.healthy or c.error is not None
     ]
@@ -319,7 +320,7 @@ def print_report(cases: Sequence[Case], show_wrong: bool, reveal: bool = False) 
                 expected = "no diagnosis" if c.healthy else c.label
                 got = c.error if c.error is not None else (", ".join(c.got) or "nothing")
                 if reveal or c.half == "rules" or c.healthy or c.error is not None:
-                    print(f"  [{c.half}] {c.path.relative_to(ROOT)}: expected {expected}; "
+                    print(f"  [{c.half}] {shown(c.path)}: expected {expected}; "
                           f"got {got}")
                 else:
                     hidden += 1
@@ -342,6 +343,15 @@ ROUND_TITLES = {
     "e": "`e` (from pages nothing cited when collected; mostly Azure Local)",
     "f": "`f` (from pages nothing cited when collected; tools on Arc machines)",
 }
+
+
+def shown(path: Path) -> str:
+    """A case's file as the report names it: relative to the repository, or as given when the
+    corpus lies elsewhere (``--corpus``), where ``relative_to`` would raise."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def markdown_tables(cases: Sequence[Case]) -> List[str]:
@@ -426,5 +436,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
+def run() -> int:
+    """``main`` as a command: a reader that stops early (``corpus_score.py | head``) closes the
+    pipe, and Python would then print a BrokenPipeError traceback for every mode. The output
+    was wanted only up to there, so the run ends quietly; stdout is pointed at the null device
+    first so that the interpreter's own flush at exit cannot fail again. Exit status 1, as
+    Python's documentation of SIGPIPE handling advises (the output was cut short)."""
+    try:
+        code = main()
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

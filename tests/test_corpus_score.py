@@ -100,3 +100,45 @@ def test_markdown_tables_print_the_measured_cells(tmp_path: Path) -> None:
     assert "| hold-out half | 1 | 0 (0%) |" in lines
     assert "| `dns_failure` | 1/1 | 0/1 |" in lines
     assert any(line.startswith("| `f` (") and line.endswith("| 1/1 | 0/1 |") for line in lines)
+
+
+def _tiny_corpus(tmp_path: Path) -> Path:
+    (tmp_path / "cases").mkdir()
+    (tmp_path / "healthy").mkdir()
+    for n in range(3):
+        (tmp_path / "cases" / f"x-00{n}.txt").write_text(
+            HEADER.format(extra="", certainty="stated"), encoding="utf-8")
+    return tmp_path
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    """``corpus_score.py ... | head`` in every mode: the reader has gone before the report is
+    written, so every write meets a closed pipe. The run must end without a traceback (and
+    without Python's "Exception ignored" note from the flush at exit)."""
+    import os
+    import subprocess
+
+    corpus = _tiny_corpus(tmp_path)
+    script = Path(corpus_score.__file__)
+    for mode in ([], ["--json"], ["--markdown"], ["--show-wrong"]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)  # the reader closed before anything was written
+        try:
+            done = subprocess.run(
+                [sys.executable, str(script), "--in-process", "--corpus", str(corpus), *mode],
+                stdout=write_end, stderr=subprocess.PIPE, timeout=120, check=False)
+        finally:
+            os.close(write_end)
+        assert done.stderr.decode() == "", (mode, done.stderr.decode())
+        assert done.returncode == 1, mode
+
+
+def test_the_whole_report_still_reaches_a_reader_that_stays(tmp_path: Path) -> None:
+    import subprocess
+
+    corpus = _tiny_corpus(tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(Path(corpus_score.__file__)), "--in-process", "--corpus",
+         str(corpus)], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.startswith("corpus: 3 failure texts, 0 healthy texts")
