@@ -274,6 +274,31 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # expects them
     r"\b(?:403 Forbidden|404 Not Found|50[0234] (?:Internal Server Error|Bad Gateway"
     r"|Service Unavailable|Gateway Time-?out))\b",
+    # Windows Installer's own texts for its exit codes (the system message msiexec shows or a
+    # script prints for 1602-1654, https://learn.microsoft.com/windows/win32/msi/error-codes)
+    # that hold no failure word of the shapes above. Only those an admin running msiexec on a
+    # package meets; the ones about a caller's misuse of the MSI API (an unknown table, a bad
+    # query, a field that does not exist) are left to the failure words beside them.
+    # 1605 (uninstalling or repairing what is not installed), 1614:
+    r"\bThis action is only valid for products that are currently installed\b",
+    r"\bThe product is uninstalled\.",
+    # 1602, as the system message ("User cancelled installation.") and the table words it:
+    r"\buser cancel(?:led|ed|s) (?:the )?installation\b",
+    # 1604, 1610:
+    r"\bInstallation suspended, incomplete\b",
+    r"\bconfiguration data for this product is corrupt\b",
+    # 1613 and 1637 (a Windows Installer too old for the package), 1623 and 1633:
+    r"\b(?:installation|patch) package cannot be (?:installed|processed) by the Windows Installer"
+    r" service\b",
+    r"\binstallation package is not supported (?:on this platform|by your system)\b",
+    # 1621 and 1624 ("There was an error starting ... / applying transforms"; 1622's opening of
+    # the log has a cause of its own):
+    r"\bThere was an error (?:starting|opening|applying|reading|writing|creating)\b",
+    # 1632, 1639, 1640, 1652:
+    r"\bThe Temp folder is either full or inaccessible\b",
+    r"\bInvalid command line argument\. Consult the Windows Installer SDK\b",
+    r"\bis not permitted to perform installations\b",
+    r"\bWindows Installer is not accessible when the computer is in Safe Mode\b",
     # German Windows' "access denied", in its system and .NET wordings ("Zugriff verweigert",
     # "Dem Benutzer wurde der Zugriff verweigert." in
     # https://learn.microsoft.com/de-de/windows/win32/termserv/imstscaxevents-onlogonerror,
