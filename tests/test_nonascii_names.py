@@ -5,11 +5,14 @@ the byte prefilter and the Python matcher fold case alike (tests/test_case_foldi
 also made ``\\w`` ASCII-only, so a pattern that reads a name with ``\\w``/``[\\w.-]`` stopped at
 the first letter outside ASCII: ``lookup münchen.contoso.de: no such host`` was no longer
 ``dns_name_not_found`` but only the vaguer ``dns_error``, and ``name 'Größe' is not defined``
-was no Python error at all. Where a pattern means a name, its class now also takes any character
-outside ASCII (``[\\w.\\x80-\\U0010ffff-]``). That re-opens no case folding: a class of
-characters is not a letter that one path folds and the other does not. (A scoped ``(?u:\\w)``
-would have been the natural spelling, but under a pattern-wide ``re.ASCII`` CPython's ``\\w``
-stays ASCII-only inside it: measured, and tested below.)
+was no Python error at all. Where a pattern means a name, it now also takes any character
+outside ASCII: ``(?:[\\w.-]|[^\\x00-\\x7f])``. That re-opens no case folding: a class of
+characters is not a letter that one path folds and the other does not. Two other spellings were
+tried and measured: a scoped ``(?u:\\w)`` does nothing under a pattern-wide ``re.ASCII``
+(CPython keeps ``\\w`` ASCII-only inside it), and a range such as ``[\\w\\x80-\\U0010ffff]``
+works but costs CPython's case-insensitive charset optimiser a walk over the whole range on every
+compile (about 8 ms a pattern: 2 s of start-up over the knowledge base, in every worker of
+``diagnose``). Both are tested below.
 
 Tools print such names as given: curl reports the host it could not resolve in its own spelling
 (``curl: (60) ... target host name 'ñ.lat'``, https://github.com/curl/curl/issues/12644; a
@@ -23,6 +26,7 @@ ASCII original is checked beside it so that a test cannot pass by both failing.
 
 from __future__ import annotations
 
+import re
 from typing import Iterator, List, Tuple
 
 import pytest
@@ -30,7 +34,7 @@ from diagtext import cause_ids, diagnose
 
 from arc_preflight import kb as kbmod
 from arc_preflight.logs import linefinder
-from arc_preflight.logs.lines import FAILURE_RES, reports_failure
+from arc_preflight.logs.lines import FAILURE_PATTERNS, FAILURE_RES, reports_failure
 
 # (ASCII original, its non-ASCII copy, the cause both must give)
 SAMPLES: List[Tuple[str, str, str]] = [
@@ -105,10 +109,21 @@ def test_a_shell_failure_about_a_non_ascii_path_is_a_failure(line: str) -> None:
 
 def test_a_scoped_unicode_flag_does_not_widen_w_under_re_ascii() -> None:
     """Why the patterns spell a name's class out instead of writing ``(?u:\\w)``: under a
-    pattern-wide ``re.ASCII`` the scoped flag leaves ``\\w`` ASCII-only (CPython 3.9-3.12), so
-    that spelling would have fixed nothing."""
-    import re
-
+    pattern-wide ``re.ASCII`` the scoped flag leaves ``\\w`` ASCII-only (measured on CPython
+    3.11), so that spelling would have fixed nothing."""
     flags = kbmod.PATTERN_FLAGS
     assert re.compile(r"(?u:\w)", flags).search("ß") is None
-    assert re.compile(r"[\w\x80-\U0010ffff]", flags).search("ß") is not None
+    assert re.compile(r"(?:\w|[^\x00-\x7f])", flags).search("ß") is not None
+
+
+# a class with a range that ends above U+00FF: ``\x80-\uffff``, ``\u0100-...``, ``\U...``
+_WIDE_RANGE = re.compile(r"-\\(?:u(?!00)[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
+
+
+def test_no_pattern_spells_a_class_with_a_wide_range(kb: kbmod.KnowledgeBase) -> None:
+    """Compile cost, not correctness: a range reaching past U+00FF makes CPython's
+    case-insensitive charset optimiser walk every code point of it at each compile (measured
+    at 8-18 ms a pattern, which made ``diagnose`` spend two more seconds of CPU per worker
+    before reading a byte). A name's non-ASCII letters are read with ``[^\\x00-\\x7f]``."""
+    patterns = [p for cause in kb.causes for p in cause.patterns] + list(FAILURE_PATTERNS)
+    assert [p for p in patterns if _WIDE_RANGE.search(p)] == []

@@ -257,9 +257,9 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # ``sh: 1: az: not found``. The script and command are paths, whose names may hold any
     # letter (``./größe.sh``), and ``re.ASCII`` makes ``\w`` ASCII-only, so a name is also
     # any character outside ASCII (a class, not a letter: nothing for case folding to
-    # disagree on, tests/test_case_folding.py).
+    # disagree on, tests/test_case_folding.py; why this spelling: tests/test_nonascii_names.py).
     r"\bcommand not found\b",
-    r"^[\w./\x80-\U0010ffff-]{1,100}: \d{1,6}: [\w./\x80-\U0010ffff-]{1,100}: not found",
+    r"^(?:[\w./-]|[^\x00-\x7f]){1,100}: \d{1,6}: (?:[\w./-]|[^\x00-\x7f]){1,100}: not found",
     # failures said in other words than "failed": "not able to", "unsuccessful", "was not
     # successful", "did not succeed", "An error has occurred", "errors were encountered", a
     # process or an installation "aborted"
