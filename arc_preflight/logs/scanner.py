@@ -51,8 +51,9 @@ class Matcher:
 
     kb: KnowledgeBase
     prefilter: Prefilter
-    # pattern id -> (cause position in kb.causes, compiled pattern, its own required literals)
-    patterns: Tuple[Tuple[int, Pattern[str], Tuple[bytes, ...]], ...]
+    # pattern id -> (cause position in kb.causes, position among the cause's patterns, its own
+    # required literals)
+    patterns: Tuple[Tuple[int, int, Tuple[bytes, ...]], ...]
     # prefilter literal id -> ids of the patterns whose required literal contains it
     candidates: Tuple[Tuple[int, ...], ...]
     # patterns with no required literal: run on every prefiltered line; reported as uncovered
@@ -71,6 +72,10 @@ class Matcher:
     # pattern id -> a condition every line it matches meets (literals.required_condition), or
     # None: the regex is not run on a line that fails it
     conditions: Tuple[Optional[Condition], ...] = ()  # a Condition or a literal (bytes)
+    # pattern id -> its compiled regex, compiled the first time a line needs it: on a log, a
+    # few dozen of the knowledge base's ~900 patterns ever run, so compiling them all up front
+    # cost start-up time and memory (about 0.9 MB, held before the workers fork) for nothing.
+    regexes: List[Optional[Pattern[str]]] = field(default_factory=list, compare=False)
 
     def line_literals(self, lowered: bytes) -> Set[int]:
         return self.prefilter.line_literals(lowered)
@@ -99,13 +104,17 @@ class Matcher:
             return []
         found: Dict[int, Tuple[int, int]] = {}
         conditions = self.conditions
+        regexes = self.regexes
         for pid in sorted(chosen):
-            cause_pos, regex, _ = self.patterns[pid]
+            cause_pos = self.patterns[pid][0]
             if cause_pos in found:
                 continue
             condition = conditions[pid] if conditions else None
             if condition is not None and not holds(condition, lowered):
                 continue
+            regex = regexes[pid]
+            if regex is None:
+                regex = regexes[pid] = self.regex(pid)
             hit = regex.search(text)
             if hit:
                 found[cause_pos] = hit.span()
@@ -113,27 +122,36 @@ class Matcher:
         order = sorted(found, key=lambda pos: (-causes[pos].priority, pos))
         return [(causes[pos], found[pos][0], found[pos][1]) for pos in order]
 
+    def regex(self, pid: int) -> Pattern[str]:
+        """Pattern ``pid`` compiled, as the knowledge base compiles it (a pattern that does not
+        compile stops with the error naming its entry, see :mod:`..kb`)."""
+        cause_pos, index, _ = self.patterns[pid]
+        return self.kb.compiled[self.kb.causes[cause_pos].id][index]
+
 
 def build_matcher(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
     """Compile the knowledge base's patterns, and the tool's own triggers, for streaming;
     ``backend`` is the prefilter's (:meth:`Prefilter.build`)."""
     literals: Set[str] = set()
-    patterns: List[Tuple[int, Pattern[str], Tuple[bytes, ...]]] = []
+    patterns: List[Tuple[int, int, Tuple[bytes, ...]]] = []
     always: List[int] = []
     uncovered: List[Tuple[str, str]] = []
     conditions: List[Optional[Condition]] = []
     for cause_pos, cause in enumerate(kb.causes):
-        for source, regex in zip(cause.patterns, kb.compiled[cause.id]):
+        for index, source in enumerate(cause.patterns):
             pid = len(patterns)
             requirement, condition = analyse(source)
             conditions.append(condition)
             if requirement is None:
+                # Run on every line (or a pattern Python cannot parse): compiled now, so that
+                # one that does not compile stops the build, as the whole set once did.
+                kb.compiled[cause.id]
                 always.append(pid)
                 uncovered.append((cause.id, source))
-                patterns.append((cause_pos, regex, ()))
+                patterns.append((cause_pos, index, ()))
                 continue
             literals.update(requirement)
-            patterns.append((cause_pos, regex, tuple(s.encode("ascii") for s in requirement)))
+            patterns.append((cause_pos, index, tuple(s.encode("ascii") for s in requirement)))
     triggers: Dict[str, Requirement] = {}
     for trigger in (*ERROR_LEVEL_TRIGGERS, AZCM_TRIGGER, *BOUNDARY_PATTERNS, *FAILURE_PATTERNS):
         requirement = required_literals(trigger)
@@ -175,6 +193,7 @@ def build_matcher(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
         need_patterns=pattern_sets([needs for _, _, needs in patterns]),
         cause_pos={cause.id: pos for pos, cause in enumerate(kb.causes)},
         conditions=tuple(conditions),
+        regexes=[None] * len(patterns),
     )
 
 
@@ -327,17 +346,19 @@ def _pieces(stream: Any, stats: ScanStats, chunk_size: int, line_cap: int) -> It
                 continue
         buf = carry + chunk if carry else chunk
         buf_at = chunk_at - len(carry)
-        carry = b""
+        carry = chunk = b""
         last = buf.rfind(b"\n")
         if last >= 0:
-            yield Block(buf, last + 1,
-                        None if origin is None else (origin[0], origin[1] + buf_at))
+            block = Block(buf, last + 1,
+                          None if origin is None else (origin[0], origin[1] + buf_at))
             rest = buf[last + 1:]
+            # The block's bytes are the consumer's from here: this frame keeps no reference to
+            # them while the consumer waits for workers, so they are freed as soon as it lets
+            # them go (.parallel drops its copy once a worker has read the block itself).
+            buf = b""
+            yield block
         else:
             rest = buf
-        # The block is the consumer's now: holding it here while the next chunk is read would
-        # keep a copy alive that the consumer lets go once a worker has read it (.parallel).
-        buf = chunk = b""
         if len(rest) > line_cap:
             yield _Head(rest[:line_cap])
             skipping = True
