@@ -214,3 +214,31 @@ def test_a_block_let_go_is_read_again_as_it_was(tmp_path: Path) -> None:
             block.contents()
     finally:
         os.close(fd)
+
+
+@needs_workers
+def test_the_workers_get_one_block_each_and_one_more_waiting(tmp_path: Path) -> None:
+    """Blocks in flight (handed out, results not yet consumed) are one per worker and one more
+    for whichever worker is free first: every block waiting for a worker is a copy the reader
+    holds, so a deeper queue costs memory (two per worker held about 2 MB more on the
+    benchmark's log) without reading faster."""
+    path = tmp_path / "azcmagent.log"
+    path.write_bytes(_log(tmp_path))
+    blocks = _blocks_of(path, 65536)
+    pulled = consumed = most = 0
+
+    def source() -> Any:
+        nonlocal pulled, most
+        for block in blocks:
+            pulled += 1
+            most = max(most, pulled - consumed)
+            yield block
+
+    try:
+        for block in parallel.with_results(source(), _lines_slowly, 2, after=0):
+            assert block.result is not None
+            consumed += 1
+    finally:
+        os.close((blocks[0].offset or (-1, 0))[0])
+    assert consumed == len(blocks) > 10
+    assert most == 3
