@@ -224,10 +224,14 @@ def help_startup(runs: int) -> Dict[str, Any]:
         "heavy_imports": heavy}
 
 
-def diagnose_bench(size_mb: int, reuse: Optional[str] = None) -> Dict[str, Any]:
+def diagnose_bench(size_mb: int, reuse: Optional[str] = None, runs: int = 1) -> Dict[str, Any]:
     """diagnose on a generated agent log of ``size_mb`` MiB (or the log ``reuse`` names), with
     its worker processes and in one process (``--jobs 1``), grep on the same file, and the
-    prefilter alone with the knowledge base's literals and with twice as many."""
+    prefilter alone with the knowledge base's literals and with twice as many.
+
+    With ``runs`` > 1 the two diagnose runs alternate that many times and the figures are the
+    medians (each run's are kept under ``*_runs``): on a machine shared with other jobs one
+    run says little, and a difference of a megabyte or two needs several to be seen."""
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="arc-preflight-bench-") as folder:
@@ -238,18 +242,42 @@ def diagnose_bench(size_mb: int, reuse: Optional[str] = None) -> Dict[str, Any]:
         size = log.stat().st_size
         # Read once so every tool starts from a warm page cache.
         subprocess.run(["cat", str(log)], stdout=subprocess.DEVNULL, check=True)
-        out: Dict[str, Any] = {"log_mb": size / 1e6}
-        for key, extra in (("diagnose", []), ("diagnose_1job", ["--jobs", "1"])):
-            run = watch_tree([*cli_argv(), "diagnose", "--all", *extra, str(log)])
-            out.update({f"{key}_s": run["wall"], f"{key}_exit": run["code"],
-                        f"{key}_mb_per_s": size / 1e6 / run["wall"],
-                        f"{key}_cpu_s": run["cpu"], f"{key}_rss_mb": run["hwm_kib"] / 1024,
-                        f"{key}_tree_rss_mb": run["tree_rss_kib"] / 1024,
-                        f"{key}_tree_pss_mb": run["tree_pss_kib"] / 1024})
+        out: Dict[str, Any] = {"log_mb": size / 1e6, "diagnose_runs_n": runs}
+        modes: Tuple[Tuple[str, List[str]], ...] = (("diagnose", []),
+                                                    ("diagnose_1job", ["--jobs", "1"]))
+        seen: Dict[str, List[Dict[str, Any]]] = {key: [] for key, _ in modes}
+        for _ in range(max(1, runs)):
+            for key, extra in modes:
+                run = watch_tree([*cli_argv(), "diagnose", "--all", *extra, str(log)])
+                run["load"] = _load_average()
+                seen[key].append(run)
+        for key, _ in modes:
+            done = seen[key]
+
+            def median(name: str, done: List[Dict[str, Any]] = done) -> float:
+                return float(statistics.median(run[name] for run in done))
+
+            out.update({f"{key}_s": median("wall"), f"{key}_exit": done[-1]["code"],
+                        f"{key}_mb_per_s": size / 1e6 / median("wall"),
+                        f"{key}_cpu_s": median("cpu"), f"{key}_rss_mb": median("hwm_kib") / 1024,
+                        f"{key}_tree_rss_mb": median("tree_rss_kib") / 1024,
+                        f"{key}_tree_pss_mb": median("tree_pss_kib") / 1024,
+                        f"{key}_runs": [{"mb_per_s": size / 1e6 / run["wall"], "cpu_s": run["cpu"],
+                                         "tree_pss_mb": run["tree_pss_kib"] / 1024,
+                                         "load": run["load"]} for run in done]})
         grep = watch_tree(["grep", "-c", "-E", "level=error|AZCM", str(log)])
         out.update({"grep_s": grep["wall"], "grep_rss_mb": grep["hwm_kib"] / 1024})
         out.update(prefilter_bench(log))
     return out
+
+
+def _load_average() -> float:
+    """The one-minute load average, noted beside every run (other jobs on the machine)."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as handle:
+            return float(handle.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return -1.0
 
 
 def synthetic_family(count: int, seed: int = 7) -> set:
@@ -310,7 +338,7 @@ def main() -> int:
     args = parser.parse_args()
     warm_bytecode()
     if args.diagnose_only:
-        results = diagnose_bench(args.log_mb or 1024, args.log)
+        results = diagnose_bench(args.log_mb or 1024, args.log, args.runs)
         return show(diagnose_rows(results), results, args.json)
     reason = lab_unavailable_reason()
     if reason:
@@ -360,7 +388,7 @@ def main() -> int:
         lab.close()
     results.update(help_startup(max(5, args.runs * 2)))
     if args.log_mb:
-        results.update(diagnose_bench(args.log_mb, args.log))
+        results.update(diagnose_bench(args.log_mb, args.log, args.runs))
     results["speedup_vs_curl_blackholed"] = (
         results["curl_blackholed_s"] / results["blackholed_wall_s"])
 
@@ -399,7 +427,17 @@ def main() -> int:
     return show(rows, results, args.json)
 
 
+def _each_run(runs: List[Dict[str, Any]]) -> str:
+    return "; ".join(f"{run['mb_per_s']:.0f} MB/s, PSS {run['tree_pss_mb']:.1f} MB, "
+                     f"load {run['load']:.1f}" for run in runs)
+
+
 def diagnose_rows(r: Dict[str, Any]) -> List[Tuple[str, str, str, bool]]:
+    each: List[Tuple[str, str, str, bool]] = []
+    if r.get("diagnose_runs_n", 1) > 1:
+        each = [(f"each of the {r['diagnose_runs_n']} runs (the rows above are medians)",
+                 _each_run(r["diagnose_runs"]), "-", True),
+                ("each run of --jobs 1", _each_run(r["diagnose_1job_runs"]), "-", True)]
     return [
         (f"diagnose --all on a {r['log_mb']:.0f} MB log",
          f"{r['diagnose_mb_per_s']:.0f} MB/s ({r['diagnose_s']:.1f} s; CPU "
@@ -418,6 +456,7 @@ def diagnose_rows(r: Dict[str, Any]) -> List[Tuple[str, str, str, bool]]:
             "-", True)] if "prefilter_pure_mb_per_s" in r else []),
         ("grep -c -E 'level=error|AZCM' on the same log (reference)",
          f"{r['grep_s']:.2f} s, {r['grep_rss_mb']:.1f} MB", "-", True),
+        *each,
     ]
 
 
