@@ -159,12 +159,12 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # InProgress) Another operation on this or dependent resource is in progress.`` A bare
     # parenthesis is no literal the prefilter can afford, so the line counts only when the code
     # says a failure in ARM's naming: it ends in a failure word (NotFound, Failed, Conflict,
-    # InProgress, Denied...), starts with Invalid/Missing/Unsupported, or is BadRequest; the
+    # InProgress, Denied...), starts with Invalid or Unsupported, or is BadRequest; the
     # word before ``) `` is then the literal. Codes no family knows give ``unknown``.
     r"^\s{0,8}\((?-i:[A-Z][A-Za-z]{0,60})?(?-i:NotFound|Failed|Failure|Invalid|Error|Conflict"
     r"|InProgress|Denied|Forbidden|Exceeded|Unauthorized|NotAllowed|NotSupported|NotRegistered"
     r"|Disallowed|Locked|Expired|Mismatch|Unavailable|Rejected)\) \S",
-    r"^\s{0,8}\((?:Invalid|Missing|Unsupported)(?-i:[A-Z][A-Za-z]{1,60})\) \S",
+    r"^\s{0,8}\((?:Invalid|Unsupported)(?-i:[A-Z][A-Za-z]{1,60})\) \S",
     r"^\s{0,8}\(BadRequest\) \S",
     # msrest's and azure-core's text when the service answered an unexpected status without an
     # error body: ``Operation returned an invalid status 'Bad Request'``, ``... status code ...``.
