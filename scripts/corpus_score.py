@@ -27,7 +27,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 try:
     import tomllib
@@ -436,14 +436,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def run() -> int:
-    """``main`` as a command: a reader that stops early (``corpus_score.py | head``) closes the
-    pipe, and Python would then print a BrokenPipeError traceback for every mode. The output
-    was wanted only up to there, so the run ends quietly; stdout is pointed at the null device
-    first so that the interpreter's own flush at exit cannot fail again. Exit status 1, as
-    Python's documentation of SIGPIPE handling advises (the output was cut short)."""
+def run(entry: Callable[[], int] = main) -> int:
+    """``entry`` (this script's ``main``, or another report script's) as a command: a reader
+    that stops early (``corpus_score.py | head``) closes the pipe, and Python would then print a
+    BrokenPipeError traceback for every mode. The output was wanted only up to there, so the run
+    ends quietly; stdout is pointed at the null device first so that the interpreter's own flush
+    at exit cannot fail again. Exit status 1, as Python's documentation of SIGPIPE handling
+    advises (the output was cut short)."""
     try:
-        code = main()
+        code = entry()
         sys.stdout.flush()
         return code
     except BrokenPipeError:

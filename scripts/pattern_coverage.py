@@ -96,38 +96,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"pattern_coverage: no cause {cause_id!r}", file=sys.stderr)
             return 2
     chosen = [c for c in kb.causes if not args.cause or c.id in args.cause]
-    patterns = [(c.id, p) for c in chosen for p in c.patterns]
-    if not args.cause:
-        patterns += [("(failure shape)", p) for p in lines_mod.FAILURE_PATTERNS]
+    kb_patterns = [(c.id, p) for c in chosen for p in c.patterns]
+    shapes = [] if args.cause else [("(failure shape)", p) for p in lines_mod.FAILURE_PATTERNS]
     texts = _texts(ROOT / "tests", ROOT / "tests" / "corpus")
-    flags_kb = kbmod.PATTERN_FLAGS
-    missing = uncovered([p for p in patterns if p[0] != "(failure shape)"], texts, flags_kb)
-    import re
-
-    missing += uncovered([p for p in patterns if p[0] == "(failure shape)"], texts,
-                         re.IGNORECASE | re.MULTILINE | re.ASCII)
+    # each compiled with the flags diagnose compiles it with
+    missing = (uncovered(kb_patterns, texts, kbmod.PATTERN_FLAGS)
+               + uncovered(shapes, texts, lines_mod.FAILURE_FLAGS))
     if not args.counts:
         for owner, pattern in missing:
             print(f"{owner}\t{pattern}")
-    print(f"{len(patterns) - len(missing)}/{len(patterns)} patterns matched by a test sample or "
+    total = len(kb_patterns) + len(shapes)
+    print(f"{total - len(missing)}/{total} patterns matched by a test sample or "
           f"a rules-half corpus text; {len(missing)} by none", file=sys.stderr)
     return 0
 
 
-def run() -> int:
-    """``main`` for the command line, quiet when the reader stops early (``| head``)."""
-    import os
-
-    try:
-        code = main()
-        sys.stdout.flush()
-        return code
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return 1
-
-
 if __name__ == "__main__":
-    sys.exit(run())
+    # quiet when the reader stops early (``| head``), as corpus_score is
+    sys.exit(corpus_score.run(main))

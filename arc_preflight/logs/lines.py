@@ -317,11 +317,13 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # "Der Zugriff auf den Pfad ... wurde verweigert." for UnauthorizedAccessException)
     r"\bZugriff\b[^\n]{0,300}?\bverweigert\b",
 )
+# The flags every failure shape is compiled with (scripts/pattern_coverage.py uses them too).
+FAILURE_FLAGS = re.IGNORECASE | re.MULTILINE | re.ASCII
 # Compiled one by one: the scanner runs only those whose literal the line holds (one big
 # case-insensitive alternation is ten times slower per character than a pattern that starts
 # with a literal). Each is linear: no nested repeats, every repeat bounded.
 FAILURE_RES: Tuple[Pattern[str], ...] = tuple(
-    re.compile(p, re.IGNORECASE | re.MULTILINE | re.ASCII) for p in FAILURE_PATTERNS)
+    re.compile(p, FAILURE_FLAGS) for p in FAILURE_PATTERNS)
 FAILURE_LEVELS = frozenset({"error", "fatal", "panic", None})
 # The word right before a failure word that says there was none: "No errors occurred", "0
 # failed", "was not unsuccessful", "zero errors were encountered".
