@@ -172,9 +172,14 @@ def test_kb_pattern_lines_hit_the_prefilter(cause_id: str, pattern: str) -> None
                 hit = [e for e in events if e.line_no == 4]
                 assert hit and cause_id in {c.id for c, _, _ in hit[0].causes}
 
+    # Lines here are ASCII, so a name class's non-ASCII branch ([^\x00-\x7f]) is left out of
+    # the generator: Hypothesis releases that still run on Python 3.9 fail an internal assert
+    # on a class the alphabet empties. The line is still checked against the whole pattern.
+    generator = re.compile(pattern.replace(r"|[^\x00-\x7f]", ""), re.IGNORECASE)
+
     def run(alphabet: st.SearchStrategy[str]) -> None:
         settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))(
-            given(st.from_regex(compiled, alphabet=alphabet),
+            given(st.from_regex(generator, alphabet=alphabet),
                   st.text(alphabet=ASCII, max_size=40),
                   st.text(alphabet=ASCII, max_size=40))(check))()
 
