@@ -100,8 +100,16 @@ BOUNDARY_RE = re.compile(
 # SQL Server Arc article's ``Invoke-WebRequest: ... 401 (Unauthorized).`` proves an endpoint
 # reachable, tests/corpus/healthy/d-h08.txt), and a script's failing line is found by its
 # ``Line |`` block instead.
+# An interactive run of a built-in cmdlet prints no ``Line |`` block, though, only the concise
+# line (``Get-Service: Cannot find any service with service name 'himds'.``), so the cmdlets an
+# admin onboards and tests with are listed by verb, each line counted unless it is that 401.
+# (Not Set- or Request-: ``Set-Cookie:`` and ``Request-Context:`` are HTTP headers that a
+# ``--debug`` dump prints in the same shape.)
 CMDLET_ERROR_PATTERNS: Tuple[str, ...] = (
     r"^\s{0,4}(?-i:[A-Z][a-z]{1,14})-Az(?-i:[A-Z])[\w.]{1,100} ?: \S",
+    r"^\s{0,4}(?-i:Invoke|Start|Stop|Restart|New|Get|Remove|Install|Uninstall|Import|Test"
+    r"|Register|Connect|Enable|Add|Copy|Expand|Update)-(?-i:[A-Z])[\w.]{1,100} ?: "
+    r"(?![^\n]{0,400}\b401\b)\S",
 )
 
 # Lines that report a failure in words, whatever tool wrote them: FAILED/failure, exceptions,
@@ -316,6 +324,55 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # https://learn.microsoft.com/de-de/windows/win32/termserv/imstscaxevents-onlogonerror,
     # "Der Zugriff auf den Pfad ... wurde verweigert." for UnauthorizedAccessException)
     r"\bZugriff\b[^\n]{0,300}?\bverweigert\b",
+    # --- level columns and status fields that other tools' log formats put elsewhere ---
+    # The level as a column after the time stamp, in capitals (Python's logging with
+    # ``%(asctime)s %(levelname)s``, log4net/NLog/Serilog text layouts, ``journalctl -o
+    # short-iso`` relays): ``2024-05-01 10:00:01,123 ERROR ...``, ``... 10:00:01Z [ERROR] ...``;
+    # and Python logging's other stock layouts, ``... - name - ERROR - message`` (the logging
+    # cookbook's formatter) and basicConfig's ``ERROR:name:message`` (BASIC_FORMAT,
+    # Lib/logging/__init__.py), whose colon has no space after it for the ``error:`` shape.
+    # (The time's colons are written as a class: a literal ``:`` would be all the prefilter
+    # could take from this pattern, and nearly every log line holds one.)
+    r"\d[^\w\s]\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d[^\w\s]?\d\d)?\]?\s{1,12}(?:[|-]\s{1,4})?"
+    r"\[?(?-i:ERROR|FATAL|CRITICAL)[ \t:\]]",
+    r" - (?-i:ERROR|CRITICAL) - ",
+    r"^(?-i:ERROR|CRITICAL):(?-i:[A-Za-z_][\w.]{0,100}):",
+    # Get-WinEvent's default table view (``TimeCreated Id LevelDisplayName Message``, the
+    # examples of about Get-WinEvent): a row whose level column says Error or Critical
+    # (``10/10/2025 6:46:46 PM   1 Error   Azure Stack HCI Update Service: ...``,
+    # tests/corpus/cases/e-028.txt).
+    r"\d[^\w\s]\d\d[^\w\s]\d\d(?: [AP]M)?\s{1,40}\d{1,6} {1,12}(?-i:Error|Critical) ",
+    # An HTTP status in a JSON body (``"statusCode": 403``, ``"status": 503``), which the
+    # ``statusCode:`` shape above misses for the quote between name and colon; 401 left out,
+    # as above.
+    r'"(?:status ?code|httpStatusCode|status)"\s{0,2}:\s{0,2}"?(?!401\b)[45]\d\d\b',
+    # sc.exe's query of a service that stopped with an error (``WIN32_EXIT_CODE : 1067
+    # (0x42b)``; 1077 "no attempts to start the service" and 0 are not failures).
+    r"\b(?:WIN32|SERVICE)_EXIT_CODE\s{0,8}:\s{0,4}(?!1077\b)[1-9]",
+    # Windows' texts of service and sign-in errors that hold none of the words above (system
+    # error codes 1058, 1060, 1062, 1314, 1326, 1327, 1909).
+    r"\bThe service cannot be started, either because it is disabled\b",
+    r"\bThe specified service does not exist as an installed service\b",
+    r"\bThe service has not been started\b",
+    r"\bA required privilege is not held by the client\b",
+    r"\bThe user name or password is incorrect\b",
+    r"\bAccount restrictions are preventing this user from signing in\b",
+    r"\bThe referenced account is currently locked out\b",
+    # Go's network and I/O errors that name no failure in words (net.Error timeouts,
+    # context.DeadlineExceeded, io.ErrUnexpectedEOF)
+    r"\bi/o timeout\b",
+    r"\bcontext deadline exceeded\b",
+    r"\bunexpected EOF\b",
+    # a result said in words: something looked for and not there, a value refused, a process
+    # that ended by itself
+    r"\b(?:was|were|is|are|been) not found\b",
+    r"\b(?:is|was|are|were) (?:invalid|not valid)\b",
+    r"\b(?:is|was|been) denied\b",
+    r"\b(?:terminated|exited|stopped) unexpectedly\b",
+    # CPython's traceback header (Lib/traceback.py), which Azure CLI and its extensions print
+    # before an error they did not expect (behind a logger's name in ``--debug`` output); the
+    # exception line at its end may have been cut off.
+    r"\bTraceback \(most recent call last\):",
 )
 # The flags every failure shape is compiled with (scripts/pattern_coverage.py uses them too).
 FAILURE_FLAGS = re.IGNORECASE | re.MULTILINE | re.ASCII
