@@ -342,6 +342,7 @@ ROUND_TITLES = {
     "d": "`d` (scarce kinds, collected after the rules were written)",
     "e": "`e` (from pages nothing cited when collected; mostly Azure Local)",
     "f": "`f` (from pages nothing cited when collected; tools on Arc machines)",
+    "g": "`g` (from pages nothing cited when collected; agent and onboarding tools)",
 }
 
 
