@@ -108,7 +108,8 @@ BOUNDARY_RE = re.compile(
 CMDLET_ERROR_PATTERNS: Tuple[str, ...] = (
     r"^\s{0,4}(?-i:[A-Z][a-z]{1,14})-Az(?-i:[A-Z])[\w.]{1,100} ?: \S",
     r"^\s{0,4}(?-i:Invoke|Start|Stop|Restart|New|Get|Remove|Install|Uninstall|Import|Test"
-    r"|Register|Connect|Enable|Add|Copy|Expand|Update)-(?-i:[A-Z])[\w.]{1,100} ?: "
+    r"|Register|Connect|Enable|Add|Copy|Expand|Update|ConvertFrom|ConvertTo|Export|Out)"
+    r"-(?-i:[A-Z])[\w.]{1,100} ?: "
     r"(?![^\n]{0,400}\b401\b)\S",
 )
 

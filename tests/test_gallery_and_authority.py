@@ -1,0 +1,73 @@
+"""Two client-side causes that onboarding scripts and Azure CLI meet before any Arc call (issue 9
+item 2): PowerShellGet unable to reach the PowerShell Gallery because the session offers no TLS
+1.2 (the Gallery troubleshooting page's TLS section), and MSAL's authority discovery failing for a
+tenant Entra ID does not know. Each sample is a line posted publicly, its source beside it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from diagtext import categories, cause_ids, diagnose
+
+from arc_preflight import kb as kbmod
+
+GALLERY = [
+    # Install-Module on Windows PowerShell 5.1 (https://github.com/PowerShell/PowerShellGallery/
+    # issues/333)
+    "WARNING: Unable to resolve package source 'https://www.powershellgallery.com/api/v2'.",
+    # the same with the trailing slash, as https://github.com/MicrosoftDocs/PowerShell-Docs/
+    # issues/5978 posted it
+    "WARNING: Unable to resolve package source 'https://www.powershellgallery.com/api/v2/'.",
+    # the NuGet provider's bootstrap (the troubleshooting page's TLS 1.2 section)
+    "WARNING: Unable to download from URI 'https://go.microsoft.com/fwlink/?LinkID=627338&clcid="
+    "0x409' to ''.",
+    "WARNING: Unable to download the list of available providers. Check your internet connection.",
+]
+
+
+@pytest.mark.parametrize("line", GALLERY)
+def test_gallery_unreachable_is_the_tls_cause(kb: kbmod.KnowledgeBase, line: str) -> None:
+    report = diagnose(line + "\n", kb)
+    assert cause_ids(report) == {"powershell_gallery_tls"}, line
+    assert categories(report) == {"tls_protocol"}
+
+
+def test_gallery_cause_beats_the_empty_search_it_causes(kb: kbmod.KnowledgeBase) -> None:
+    """The whole record as PowerShellGallery issue 333 posted it: the empty search that follows
+    the unreachable source is a consequence, and the TLS cause is what the report names."""
+    text = (
+        "PS>Install-Module -Name powershell-yaml -Scope CurrentUser\n"
+        "WARNING: Unable to resolve package source 'https://www.powershellgallery.com/api/v2'.\n"
+        "PackageManagement\\Install-Package : No match was found for the specified search criteria"
+        " and module name 'powershell-yaml'. Try Get-PSRepository to\n"
+        "see all available registered module repositories.\n")
+    assert "tls_protocol" in categories(diagnose(text, kb))
+
+
+def test_other_package_sources_are_not_the_gallery(kb: kbmod.KnowledgeBase) -> None:
+    line = "WARNING: Unable to resolve package source 'https://nuget.contoso.com/api/v2'."
+    assert "powershell_gallery_tls" not in cause_ids(diagnose(line + "\n", kb))
+
+
+@pytest.mark.parametrize("line", [
+    # az login for a tenant that does not exist (https://github.com/Azure/azure-cli/issues/24376,
+    # corpus g-020, tenant GUID replaced)
+    "Unable to get authority configuration for https://login.microsoftonline.com/00000000-0000-"
+    "0000-0000-000000000001. Authority would typically be in a format of "
+    "https://login.microsoftonline.com/your_tenant Also please double check your tenant name or G",
+    # the older MSAL wording (msal/authority.py before the "double check" sentence)
+    "ValueError: Unable to get authority configuration for https://login.microsoftonline.com/"
+    "contoso.onmicrosoft.com. Authority would typically be in a format of "
+    "https://login.microsoftonline.com/your_tenant_name",
+])
+def test_msal_authority_discovery_names_the_tenant(kb: kbmod.KnowledgeBase, line: str) -> None:
+    assert "sp_or_tenant_not_found" in categories(diagnose(line + "\n", kb))
+
+
+def test_convertfrom_json_failure_is_not_silent(kb: kbmod.KnowledgeBase) -> None:
+    """The Group Policy onboarding script's ConvertFrom-Json on Windows Server 2012 R2
+    (https://github.com/Azure/ArcEnabledServersGroupPolicy/issues/39, corpus g-004): the Normal
+    view's ``Cmdlet : message`` line of a built-in cmdlet."""
+    report = diagnose("ConvertFrom-Json : Invalid object passed in, ':' or '}' expected. (1): {\n",
+                      kb)
+    assert report.diagnoses and report.exit_code != 0
