@@ -54,11 +54,7 @@ FAILURES = [
     "azurerm: Failure sending request: StatusCode=0 -- Original Error: context deadline exceeded",
     '\tHead "https://dat831000sta002.blob.core.windows.net/90023333?se=2021-04-29T09%3A02%3A22Z'
     '&sig=-REDACTED-&sp=rl&sr=c&sv=2019-07-07&timeout=901": unexpected EOF',
-    # results said in words (https://github.com/ComodoSecurity/openedr/issues/2,
-    # https://github.com/rapid7/metasploitable3/issues/115, https://github.com/cleitet/wpkg-gp/
-    # issues/118)
-    "Log: Service edrsvc was not found",
-    "==> win2k8: The service name is invalid.",
+    # a process that ended by itself (https://github.com/cleitet/wpkg-gp/issues/118)
     '"The "WPKG Control Service" service terminated unexpectedly. It has done this 1 time(s)."',
     # CPython's traceback header in Azure CLI's --debug output
     # (https://github.com/Azure/azure-cli/issues/26618)
@@ -86,6 +82,25 @@ HEALTHY = [
     "Invoke-WebRequest: Response status code does not indicate success: 401 (Unauthorized).",
     "Set-Cookie: x-ms-gateway-slice=estsfd; path=/; secure; samesite=none; httponly",
     "Request-Context: appId=cid-v1:00000000-0000-0000-0000-000000000000",
+    # the concise view's shape that is no error: apt's history log (/var/log/apt/history.log,
+    # its Start-Date field), searches that found nothing (Get-WinEvent's NoMatchingEventsFound,
+    # Get-Package), and a success said in words
+    "Start-Date: 2026-05-09  07:28:46",
+    "Get-WinEvent: No events were found that match the specified selection criteria.",
+    "Get-Package: No package found for 'Azure Connected Machine Agent'.",
+    "Install-ArcAgent: Azure Connected Machine Agent installed successfully",
+    # the layouts' INFO and WARNING lines, whose words a tool then acts on
+    "2024-05-01 10:00:01,123 INFO Extension is not found, installing",
+    "2024-05-01 10:00:01,123 - arc - INFO - Extension is not found, installing",
+    "INFO:azure.identity._credentials.managed_identity:Configuration file was not found; "
+    "using IMDS",
+    "[2024-12-01 10:00:01.123] [PID 1234] [TID 5678] [INFO] [DSCEngine] Resource himds was not "
+    "found, will be created",
+    "[2024-12-01 10:00:01.123] [PID 1234] [TID 5678] [WARNING] [DSCEngine] Failed to read cache, "
+    "retrying",
+    "Token cache is invalid, refreshing",
+    # a bare status in a JSON record is data, not an answer to this request
+    '    "status": 404,',
 ]
 
 

@@ -41,7 +41,16 @@ def test_gallery_cause_beats_the_empty_search_it_causes(kb: kbmod.KnowledgeBase)
         "PackageManagement\\Install-Package : No match was found for the specified search criteria"
         " and module name 'powershell-yaml'. Try Get-PSRepository to\n"
         "see all available registered module repositories.\n")
-    assert "tls_protocol" in categories(diagnose(text, kb))
+    report = diagnose(text, kb)
+    assert cause_ids(report) == {"powershell_gallery_tls"}
+    assert categories(report) == {"tls_protocol"}
+
+
+def test_empty_module_search_alone_is_its_own_finding(kb: kbmod.KnowledgeBase) -> None:
+    """Without the unreachable source, the empty search is all there is to report."""
+    line = ("PackageManagement\\Install-Package : No match was found for the specified search "
+            "criteria and module name 'Az.ConnectedMachine'. Try Get-PSRepository to")
+    assert cause_ids(diagnose(line + "\n", kb)) == {"module_search_empty"}
 
 
 def test_other_package_sources_are_not_the_gallery(kb: kbmod.KnowledgeBase) -> None:
@@ -62,6 +71,17 @@ def test_other_package_sources_are_not_the_gallery(kb: kbmod.KnowledgeBase) -> N
 ])
 def test_msal_authority_discovery_names_the_tenant(kb: kbmod.KnowledgeBase, line: str) -> None:
     assert "sp_or_tenant_not_found" in categories(diagnose(line + "\n", kb))
+
+
+@pytest.mark.parametrize("tenant", ["organizations", "common", "consumers"])
+def test_msal_authority_everyone_has_is_not_an_unknown_tenant(kb: kbmod.KnowledgeBase,
+                                                              tenant: str) -> None:
+    """/organizations exists for every account: failing there is the network or the proxy
+    (https://github.com/Azure/azure-cli/issues/20624)."""
+    line = (f"Unable to get authority configuration for https://login.microsoftonline.com/{tenant}"
+            ". Authority would typically be in a format of https://login.microsoftonline.com/"
+            "your_tenant_name")
+    assert "sp_or_tenant_not_found" not in categories(diagnose(line + "\n", kb))
 
 
 def test_convertfrom_json_failure_is_not_silent(kb: kbmod.KnowledgeBase) -> None:

@@ -17,7 +17,7 @@ ERROR_LEVELS = frozenset({"error", "fatal", "panic"})
 _LEVEL_NAMES = {
     "trace": "trace", "trac": "trace", "debug": "debug", "debu": "debug", "info": "info",
     "warn": "warning", "warning": "warning", "error": "error", "erro": "error", "fatal": "fatal",
-    "fata": "fatal", "panic": "panic", "pani": "panic",
+    "fata": "fatal", "panic": "panic", "pani": "panic", "critical": "fatal",
 }
 # logrus text format: level=error; JSON format: "level":"error"; old console: ERRO[0002] /
 # ERROR[0002]; current console (agents 1.3x+): the level word in capitals, padded with spaces, no
@@ -29,7 +29,17 @@ _LEVEL_RE = re.compile(
     r"(?:\x1b\[0m)?\[\d{1,6}\]"
     r"|^\s{0,8}(?:\x1b\[\d{1,2}m)?(?-i:(?P<e>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|PANIC))"
     r"(?:\x1b\[0m)?(?: {2,8}|\t)(?=\S)"
-    r"|^\s{0,8}(?P<d>error|fatal|panic):\s",
+    r"|^\s{0,8}(?P<d>error|fatal|panic):\s"
+    # Other tools' layouts (issue 9 item 4 reads their ERROR lines as failures, so their INFO
+    # lines must read as INFO): the level in capitals as a column after the time stamp
+    # (Python's ``%(asctime)s %(levelname)s``, the Azure Linux agent), Python logging's
+    # ``... - name - LEVEL - ...`` and basicConfig's ``LEVEL:name:...``, and a level in brackets
+    # (``[INFO]``, the guest configuration agent's log).
+    r"|\d[^\w\s]\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d[^\w\s]?\d\d)?\]?\s{1,12}(?:[|-]\s{1,4})?\[?"
+    r"(?-i:(?P<f>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))(?=[ \t\]|])"
+    r"| - (?-i:(?P<g>DEBUG|INFO|WARNING|ERROR|CRITICAL)) - "
+    r"|^(?-i:(?P<h>DEBUG|INFO|WARNING|ERROR|CRITICAL)):[A-Za-z_][\w.]{0,100}:"
+    r"|\[(?-i:(?P<i>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))\]",
     re.IGNORECASE,
 )
 # Only these matter for finding lines: error-level lines the knowledge base may not know.
@@ -102,14 +112,19 @@ BOUNDARY_RE = re.compile(
 # ``Line |`` block instead.
 # An interactive run of a built-in cmdlet prints no ``Line |`` block, though, only the concise
 # line (``Get-Service: Cannot find any service with service name 'himds'.``), so the cmdlets an
-# admin onboards and tests with are listed by verb, each line counted unless it is that 401.
-# (Not Set- or Request-: ``Set-Cookie:`` and ``Request-Context:`` are HTTP headers that a
+# admin onboards and tests with are listed by verb, each line counted unless it is that 401, a
+# search that found nothing (Get-WinEvent's NoMatchingEventsFound, ``No events were found that
+# match the specified selection criteria.``; Get-Package's ``No package found``), a success
+# said in words, or a field and its date (apt's history log: ``Start-Date: 2026-05-09``). (Not
+# Set- or Request-: ``Set-Cookie:`` and ``Request-Context:`` are HTTP headers that a
 # ``--debug`` dump prints in the same shape.)
 CMDLET_ERROR_PATTERNS: Tuple[str, ...] = (
     r"^\s{0,4}(?-i:[A-Z][a-z]{1,14})-Az(?-i:[A-Z])[\w.]{1,100} ?: \S",
     r"^\s{0,4}(?-i:Invoke|Start|Stop|Restart|New|Get|Remove|Install|Uninstall|Import|Test"
     r"|Register|Connect|Enable|Add|Copy|Expand|Update|ConvertFrom|ConvertTo|Export|Out)"
     r"-(?-i:[A-Z])[\w.]{1,100} ?: "
+    r"(?!\d)(?!No (?:events were|package) found\b)"
+    r"(?![^\n]{0,120}\b(?:success|successfully|succeeded|completed)\b)"
     r"(?![^\n]{0,400}\b401\b)\S",
 )
 
@@ -327,15 +342,15 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     r"\bZugriff\b[^\n]{0,300}?\bverweigert\b",
     # --- level columns and status fields that other tools' log formats put elsewhere ---
     # The level as a column after the time stamp, in capitals (Python's logging with
-    # ``%(asctime)s %(levelname)s``, log4net/NLog/Serilog text layouts, ``journalctl -o
-    # short-iso`` relays): ``2024-05-01 10:00:01,123 ERROR ...``, ``... 10:00:01Z [ERROR] ...``;
+    # ``%(asctime)s %(levelname)s``, the Azure Linux agent's log): ``2024-05-01 10:00:01,123
+    # ERROR ...``, ``... 10:00:01Z [ERROR] ...``;
     # and Python logging's other stock layouts, ``... - name - ERROR - message`` (the logging
     # cookbook's formatter) and basicConfig's ``ERROR:name:message`` (BASIC_FORMAT,
     # Lib/logging/__init__.py), whose colon has no space after it for the ``error:`` shape.
     # (The time's colons are written as a class: a literal ``:`` would be all the prefilter
     # could take from this pattern, and nearly every log line holds one.)
     r"\d[^\w\s]\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d[^\w\s]?\d\d)?\]?\s{1,12}(?:[|-]\s{1,4})?"
-    r"\[?(?-i:ERROR|FATAL|CRITICAL)[ \t:\]]",
+    r"\[?(?-i:ERROR|FATAL|CRITICAL)[ \t\]]",
     r" - (?-i:ERROR|CRITICAL) - ",
     r"^(?-i:ERROR|CRITICAL):(?-i:[A-Za-z_][\w.]{0,100}):",
     # Get-WinEvent's default table view (``TimeCreated Id LevelDisplayName Message``, the
@@ -343,10 +358,10 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # (``10/10/2025 6:46:46 PM   1 Error   Azure Stack HCI Update Service: ...``,
     # tests/corpus/cases/e-028.txt).
     r"\d[^\w\s]\d\d[^\w\s]\d\d(?: [AP]M)?\s{1,40}\d{1,6} {1,12}(?-i:Error|Critical) ",
-    # An HTTP status in a JSON body (``"statusCode": 403``, ``"status": 503``), which the
-    # ``statusCode:`` shape above misses for the quote between name and colon; 401 left out,
-    # as above.
-    r'"(?:status ?code|httpStatusCode|status)"\s{0,2}:\s{0,2}"?(?!401\b)[45]\d\d\b',
+    # An HTTP status in a JSON body (``"statusCode": 403``), which the ``statusCode:`` shape
+    # above misses for the quote between name and colon; 401 left out, as above. (Not a bare
+    # ``"status": 404``: that is as often data, a record of what some request answered.)
+    r'"(?:status ?code|httpStatusCode)"\s{0,2}:\s{0,2}"?(?!401\b)[45]\d\d\b',
     # sc.exe's query of a service that stopped with an error (``WIN32_EXIT_CODE : 1067
     # (0x42b)``; 1077 "no attempts to start the service" and 0 are not failures).
     r"\b(?:WIN32|SERVICE)_EXIT_CODE\s{0,8}:\s{0,4}(?!1077\b)[1-9]",
@@ -364,10 +379,9 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     r"\bi/o timeout\b",
     r"\bcontext deadline exceeded\b",
     r"\bunexpected EOF\b",
-    # a result said in words: something looked for and not there, a value refused, a process
-    # that ended by itself
-    r"\b(?:was|were|is|are|been) not found\b",
-    r"\b(?:is|was|are|were) (?:invalid|not valid)\b",
+    # a result said in words: a request refused, a process that ended by itself. (Not "was
+    # not found" or "is invalid": tools log those words as a step they then take care of,
+    # "Extension ... is not found, installing", "Token cache is invalid, refreshing".)
     r"\b(?:is|was|been) denied\b",
     r"\b(?:terminated|exited|stopped) unexpectedly\b",
     # CPython's traceback header (Lib/traceback.py), which Azure CLI and its extensions print
@@ -462,8 +476,7 @@ def parse_level(text: str) -> Optional[str]:
     m = _LEVEL_RE.search(text)
     if not m:
         return None
-    word = (m.group("a") or m.group("b") or m.group("c") or m.group("d") or m.group("e")
-            or "").lower()
+    word = next((w for w in m.groups() if w), "").lower()
     return _LEVEL_NAMES.get(word)
 
 
