@@ -114,3 +114,16 @@ def test_failure_shapes_are_never_silent(kb: kbmod.KnowledgeBase, line: str) -> 
 @pytest.mark.parametrize("line", HEALTHY)
 def test_their_healthy_neighbours_stay_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
     assert_silent(line, kb)
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    # systemd's record of a service that stopped as asked (systemd.exec(5): a clean exit, or the
+    # TERM that systemctl stop sends) is no failure of the agent's services ...
+    ("himdsd.service: Main process exited, code=exited, status=0/SUCCESS", set()),
+    ("extd.service: Main process exited, code=killed, status=15/TERM", set()),
+    # ... an exit with an error or a kill is
+    ("himdsd.service: Main process exited, code=exited, status=1/FAILURE", {"himds_not_running"}),
+    ("gcad.service: Main process exited, code=killed, status=9/KILL", {"extension_failure"}),
+])
+def test_agent_service_stops(kb: kbmod.KnowledgeBase, line: str, expected: set) -> None:
+    assert {d.diagnosis.category for d in diagnose(line + "\n", kb).diagnoses} == expected
