@@ -99,6 +99,10 @@ HEALTHY = [
     "[2024-12-01 10:00:01.123] [PID 1234] [TID 5678] [WARNING] [DSCEngine] Failed to read cache, "
     "retrying",
     "Token cache is invalid, refreshing",
+    # debconf falling back to a plainer frontend in a non-interactive apt install (apt's
+    # term.log, any Docker build's apt-get output; the wording is debconf's own,
+    # Debconf/AutoSelect.pm "unable to initialize frontend: %s")
+    "debconf: unable to initialize frontend: Dialog",
     # a bare status in a JSON record is data, not an answer to this request
     '    "status": 404,',
 ]

@@ -163,7 +163,9 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # Failures said in words by tools that print no level (PowerShell, installers, Azure CLI):
     # an action that could not be done, a wait that ran out, a command the shell does not know,
     # .NET's "An error occurred while ...".
-    r"\b(?:unable to|could not|couldn't) [a-z]",
+    # (Not debconf's notice that it falls back to a plainer frontend, which every
+    # non-interactive apt install prints: ``debconf: unable to initialize frontend: Dialog``.)
+    r"(?<!debconf: )\b(?:unable to|could not|couldn't) [a-z]",
     r"\b(?:cannot|can't) (?:connect|reach|resolve|find|load|open|create|register|install"
     r"|download|acquire|get|retrieve|validate|verify|establish|start|bind|determine|access"
     r"|contact|read|write|process)\b",
