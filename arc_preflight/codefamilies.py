@@ -3,9 +3,11 @@
 A family is a published list of codes (WinHTTP 12001-12186, AADSTS, ARM error codes, curl and
 msiexec exit codes...) with each member mapped to the cause that explains it, plus the forms in
 which tools print a member (``HRESULT_FROM_WIN32(12029)``, ``0x80072EFD``,
-``ERROR_WINHTTP_CANNOT_CONNECT``). Keeping the list whole, instead of one pattern per message
-seen, is what lets ``diagnose`` name the cause of a code nobody pasted before. Loading is strict
-for the same reason as the knowledge base's: a typo must stop the load, not drop a member.
+``ERROR_WINHTTP_CANNOT_CONNECT``, or the member's published message, ``No such host is known.``,
+for tools that print the text without the code). Keeping the list whole, instead of one pattern
+per message seen, is what lets ``diagnose`` name the cause of a code nobody pasted before.
+Loading is strict for the same reason as the knowledge base's: a typo must stop the load, not
+drop a member.
 """
 
 from __future__ import annotations
@@ -19,11 +21,15 @@ from . import datafiles
 from .datafiles import DATA_DIR
 
 DATA_FILE = DATA_DIR / "codes.toml"
-_PLACEHOLDERS = ("{n}", "{name}", "{hresult}")
+_PLACEHOLDERS = ("{n}", "{name}", "{hresult}", "{message}")
 _FAMILY_KEYS = {"id", "title", "sources", "forms", "members"}
-_MEMBER_KEYS = {"n", "names", "hresult", "cause"}
+_MEMBER_KEYS = {"n", "names", "hresult", "messages", "cause"}
 _HRESULT_RE = re.compile(r"^0x[0-9A-F]{8}$")
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,80}$")
+# A published message as tools print it: plain ASCII text that starts with a letter (so the
+# pattern starts with a literal for the prefilter), long enough to say something on its own,
+# without the apostrophe that TOML literal strings and the prefilter's tests avoid.
+_MESSAGE_RE = re.compile(r"^[A-Za-z][ -&(-~]{15,200}$")
 
 
 class CodeFamilyError(ValueError):
@@ -36,6 +42,9 @@ class Member:
     names: Tuple[str, ...]
     hresult: str
     cause: str  # a causes.toml id, or "" for a member that says nothing about the machine
+    # The member's message as its owner publishes it (the text FormatMessage or the library
+    # prints for the code), for the tools that print the message without the code.
+    messages: Tuple[str, ...] = ()
 
     def hresult_form(self) -> str:
         """The member as an HRESULT: its own, or HRESULT_FROM_WIN32 of a Win32 code."""
@@ -75,12 +84,18 @@ def _member(raw: Any, where: str) -> Member:
     hresult = raw.get("hresult", "")
     if not isinstance(hresult, str) or (hresult and not _HRESULT_RE.match(hresult)):
         raise _fail(where, "hresult must look like 0x8007274C")
+    messages = raw.get("messages", [])
+    if not isinstance(messages, list) or not all(isinstance(s, str) and _MESSAGE_RE.match(s)
+                                                 for s in messages):
+        raise _fail(where, "messages must be a list of plain ASCII sentences (16-201 "
+                           "characters, starting with a letter, no apostrophe)")
     cause = raw.get("cause")
     if not isinstance(cause, str):
         raise _fail(where, "cause must be a string (a causes.toml id, or \"\")")
-    if n is None and not names:
-        raise _fail(where, "a member needs a number or a name")
-    return Member(n=n, names=tuple(names), hresult=hresult, cause=cause)
+    if n is None and not names and not messages:
+        raise _fail(where, "a member needs a number, a name or a message")
+    return Member(n=n, names=tuple(names), hresult=hresult, cause=cause,
+                  messages=tuple(messages))
 
 
 def _family(raw: Any, index: int) -> Family:
@@ -125,11 +140,21 @@ def parse(text: str) -> Tuple[Family, ...]:
     return out
 
 
+def message_regex(text: str) -> str:
+    """A published message as a regex: the text itself, its trailing full stop optional (tools
+    quote the message inside their own sentence). Kept whole, so that the prefilter's required
+    literal is the whole message, not its rarest word (``ssl/tls`` alone would cost the prefilter
+    a pass of its own)."""
+    return re.escape(text.rstrip("."))
+
+
 def _values(members: List[Member], placeholder: str) -> List[str]:
     if placeholder == "{n}":
         values = [str(m.n) for m in members if m.n is not None]
     elif placeholder == "{name}":
         values = [re.escape(name) for m in members for name in m.names]
+    elif placeholder == "{message}":
+        values = [message_regex(text) for m in members for text in m.messages]
     else:
         values = [m.hresult_form() for m in members if m.hresult_form()]
     # Longest first, so an alternation never stops at a shorter member that prefixes a longer.

@@ -136,6 +136,44 @@ SAMPLES: Dict[str, List[Tuple[str, str]]] = {
         ("System.Security.Authentication.AuthenticationException: The remote certificate is "
          "invalid because of errors in the certificate chain: {name}", "{name}"),
     ],
+    # the shapes of tests/test_transport_families.py's published samples, one per form
+    "dotnet_socket_error": [
+        ("System.Net.Sockets.SocketException: connect failed, SocketErrorCode : {name}", "{name}"),
+    ],
+    "linux_errno": [
+        ("System.Net.Http.HttpRequestException: x ---> System.Net.Sockets.SocketException ({n}): "
+         "see the message", "{n}"),
+        ("OSError: [Errno {n}] see the message", "{n}"),
+        ("Error: connect {name} 10.0.0.1:443", "{name}"),
+    ],
+    "getaddrinfo": [("socket.gaierror: {name}", "{name}"),
+                    ("Invoke-RestMethod : {message} (management.azure.com:443)", "{message}")],
+    "http_request_error": [("System.Net.Http.HttpRequestException: HttpRequestError : {name}",
+                            "{name}"),
+                           ("System.Net.Http.HttpRequestException: {message}.", "{message}")],
+    "ssl_policy_errors": [
+        ("The remote certificate is invalid according to the validation procedure: {name}",
+         "{name}"),
+    ],
+    "openssl_ssl_reason": [
+        ("ERROR: HTTPSConnectionPool(host='management.azure.com', port=443): Max retries exceeded "
+         "(Caused by SSLError(SSLError(1, '[SSL: {name}] see the reason (_ssl.c:1006)')))",
+         "{name}"),
+        ("SSL_connect failed: error:0A000000:SSL routines::{message}", "{message}"),
+    ],
+    "python_http": [
+        ("ERROR: HTTPSConnectionPool(host='management.azure.com', port=443): Max retries "
+         "exceeded with url: /x (Caused by {name}(see the inner error))", "{name}"),
+        ("requests.exceptions.{name}: see the message", "{name}"),
+        ("ERROR: {message}", "{message}"),
+    ],
+}
+# Forms with {message} in the families that had only codes before: every member's published
+# text as a tool prints it alone.
+MESSAGE_SAMPLES: Dict[str, str] = {
+    "winsock": "Invoke-WebRequest : {message}",
+    "webexception_status": "Invoke-WebRequest : The underlying connection was closed: {message}.",
+    "msi": "Installation failed: {message}",
 }
 
 
@@ -147,10 +185,14 @@ def _categories(text: str) -> Set[str]:
 def _cases() -> List[Tuple[str, str, str]]:
     cases = []
     for family in FAMILIES:
-        for template, placeholder in SAMPLES[family.id]:
+        templates = list(SAMPLES[family.id])
+        if family.id in MESSAGE_SAMPLES:
+            templates.append((MESSAGE_SAMPLES[family.id], "{message}"))
+        for template, placeholder in templates:
             for member in family.members:
                 values = {"{n}": [str(member.n)] if member.n is not None else [],
                           "{name}": list(member.names),
+                          "{message}": list(member.messages),
                           "{hresult}": [member.hresult_form()] if member.hresult_form() else []}
                 for value in values[placeholder]:
                     line = template.replace(placeholder, value)
@@ -169,6 +211,15 @@ CASES = _cases()
 def test_every_family_has_samples() -> None:
     assert {f.id for f in FAMILIES} == set(SAMPLES)
     assert len(CASES) > 300
+
+
+def test_every_message_form_is_sampled() -> None:
+    """A family that prints its members' messages has a sample template for them, so every
+    message of the list is walked by test_every_member_leads_to_its_cause."""
+    for family in FAMILIES:
+        if any("{message}" in form for form in family.forms):
+            sampled = [t for t, p in SAMPLES[family.id] if p == "{message}"]
+            assert sampled or family.id in MESSAGE_SAMPLES, family.id
 
 
 @pytest.mark.parametrize(("member", "line", "category"), CASES, ids=[c[0] for c in CASES])
@@ -233,7 +284,10 @@ members = [{ n = 1, cause = "tcp_timeout" }]
     (GOOD.replace('[{ n = 1, cause = "tcp_timeout" }]',
                   '[{ n = 1, cause = "tcp_timeout" }, { n = 1, cause = "tcp_reset" }]'),
      "1 listed twice"),
-    (GOOD.replace("n = 1,", ""), "a number or a name"),
+    (GOOD.replace("n = 1,", ""), "a number, a name or a message"),
+    (GOOD.replace("n = 1,", 'n = 1, messages = ["short"],'), "plain ASCII sentences"),
+    (GOOD.replace("n = 1,", 'n = 1, messages = ["Apostrophes aren\x27t allowed here"],'),
+     "plain ASCII sentences"),
     (GOOD.replace("[[family]]", "[[familly]]"), "unknown top-level"),
     ("schema = [", "not valid TOML"),
 ])
@@ -249,6 +303,15 @@ def test_a_member_naming_an_unknown_cause_stops_the_knowledge_base() -> None:
     with pytest.raises(kbmod.KnowledgeBaseError) as err:
         kbmod.parse(text, codefamilies.patterns_by_cause(families))
     assert "no_such_cause" in str(err.value)
+
+
+def test_a_message_matches_without_its_full_stop() -> None:
+    text = GOOD.replace("forms = ['code {n}\\b']", "forms = ['{message}']").replace(
+        "n = 1,", 'n = 1, messages = ["No such host is known."],')
+    families = codefamilies.parse(text)
+    kb = kbmod.parse(kbmod.DATA_FILE.read_text(encoding="utf-8"),
+                     codefamilies.patterns_by_cause(families))
+    assert "tcp_timeout" in [c.id for c in kb.match_text("error: No such host is known (x:443)")]
 
 
 def test_family_patterns_join_their_cause() -> None:
