@@ -37,6 +37,11 @@ SAMPLES: List[Tuple[str, str, str]] = [
     # https://github.com/dotnet/runtime/issues/42211
     ("System.Net.Sockets.SocketException (111): Connection refused",
      "firewall_or_proxy_blocking", "tcp_refused"),
+    # --- .NET on Linux: the resolver's EAI_AGAIN as strerror(EAGAIN) ---
+    # https://github.com/dotnet/runtime/issues/41387
+    ("   at System.Net.Http.ConnectHelper.ConnectAsync(String host, Int32 port, CancellationToken "
+     "cancellationToken)System.Net.Http.HttpRequestException: Resource temporarily unavailable",
+     "dns_failure", "dns_server_failure"),
     # --- getaddrinfo's texts (macOS wordings) ---
     # https://github.com/Azure/azure-cli/issues/5437
     ("socket.gaierror: [Errno 8] nodename nor servname provided, or not known",
@@ -83,6 +88,19 @@ SAMPLES: List[Tuple[str, str, str]] = [
     # https://github.com/elvirbrk/NoteHighlight2016/issues/143 (the maintainer quoting the dialog)
     ("Error 1402. Could not open key: <RegistryKeyPath>. Verify that you have sufficient access to "
      "that key, or contact your support personnel.", "not_admin", "not_admin"),
+    # --- package managers: the rest of the "not root" family, rpm's newer disk wording, zypper ---
+    # https://github.com/oracle/docker-images/issues/1244 (yum)
+    ("You need to be root to perform this command.", "not_admin", "not_admin"),
+    # https://github.com/nvbn/thefuck/pull/73 (dnf 4)
+    ("\"This command has to be run under the root user.\"", "not_admin", "not_admin"),
+    # https://github.com/rmarquis/pacaur/issues/516 (pacman)
+    ("error: you cannot perform this operation unless you are root.", "not_admin", "not_admin"),
+    # https://github.com/weldr/lorax/pull/1358 (rpm 4.16 and later)
+    ("installing package llvm-libs-17.0.6-2.fc40.x86_64 needs 107MB more space on the / "
+     "filesystem installing package libXv-1.0.12-1.fc40.x86_64 needs 107MB more space on the / "
+     "filesystem", "install_failure", "install_disk_full"),
+    # https://github.com/wavebox/waveboxapp/issues/685 (zypper ref)
+    ("Repository 'Wavebox - x86_64' is invalid.", "install_failure", "package_download_failed"),
     # --- PowerShell's parameter binder refusing a Tags value (DeployGPO.ps1 given a string) ---
     # https://github.com/Azure/ArcEnabledServersGroupPolicy/issues/45
     ("C:\\installs\\DeployGPO.ps1 : Cannot process argument transformation on parameter 'Tags'. "
