@@ -174,6 +174,9 @@ MESSAGE_SAMPLES: Dict[str, str] = {
     "winsock": "Invoke-WebRequest : {message}",
     "webexception_status": "Invoke-WebRequest : The underlying connection was closed: {message}.",
     "msi": "Installation failed: {message}",
+    # PowerShell's MethodInvocationException shape (https://github.com/MHimken/toolbox/issues/2:
+    # 'Exception calling "Receive" with "1" argument(s): "A non-blocking socket operation ..."')
+    "dotnet_exceptions": 'Exception calling "AcquireToken" with "1" argument(s): "{message}"',
 }
 
 

@@ -156,11 +156,18 @@ def test_inner_reason_stands_alone(kb: kbmod.KnowledgeBase) -> None:
 
 
 # Lines that hold a member's word in a healthy sense stay silent: a .NET property listing of a
-# successful socket, a status line whose value is no member, an installer's success note.
+# successful socket, a status line whose value is no member, an installer's success note, and
+# the verbose MSI log's "Note: 1: <number>" lines, which every healthy installation writes for the
+# numbers the msi_messages family lists (1402 for a policy key that is not there, 2203 for the
+# in-progress file: https://github.com/owncloud/client/issues/7738,
+# https://github.com/wazuh/wazuh-packages/issues/1786).
 @pytest.mark.parametrize("line", [
     "SocketErrorCode : Success",
     "Status          : Success (request Timeout is 100 seconds)",
     "Installed the update package: Windows Installer reconfigured the product.",
+    "MSI (c) (10:08) [23:49:21:184]: Note: 1: 1402 2: HKEY_CURRENT_USER\\Software\\Microsoft\\"
+    "Windows\\CurrentVersion\\Policies\\Explorer 3: 2 ",
+    "- `Note: 1: 2203 2: C:\\Windows\\Installer\\inprogressinstallinfo.ipi 3: -2147287038`",
 ])
 def test_healthy_lines_stay_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
     assert diagnose(line + "\n", kb).diagnoses == (), line
