@@ -371,11 +371,8 @@ NEVER_SILENT = [
     # the resource bridge article's host-configuration failure, worded without a level
     # (https://learn.microsoft.com/azure/azure-arc/resource-bridge/troubleshoot-resource-bridge)
     "An error occurred during host configuration",
-    # WinRM's refusal to delegate credentials, as the Azure Local CredSSP TSG quotes it
-    # (TSG/Security/CredSsp-Authentication-Issues.md in Azure/AzureLocal-Supportability; corpus
-    # e-029, rules half)
-    "The WinRM client cannot process the request. A computer policy does not allow the "
-    "delegation of the user credentials to the target computer.",
+    # (WinRM's refusal to delegate credentials, once here, now names its cause:
+    # winrm_client_config_refuses, tests/test_transport_families.py)
 ]
 
 
