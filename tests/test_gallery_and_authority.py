@@ -91,3 +91,45 @@ def test_convertfrom_json_failure_is_not_silent(kb: kbmod.KnowledgeBase) -> None
     report = diagnose("ConvertFrom-Json : Invalid object passed in, ':' or '}' expected. (1): {\n",
                       kb)
     assert report.diagnoses and report.exit_code != 0
+
+
+HEADER = "The command failed with an unexpected error. Here is the traceback:"
+
+
+def test_traceback_header_alone_is_the_cli_breaking(kb: kbmod.KnowledgeBase) -> None:
+    """Azure CLI's header for an exception it did not handle (https://github.com/Azure/azure-cli/
+    issues/22341), with nothing recognisable after it: the CLI broke, and that is the finding."""
+    assert cause_ids(diagnose(HEADER + "\n", kb)) == {"azure_cli_unhandled_exception"}
+
+
+def test_traceback_header_yields_to_the_exception_it_introduces(
+        kb: kbmod.KnowledgeBase) -> None:
+    """The same header above MSAL's unknown-tenant message (https://github.com/Azure/azure-cli/
+    issues/24376, corpus g-020, tenant GUID replaced): the exception says why, the header only
+    that the command broke, so the tenant is reported alone (issue 9 item 3)."""
+    text = (HEADER + "\n"
+            "Unable to get authority configuration for https://login.microsoftonline.com/00000000-"
+            "0000-0000-0000-000000000001. Authority would typically be in a format of "
+            "https://login.microsoftonline.com/your_tenant Also please double check your tenant "
+            "name or G\n"
+            "Traceback (most recent call last):\n")
+    report = diagnose(text, kb)
+    assert categories(report) == {"sp_or_tenant_not_found"}
+
+
+@pytest.mark.parametrize("line", [
+    # a Python traceback's last line when the exception has no message
+    # (https://docs.python.org/3/library/exceptions.html: AssertionError, NotImplementedError),
+    # and ZeroDivisionError's own text
+    "AssertionError",
+    "NotImplementedError",
+    "ZeroDivisionError: division by zero",
+    # the default messages of .NET's ArgumentNullException (with the parameter .NET Core adds),
+    # NotImplementedException and DivideByZeroException (dotnet/runtime, System.Private.CoreLib
+    # Strings.resx), as Exception.Message prints them
+    "Value cannot be null. (Parameter 'source')",
+    "The method or operation is not implemented.",
+    "Attempted to divide by zero.",
+])
+def test_programming_errors_are_tool_defects(kb: kbmod.KnowledgeBase, line: str) -> None:
+    assert categories(diagnose(line + "\n", kb)) == {"client_tool_bug"}
