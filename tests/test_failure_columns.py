@@ -56,6 +56,13 @@ FAILURES = [
     '&sig=-REDACTED-&sp=rl&sr=c&sv=2019-07-07&timeout=901": unexpected EOF',
     # a process that ended by itself (https://github.com/cleitet/wpkg-gp/issues/118)
     '"The "WPKG Control Service" service terminated unexpectedly. It has done this 1 time(s)."',
+    # errors met, said in other words: Azure Local's validation (https://github.com/Azure/
+    # arc_jumpstart_docs/issues/727, corpus g-024), and the MsiInstaller event text of a numbered
+    # error whose message was cut (https://github.com/microsoft/azure_arc/issues/2048, g-030)
+    "Machine [AzSHOST1] encountered following errors during validation [Mandatory extension "
+    "[LcmController] installed version [30.2505.0.961] is not equal to required version "
+    "[30.2504.0.959] for ARC machine [AzSHOST1]. Please create EdgeDevice resource(s)",
+    "Azure Connected Machine Agent -- Error 1920",
     # CPython's traceback header in Azure CLI's --debug output
     # (https://github.com/Azure/azure-cli/issues/26618)
     "cli.azure.cli.core.azclierror: Traceback (most recent call last):",

@@ -386,6 +386,14 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # "Extension ... is not found, installing", "Token cache is invalid, refreshing".)
     r"\b(?:is|was|been) denied\b",
     r"\b(?:terminated|exited|stopped) unexpectedly\b",
+    # a tool that says it met errors without the words above ("Machine [host01] encountered
+    # following errors during validation [...]", Azure Local's validation; "encountered an
+    # error"), and Windows Installer's event text for a numbered error when the message after it
+    # was cut ("Product: Azure Connected Machine Agent -- Error 1920", the MsiInstaller event
+    # layout "Product: <name> -- Error <number>. <message>")
+    r"\bencountered (?:the )?following errors?\b",
+    r"\bencountered an? (?:unexpected |internal |unknown )?error\b",
+    r" -- Error \d{4}\b",
     # CPython's traceback header (Lib/traceback.py), which Azure CLI and its extensions print
     # before an error they did not expect (behind a logger's name in ``--debug`` output); the
     # exception line at its end may have been cut off.
