@@ -399,6 +399,14 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # exception line at its end may have been cut off.
     r"\bTraceback \(most recent call last\):",
 )
+# Lines that report an error their own tool expected and handled, so they say nothing about
+# the machine. The Windows install script (install_windows_azcmagent.ps1, Test-IsAzure) asks
+# the Azure instance metadata address whether it runs in Azure, with a one-second timeout, and
+# on a machine outside Azure catches the error and logs it with Write-Verbose: ``VERBOSE: Error
+# The operation has timed out. checking if we are in Azure`` is how every successful
+# onboarding outside Azure begins (https://github.com/joetanx/mslab/blob/main/arc.md, corpus
+# healthy h-h02).
+BENIGN_RE = re.compile(r"\bError [^\n]{0,300}? checking if we are in Azure\b", re.IGNORECASE)
 # The flags every failure shape is compiled with (scripts/pattern_coverage.py uses them too).
 FAILURE_FLAGS = re.IGNORECASE | re.MULTILINE | re.ASCII
 # Compiled one by one: the scanner runs only those whose literal the line holds (one big
