@@ -343,6 +343,7 @@ ROUND_TITLES = {
     "e": "`e` (from pages nothing cited when collected; mostly Azure Local)",
     "f": "`f` (from pages nothing cited when collected; tools on Arc machines)",
     "g": "`g` (from pages nothing cited when collected; agent and onboarding tools)",
+    "h": "`h` (from pages nothing cited when collected; the agent's own texts)",
 }
 
 
