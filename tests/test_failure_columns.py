@@ -149,3 +149,25 @@ def test_install_script_azure_probe_is_no_failure(kb: kbmod.KnowledgeBase) -> No
     assert_silent("VERBOSE: Error The operation has timed out. checking if we are in Azure", kb)
     report = diagnose("Invoke-WebRequest : The operation has timed out.\n", kb)
     assert report.diagnoses
+
+
+@pytest.mark.parametrize("line", [
+    # install_linux_azcmagent.sh's own steps whose failure it ignores (its source: "sudo apt -y
+    # remove packages-microsoft-prod || true", the same with zypper/yum/dnf, and
+    # verify_apt_not_busy's "sudo lsof /var/lib/dpkg/lock-frontend"); the answers are apt's,
+    # dnf's, zypper's and sudo's own wordings
+    "E: Unable to locate package packages-microsoft-prod",
+    "No match for argument: packages-microsoft-prod",
+    "'packages-microsoft-prod' not found in package names. Trying capabilities.",
+    "sudo: lsof: command not found",
+    # a non-breaking space read as a command by an RPM scriptlet
+    "/var/tmp/rpm-tmp.Xx667O: line 38: \xa0: command not found",
+])
+def test_linux_install_script_ignored_steps_are_no_failure(kb: kbmod.KnowledgeBase,
+                                                            line: str) -> None:
+    assert_silent(line, kb)
+
+
+def test_other_missing_packages_and_commands_still_count(kb: kbmod.KnowledgeBase) -> None:
+    for line in ("E: Unable to locate package azcmagent", "sudo: azcmagent: command not found"):
+        assert diagnose(line + "\n", kb).diagnoses, line

@@ -406,7 +406,21 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
 # The operation has timed out. checking if we are in Azure`` is how every successful
 # onboarding outside Azure begins (https://github.com/joetanx/mslab/blob/main/arc.md, corpus
 # healthy h-h02).
-BENIGN_RE = re.compile(r"\bError [^\n]{0,300}? checking if we are in Azure\b", re.IGNORECASE)
+# The Linux install script (install_linux_azcmagent.sh) first removes an older Microsoft
+# repository package, ignoring the result (``sudo apt -y remove packages-microsoft-prod ||
+# true``, the same with zypper, yum and dnf), so a first install prints the package manager's
+# "not there" answer; and it waits for apt's lock with ``sudo lsof``, going on when lsof is
+# missing (verify_apt_not_busy). A shell that reads a non-breaking space as a command name
+# (``line 38: \xa0: command not found``, an RPM scriptlet's formatting slip) ran nothing and
+# goes on.
+BENIGN_RE = re.compile(
+    r"\bError [^\n]{0,300}? checking if we are in Azure\b"
+    r"|\bUnable to locate package packages-microsoft-prod\b"
+    r"|\bNo match for argument: packages-microsoft-prod\b"
+    r"|\bpackages-microsoft-prod.? (?:not found in package names|is not installed)\b"
+    r"|\bsudo: lsof: command not found\b"
+    r"|: \xa0: command not found\b",
+    re.IGNORECASE)
 # The flags every failure shape is compiled with (scripts/pattern_coverage.py uses them too).
 FAILURE_FLAGS = re.IGNORECASE | re.MULTILINE | re.ASCII
 # Compiled one by one: the scanner runs only those whose literal the line holds (one big
