@@ -75,10 +75,10 @@ SAMPLES: List[Tuple[str, str, str]] = [
      "(_ssl.c:997)')))", "firewall_or_proxy_blocking", "tls_reset_by_middlebox"),
     # https://github.com/NixOS/nixpkgs/issues/319326 (HTTPS_PROXY=socks5://... without PySocks)
     ("requests.exceptions.InvalidSchema: Missing dependencies for SOCKS support.",
-     "proxy_misconfigured", "agent_proxy_setting_invalid"),
+     "proxy_misconfigured", "client_proxy_env_invalid"),
     # https://github.com/Azure/azure-cli/issues/18930
     ("\u2502 ERROR: Missing dependencies for SOCKS support.",
-     "proxy_misconfigured", "agent_proxy_setting_invalid"),
+     "proxy_misconfigured", "client_proxy_env_invalid"),
     # --- Windows Installer: exit-code messages and numbered errors ---
     # https://github.com/cloudbase/cloudbase-init/issues/43 (exit code 1638's message)
     ("> Error: Failed to install:  Another version of this product is already installed. "
@@ -87,7 +87,8 @@ SAMPLES: List[Tuple[str, str, str]] = [
      "install_failure", "windows_msi_install_failed"),
     # https://github.com/elvirbrk/NoteHighlight2016/issues/143 (the maintainer quoting the dialog)
     ("Error 1402. Could not open key: <RegistryKeyPath>. Verify that you have sufficient access to "
-     "that key, or contact your support personnel.", "not_admin", "not_admin"),
+     "that key, or contact your support personnel.", "install_failure",
+     "windows_msi_install_failed"),
     # --- package managers: the rest of the "not root" family, rpm's newer disk wording, zypper ---
     # https://github.com/oracle/docker-images/issues/1244 (yum)
     ("You need to be root to perform this command.", "not_admin", "not_admin"),
@@ -99,8 +100,6 @@ SAMPLES: List[Tuple[str, str, str]] = [
     ("installing package llvm-libs-17.0.6-2.fc40.x86_64 needs 107MB more space on the / "
      "filesystem installing package libXv-1.0.12-1.fc40.x86_64 needs 107MB more space on the / "
      "filesystem", "install_failure", "install_disk_full"),
-    # https://github.com/wavebox/waveboxapp/issues/685 (zypper ref)
-    ("Repository 'Wavebox - x86_64' is invalid.", "install_failure", "package_download_failed"),
     # --- PowerShell's parameter binder refusing a Tags value (DeployGPO.ps1 given a string) ---
     # https://github.com/Azure/ArcEnabledServersGroupPolicy/issues/45
     ("C:\\installs\\DeployGPO.ps1 : Cannot process argument transformation on parameter 'Tags'. "

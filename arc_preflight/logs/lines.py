@@ -18,6 +18,7 @@ _LEVEL_NAMES = {
     "trace": "trace", "trac": "trace", "debug": "debug", "debu": "debug", "info": "info",
     "warn": "warning", "warning": "warning", "error": "error", "erro": "error", "fatal": "fatal",
     "fata": "fatal", "panic": "panic", "pani": "panic", "critical": "fatal",
+    "retrying": "warning",
 }
 # logrus text format: level=error; JSON format: "level":"error"; old console: ERRO[0002] /
 # ERROR[0002]; current console (agents 1.3x+): the level word in capitals, padded with spaces, no
@@ -39,7 +40,13 @@ _LEVEL_RE = re.compile(
     r"(?-i:(?P<f>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))(?=[ \t\]|])"
     r"| - (?-i:(?P<g>DEBUG|INFO|WARNING|ERROR|CRITICAL)) - "
     r"|^(?-i:(?P<h>DEBUG|INFO|WARNING|ERROR|CRITICAL)):[A-Za-z_][\w.]{0,100}:"
-    r"|\[(?-i:(?P<i>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))\]",
+    r"|\[(?-i:(?P<i>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))\]"
+    # urllib3's notice that it retries a request whose connection broke, which it logs at
+    # warning level (connectionpool.py: "Retrying (%r) after connection broken by '%r': %s")
+    # and Azure CLI's --debug output prints behind the logger's name: a retry, not the outcome,
+    # so what it names is a warning unless the request then fails for good ("Max retries
+    # exceeded", the exception), which is read as usual
+    r"|\b(?P<j>Retrying) \(Retry\(total=",
     re.IGNORECASE,
 )
 # Only these matter for finding lines: error-level lines the knowledge base may not know.
