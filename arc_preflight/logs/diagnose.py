@@ -325,12 +325,10 @@ class _Scope:
                 target = _nearest(related, evidence)
             elif failing:
                 target = _nearest(failing, evidence)
-            elif specific and (code or not any(_severity(c, evidence) == "fail"
-                                               for c in candidates)):
-                # The most specific evidence wins even when the agent logged it below error
-                # level: a bare code's list of possibilities adds nothing beside it. (Not a
-                # failing umbrella message beside warnings only: "The command failed ..." says
-                # the command failed, which a warning alone would not say.)
+            elif specific and (code or all(_severity(c, evidence) != "fail" for c in candidates)):
+                # The most specific evidence wins even when logged below error level; a bare
+                # code's list of possibilities adds nothing beside it (a failing umbrella beside
+                # warnings only stays: "The command failed ..." says what no warning says).
                 target = _nearest(specific, evidence)
             if target is not None:
                 target[1].merge(evidence)
