@@ -30,13 +30,18 @@ _LEVEL_RE = re.compile(
     r"(?:\x1b\[0m)?\[\d{1,6}\]"
     r"|^\s{0,8}(?:\x1b\[\d{1,2}m)?(?-i:(?P<e>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|PANIC))"
     r"(?:\x1b\[0m)?(?: {2,8}|\t)(?=\S)"
-    r"|^\s{0,8}(?P<d>error|fatal|panic):\s"
+    r"|^\s{0,8}(?P<d>error|fatal|panic):\s",
+    re.IGNORECASE,
+)
+# Tried only when the layouts above find no level (most log lines are the agent's own, and an
+# unanchored alternative beside them would slow every search).
+_OTHER_LEVEL_RE = re.compile(
     # Other tools' layouts (issue 9 item 4 reads their ERROR lines as failures, so their INFO
     # lines must read as INFO): the level in capitals as a column after the time stamp
     # (Python's ``%(asctime)s %(levelname)s``, the Azure Linux agent), Python logging's
     # ``... - name - LEVEL - ...`` and basicConfig's ``LEVEL:name:...``, and a level in brackets
     # (``[INFO]``, the guest configuration agent's log).
-    r"|\d[^\w\s]\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d[^\w\s]?\d\d)?\]?\s{1,12}(?:[|-]\s{1,4})?\[?"
+    r"\d[^\w\s]\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d[^\w\s]?\d\d)?\]?\s{1,12}(?:[|-]\s{1,4})?\[?"
     r"(?-i:(?P<f>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))(?=[ \t\]|])"
     r"| - (?-i:(?P<g>DEBUG|INFO|WARNING|ERROR|CRITICAL)) - "
     r"|^(?-i:(?P<h>DEBUG|INFO|WARNING|ERROR|CRITICAL)):[A-Za-z_][\w.]{0,100}:"
@@ -420,6 +425,9 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
 # missing (verify_apt_not_busy). A shell that reads a non-breaking space as a command name
 # (``line 38: \xa0: command not found``, an RPM scriptlet's formatting slip) ran nothing and
 # goes on.
+# (Searched only on lines that hold one of these, lower-cased: most lines hold none.)
+BENIGN_HINTS = (b"checking if we are in azure", b"packages-microsoft-prod", b"lsof",
+                b"\xc2\xa0")
 BENIGN_RE = re.compile(
     r"\bError [^\n]{0,300}? checking if we are in Azure\b"
     r"|\bUnable to locate package packages-microsoft-prod\b"
@@ -512,7 +520,7 @@ def reports_failure(regex: Pattern[str], text: str) -> bool:
 
 def parse_level(text: str) -> Optional[str]:
     """The normalised log level of a line (``error``, ``info``...), or None if it shows none."""
-    m = _LEVEL_RE.search(text)
+    m = _LEVEL_RE.search(text) or _OTHER_LEVEL_RE.search(text)
     if not m:
         return None
     word = next((w for w in m.groups() if w), "").lower()

@@ -22,6 +22,7 @@ from .linefinder import chosen_backend
 from .lines import (
     AZCM_RE,
     AZCM_TRIGGER,
+    BENIGN_HINTS,
     BENIGN_RE,
     BOUNDARY_PATTERNS,
     BOUNDARY_RE,
@@ -261,7 +262,7 @@ def event_for_line(matcher: Matcher, raw: bytes, line_no: int, lowered: Optional
     text = raw.decode("utf-8", "replace")
     if text.endswith("\r"):
         text = text[:-1]
-    if BENIGN_RE.search(text):
+    if any(hint in lowered for hint in BENIGN_HINTS) and BENIGN_RE.search(text):
         return None
     causes = matcher.match(text, lowered, literal_ids)
     codes: Tuple[str, ...] = ()
