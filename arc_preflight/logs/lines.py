@@ -411,31 +411,6 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # exception line at its end may have been cut off.
     r"\bTraceback \(most recent call last\):",
 )
-# Lines that report an error their own tool expected and handled, so they say nothing about
-# the machine. The Windows install script (install_windows_azcmagent.ps1, Test-IsAzure) asks
-# the Azure instance metadata address whether it runs in Azure, with a one-second timeout, and
-# on a machine outside Azure catches the error and logs it with Write-Verbose: ``VERBOSE: Error
-# The operation has timed out. checking if we are in Azure`` is how every successful
-# onboarding outside Azure begins (https://github.com/joetanx/mslab/blob/main/arc.md, corpus
-# healthy h-h02).
-# The Linux install script (install_linux_azcmagent.sh) first removes an older Microsoft
-# repository package, ignoring the result (``sudo apt -y remove packages-microsoft-prod ||
-# true``, the same with zypper, yum and dnf), so a first install prints the package manager's
-# "not there" answer; and it waits for apt's lock with ``sudo lsof``, going on when lsof is
-# missing (verify_apt_not_busy). A shell that reads a non-breaking space as a command name
-# (``line 38: \xa0: command not found``, an RPM scriptlet's formatting slip) ran nothing and
-# goes on.
-# (Searched only on lines that hold one of these, lower-cased: most lines hold none.)
-BENIGN_HINTS = (b"checking if we are in azure", b"packages-microsoft-prod", b"lsof",
-                b"\xc2\xa0")
-BENIGN_RE = re.compile(
-    r"\bError [^\n]{0,300}? checking if we are in Azure\b"
-    r"|\bUnable to locate package packages-microsoft-prod\b"
-    r"|\bNo match for argument: packages-microsoft-prod\b"
-    r"|\bpackages-microsoft-prod.? (?:not found in package names|is not installed)\b"
-    r"|\bsudo: lsof: command not found\b"
-    r"|: \xa0: command not found\b",
-    re.IGNORECASE)
 # The flags every failure shape is compiled with (scripts/pattern_coverage.py uses them too).
 FAILURE_FLAGS = re.IGNORECASE | re.MULTILINE | re.ASCII
 # Compiled one by one: the scanner runs only those whose literal the line holds (one big

@@ -17,13 +17,12 @@ from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Pattern, Set,
 
 from ..kb import KnowledgeBase
 from ..model import Cause
+from .benign import BENIGN_HINTS, BENIGN_RE
 from .inputs import CHUNK_SIZE, ScanStats
 from .linefinder import chosen_backend
 from .lines import (
     AZCM_RE,
     AZCM_TRIGGER,
-    BENIGN_HINTS,
-    BENIGN_RE,
     BOUNDARY_PATTERNS,
     BOUNDARY_RE,
     CONSOLE_MSG_RE,
