@@ -33,6 +33,12 @@ _LEVEL_RE = re.compile(
     r"|^\s{0,8}(?P<d>error|fatal|panic):\s",
     re.IGNORECASE,
 )
+# A time of day and what separates it from a level column after it (``10:00:01,123 ``,
+# ``10:00:01Z [``, ``10:00:01 | ``), shared by the level layouts below and the failure shape
+# that finds their ERROR lines. The time's colons are written as a class: a literal ``:`` would
+# be all the prefilter could take from that failure shape, and nearly every log line holds one.
+_TIME_THEN_LEVEL = (r"\d[^\w\s]\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d[^\w\s]?\d\d)?\]?\s{1,12}"
+                    r"(?:[|-]\s{1,4})?\[?")
 # Tried only when the layouts above find no level (most log lines are the agent's own, and an
 # unanchored alternative beside them would slow every search).
 _OTHER_LEVEL_RE = re.compile(
@@ -41,8 +47,8 @@ _OTHER_LEVEL_RE = re.compile(
     # (Python's ``%(asctime)s %(levelname)s``, the Azure Linux agent), Python logging's
     # ``... - name - LEVEL - ...`` and basicConfig's ``LEVEL:name:...``, and a level in brackets
     # (``[INFO]``, the guest configuration agent's log).
-    r"\d[^\w\s]\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d[^\w\s]?\d\d)?\]?\s{1,12}(?:[|-]\s{1,4})?\[?"
-    r"(?-i:(?P<f>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))(?=[ \t\]|])"
+    _TIME_THEN_LEVEL
+    + r"(?-i:(?P<f>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))(?=[ \t\]|])"
     r"| - (?-i:(?P<g>DEBUG|INFO|WARNING|ERROR|CRITICAL)) - "
     r"|^(?-i:(?P<h>DEBUG|INFO|WARNING|ERROR|CRITICAL)):[A-Za-z_][\w.]{0,100}:"
     r"|\[(?-i:(?P<i>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))\]"
@@ -361,10 +367,7 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # and Python logging's other stock layouts, ``... - name - ERROR - message`` (the logging
     # cookbook's formatter) and basicConfig's ``ERROR:name:message`` (BASIC_FORMAT,
     # Lib/logging/__init__.py), whose colon has no space after it for the ``error:`` shape.
-    # (The time's colons are written as a class: a literal ``:`` would be all the prefilter
-    # could take from this pattern, and nearly every log line holds one.)
-    r"\d[^\w\s]\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d[^\w\s]?\d\d)?\]?\s{1,12}(?:[|-]\s{1,4})?"
-    r"\[?(?-i:ERROR|FATAL|CRITICAL)[ \t\]]",
+    _TIME_THEN_LEVEL + r"(?-i:ERROR|FATAL|CRITICAL)[ \t\]]",
     r" - (?-i:ERROR|CRITICAL) - ",
     r"^(?-i:ERROR|CRITICAL):(?-i:[A-Za-z_][\w.]{0,100}):",
     # Get-WinEvent's default table view (``TimeCreated Id LevelDisplayName Message``, the
