@@ -1,7 +1,8 @@
 """What ``arc-preflight diagnose -`` makes of a text, for the tests that feed it real samples.
 
-One copy of the call and of the two verdicts the sample tests share ("only unknown": a failure
-line no cause explains; "silent": nothing to report), so the files of samples (agent, client
+One copy of the call and of the verdicts the sample tests share ("only unknown": a failure
+line no cause explains; "reported": a failure line met with some diagnosis; "silent": nothing to
+report), so the files of samples (agent, client
 tools, shapes, sources) hold samples, not their own copies of these lines. The knowledge base
 itself comes from the ``kb`` fixture in conftest.py.
 """
@@ -35,6 +36,14 @@ def assert_only_unknown(line: str, kb: kbmod.KnowledgeBase) -> None:
     report = diagnose(line + "\n", kb)
     assert categories(report) == {"unknown"}, line
     assert report.exit_code != 0
+
+
+def assert_reported(line: str, kb: kbmod.KnowledgeBase) -> None:
+    """A failure line, explained or not: some diagnosis, and an exit code that says a failure
+    was seen (issue 9 item 4: never silent)."""
+    report = diagnose(line + "\n", kb)
+    assert report.diagnoses, line
+    assert report.exit_code != 0, line
 
 
 def assert_silent(line: str, kb: kbmod.KnowledgeBase) -> None:

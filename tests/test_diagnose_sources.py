@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import List, Set
 
 import pytest
-from diagtext import assert_silent, categories, diagnose
+from diagtext import assert_reported, assert_silent, categories, diagnose
 
 from arc_preflight import kb as kbmod
 from arc_preflight.logs.diagnose import diagnose_stream
@@ -380,9 +380,7 @@ def test_code_family_members(kb: kbmod.KnowledgeBase, line: str, category: str) 
     "Start-Service : Access is denied",
 ])
 def test_failure_lines_are_never_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
-    report = diagnose(line + "\n", kb)
-    assert report.diagnoses, line
-    assert report.exit_code != 0
+    assert_reported(line, kb)
 
 
 @pytest.mark.parametrize("line", [

@@ -9,7 +9,7 @@ source beside it), and each shape's healthy neighbour stays silent.
 from __future__ import annotations
 
 import pytest
-from diagtext import assert_silent, diagnose
+from diagtext import assert_reported, assert_silent, categories, diagnose
 
 from arc_preflight import kb as kbmod
 
@@ -117,9 +117,7 @@ HEALTHY = [
 
 @pytest.mark.parametrize("line", FAILURES)
 def test_failure_shapes_are_never_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
-    report = diagnose(line + "\n", kb)
-    assert report.diagnoses, line
-    assert report.exit_code != 0, line
+    assert_reported(line, kb)
 
 
 @pytest.mark.parametrize("line", HEALTHY)
@@ -137,7 +135,7 @@ def test_their_healthy_neighbours_stay_silent(kb: kbmod.KnowledgeBase, line: str
     ("gcad.service: Main process exited, code=killed, status=9/KILL", {"extension_failure"}),
 ])
 def test_agent_service_stops(kb: kbmod.KnowledgeBase, line: str, expected: set) -> None:
-    assert {d.diagnosis.category for d in diagnose(line + "\n", kb).diagnoses} == expected
+    assert categories(diagnose(line + "\n", kb)) == expected
 
 
 def test_install_script_azure_probe_is_no_failure(kb: kbmod.KnowledgeBase) -> None:
@@ -147,8 +145,7 @@ def test_install_script_azure_probe_is_no_failure(kb: kbmod.KnowledgeBase) -> No
     blob/main/arc.md, corpus healthy h-h02): nothing is wrong. The same timeout said by anything
     else is still a finding."""
     assert_silent("VERBOSE: Error The operation has timed out. checking if we are in Azure", kb)
-    report = diagnose("Invoke-WebRequest : The operation has timed out.\n", kb)
-    assert report.diagnoses
+    assert_reported("Invoke-WebRequest : The operation has timed out.", kb)
 
 
 @pytest.mark.parametrize("line", [
@@ -170,4 +167,4 @@ def test_linux_install_script_ignored_steps_are_no_failure(kb: kbmod.KnowledgeBa
 
 def test_other_missing_packages_and_commands_still_count(kb: kbmod.KnowledgeBase) -> None:
     for line in ("E: Unable to locate package azcmagent", "sudo: azcmagent: command not found"):
-        assert diagnose(line + "\n", kb).diagnoses, line
+        assert_reported(line, kb)

@@ -8,7 +8,7 @@ published text, cited beside it; the refusal is the cause, whatever error record
 from __future__ import annotations
 
 import pytest
-from diagtext import categories, diagnose
+from diagtext import assert_silent, categories, diagnose
 
 from arc_preflight import kb as kbmod
 
@@ -103,4 +103,4 @@ def test_defender_attack_surface_reduction_block(kb: kbmod.KnowledgeBase) -> Non
     "MachinePolicy       Undefined",
 ])
 def test_policy_words_alone_stay_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
-    assert diagnose(line + "\n", kb).diagnoses == ()
+    assert_silent(line, kb)

@@ -13,7 +13,7 @@ an admin running msiexec meets (https://learn.microsoft.com/windows/win32/msi/er
 from __future__ import annotations
 
 import pytest
-from diagtext import assert_only_unknown, assert_silent, categories, diagnose
+from diagtext import assert_only_unknown, assert_reported, assert_silent, categories, diagnose
 
 from arc_preflight import kb as kbmod
 
@@ -54,9 +54,7 @@ MESSAGES = [
 @pytest.mark.parametrize("line", MESSAGES)
 def test_an_msi_exit_message_is_never_met_with_silence(kb: kbmod.KnowledgeBase,
                                                        line: str) -> None:
-    found = diagnose(line + "\n", kb)
-    assert found.diagnoses, line
-    assert found.exit_code != 0, line
+    assert_reported(line, kb)
 
 
 def test_the_bare_1605_text_is_unknown(kb: kbmod.KnowledgeBase) -> None:
