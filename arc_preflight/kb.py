@@ -39,6 +39,7 @@ _OPTIONAL = {
     "notes",
     "platform",
     "record",
+    "generic",
 }
 _LIST_KEYS = {
     "remedy",
@@ -199,6 +200,9 @@ def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, str]:
     record = raw.get("record", False)
     if not isinstance(record, bool):
         raise _fail(where, "record must be true or false")
+    generic = raw.get("generic", False)
+    if not isinstance(generic, bool):
+        raise _fail(where, "generic must be true or false")
     platform = raw.get("platform", "")
     if platform not in ("", "linux", "windows"):
         raise _fail(where, "platform must be linux or windows")
@@ -220,6 +224,7 @@ def _entry(raw: Mapping[str, Any], index: int) -> Tuple[Cause, str]:
         notes=" ".join(str(raw.get("notes", "")).split()),
         platform=platform,
         record=record,
+        generic=generic,
     )
     return cause, where
 

@@ -347,6 +347,9 @@ class Cause:
     # checker result: its Name or target line says what was tested, its Status line whether it
     # failed), see logs.diagnose.
     record: bool = False
+    # Says only *that* something failed ("Unable to connect to the remote server"); a cause of
+    # the same category found with it says *why*, and takes its evidence (see logs.diagnose).
+    generic: bool = False
 
 
 @dataclass(frozen=True)

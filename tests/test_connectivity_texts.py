@@ -444,7 +444,7 @@ def test_connectivity_check_drop_pki_bypass_issue(kb: kbmod.KnowledgeBase) -> No
 
 def test_the_specific_and_generic_tables_name_real_categories() -> None:
     """A misspelt category in diagnose's tables would silently fold nothing."""
-    from arc_preflight.logs.diagnose import GENERIC_BESIDE, SPECIFIC_CONNECTIVITY
+    from arc_preflight.logs.explains import GENERIC_BESIDE, SPECIFIC_CONNECTIVITY
     from arc_preflight.model import CATEGORIES
 
     named = set(SPECIFIC_CONNECTIVITY) | set(GENERIC_BESIDE)

@@ -21,14 +21,20 @@ import re
 # missing (verify_apt_not_busy). A shell that reads a non-breaking space as a command name
 # (``line 38: \xa0: command not found``, an RPM scriptlet's formatting slip) ran nothing and
 # goes on.
+# nslookup prints "DNS request timed out." for every query that goes unanswered and retries; the
+# first one, before "Server:  UnKnown", is only the reverse lookup of the server's own address,
+# and the answer may still follow. Its verdict, when the lookup itself fails, is a line of its
+# own ("*** Request to UnKnown timed-out", read by the knowledge base)
+# (https://learn.microsoft.com/en-us/answers/questions/187796/client-dns-issue-after-domain-controller-migration).
 # (Searched only on lines that hold one of these, lower-cased: most lines hold none.)
 BENIGN_HINTS = (b"checking if we are in azure", b"packages-microsoft-prod", b"lsof",
-                b"\xc2\xa0")
+                b"\xc2\xa0", b"dns request timed out")
 BENIGN_RE = re.compile(
     r"\bError [^\n]{0,300}? checking if we are in Azure\b"
     r"|\bUnable to locate package packages-microsoft-prod\b"
     r"|\bNo match for argument: packages-microsoft-prod\b"
     r"|\bpackages-microsoft-prod.? (?:not found in package names|is not installed)\b"
     r"|\bsudo: lsof: command not found\b"
-    r"|: \xa0: command not found\b",
+    r"|: \xa0: command not found\b"
+    r"|^\s{0,40}DNS request timed out\.\s{0,40}$",
     re.IGNORECASE)

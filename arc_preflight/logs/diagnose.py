@@ -7,7 +7,7 @@ How a line becomes a cause:
   one line; the most decisive is kept, plus any other whose match covers *different* text (a line
   listing several failed endpoints) or the very same text with a different category (the seed's
   "no such host" row: DNS, or the profile-cleanup policy). Umbrella entries (priority below
-  :data:`UMBRELLA`) are dropped when a specific cause is on the line.
+  :data:`.explains.UMBRELLA`) are dropped when a specific cause is on the line.
 * **AZCM codes second.** A line with an ``AZCMnnnn`` code but no known message (or only an
   umbrella message such as ``AZCM0026: Network Error``) says *that* the command failed, not why.
   It is held back until the whole scope is read; then it joins, as evidence, the diagnosis whose
@@ -19,8 +19,10 @@ How a line becomes a cause:
 * **The reason wins over the symptom.** A generic transport failure (a timeout, a reset, a
   refused connection, "unable to connect": firewall_or_proxy_blocking below priority 70) beside a
   cause that says why (DNS, no route, the proxy, a rejected certificate, the clock, Private Link:
-  :data:`SPECIFIC_CONNECTIVITY`) is evidence of that cause, on one line and across the scope
-  (:data:`GENERIC_BESIDE`); a whole log of several attempts is not folded across them.
+  :data:`.explains.SPECIFIC_CONNECTIVITY`) is evidence of that cause, on one line and across
+  the scope (:data:`.explains.GENERIC_BESIDE`); so is a wrapper's "could not" beside the reason
+  of its own category (``generic = true``). A whole log of several attempts is not folded
+  across them.
 * **Result records.** Some tools print a result as a record of several lines (the Azure Local
   environment checker's Name, Title, Status, TargetResourceName... lines). A cause marked
   ``record`` in the knowledge base matches the line that says what was tested, and counts only
@@ -61,6 +63,7 @@ from ..errors import LogReadError
 from ..kb import KnowledgeBase, remedy_for
 from ..model import Cause, Diagnosis, LogDiagnosis, LogReport
 from ..redact import excerpt
+from .explains import UMBRELLA, after_the_connect, explains, hosts_in
 from .inputs import ScanStats, open_log
 from .lines import (
     ERROR_LEVELS,
@@ -81,40 +84,6 @@ RECORD_SPAN_JSON = 120
 # by something else after a passed record (whose ``Status : SUCCESS`` line is no event) must not.
 RECORD_FAILED = re.compile(
     r'\bStatus"?\s{0,30}[:=]\s{0,4}"?(?:FAILURE|FAILED|ERROR|CRITICAL)\b', re.IGNORECASE)
-UMBRELLA = 40  # causes below this priority are umbrella entries (see data/causes.toml header)
-# A generic transport failure: a firewall_or_proxy_blocking cause below this priority (the
-# causes.toml priority guide: 50-69 generic transport failures, 70-79 endpoint-specific
-# blocking). It says *that* a connection failed (timed out, refused, reset, "unable to connect");
-# a cause of one of the SPECIFIC_CONNECTIVITY categories in the same scope says *why*.
-# Causes that explain the generic symptoms beside them: a name that does not resolve, no route,
-# a proxy that is wrong or wants credentials, a certificate the machine rejects (an inspecting
-# proxy, a missing intermediate, a clock off), a private endpoint without a scope. Not
-# tls_protocol: a bare TLS handshake-failure alert is also what a middlebox that resets or cuts
-# connections sends, so beside resets both readings stay.
-SPECIFIC_CONNECTIVITY = frozenset({
-    "dns_failure", "network_unreachable", "proxy_misconfigured", "proxy_auth_required",
-    "tls_inspection", "missing_intermediate_ca", "clock_skew", "private_link_scope_required",
-})
-# category -> (causes of it below this priority are generic, the categories that explain them).
-# Besides the generic transport failures above: the bare "could not tunnel through the proxy"
-# (proxyconnect, "Cannot connect to proxy.", priority 40) beside the proxy's own 407.
-GENERIC_BESIDE: Dict[str, Tuple[int, FrozenSet[str]]] = {
-    "firewall_or_proxy_blocking": (70, SPECIFIC_CONNECTIVITY),
-    "proxy_misconfigured": (41, frozenset({"proxy_auth_required"})),
-}
-# A TCP connection that was refused or never answered: nothing said in the TLS handshake or
-# after it (a certificate, the clock, the proxy's answer to CONNECT) can have caused it, so it
-# stays a finding of its own beside those.
-CONNECT_LEVEL = frozenset({"tcp_refused", "tcp_timeout", "endpoint_unreachable"})
-AFTER_CONNECT = frozenset({"tls_inspection", "missing_intermediate_ca", "clock_skew",
-                           "proxy_auth_required"})
-# Host names and addresses on an evidence line, to tell whether a generic failure and a specific
-# one are about the same endpoint (a name ending in a usual top-level domain, or an IPv4
-# address: .NET type names such as System.Net.WebException must not count as hosts).
-_HOST_RE = re.compile(
-    r"(?<![\w.-])(?:(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.){1,10}"
-    r"(?:com|net|org|io|us|cn|de|uk|local|internal|corp|lan|gov|edu|info|biz)"
-    r"|\d{1,3}(?:\.\d{1,3}){3})(?![\w-])", re.IGNORECASE)
 # Categories whose patterns include statements of a requirement ("must be run as root", "run
 # PowerShell as Administrator"): such a match is evidence only where the line is not advice
 # (lines.reads_as_advice), for a usage text or a how-to says the same words as a refusal.
@@ -182,9 +151,7 @@ def _explained_on_line(cause: Cause, kept: List[Tuple[Cause, int, int]]) -> bool
     connect is not explained by what is said after one, so "One or more errors occurred. (...
     actively refused it.) (The remote certificate is invalid ...)" stays two failures. Hosts
     are not compared: on one line they cannot be told apart per failure."""
-    explaining = _explained_by(cause, {k.category for k, _, _ in kept})
-    return any(k.category in explaining and not _after_the_connect(cause, k)
-               for k, _, _ in kept)
+    return any(explains(k, cause) and not after_the_connect(cause, k) for k, _, _ in kept)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,31 +312,17 @@ class _Scope:
         return sorted(found.values(), key=_rank)
 
 
-def _explained_by(cause: Cause, categories: Iterable[str]) -> FrozenSet[str]:
-    """The categories among ``categories`` that explain ``cause``, a generic failure (see
-    :data:`GENERIC_BESIDE`); empty for any other cause."""
-    below, explaining = GENERIC_BESIDE.get(cause.category, (0, frozenset()))
-    return explaining & frozenset(categories) if cause.priority < below else frozenset()
-
-
-def _after_the_connect(generic: Cause, specific: Cause) -> bool:
-    """Whether ``specific`` is said only after a TCP connect that ``generic`` reports never
-    completed (refused, unanswered): then it cannot be the reason."""
-    return generic.id in CONNECT_LEVEL and specific.category in AFTER_CONNECT
-
-
 def _hosts(evidence: _Evidence) -> FrozenSet[str]:
-    return frozenset(m.group(0).lower() for text in evidence.texts
-                     for m in _HOST_RE.finditer(text))
+    return hosts_in(evidence.texts)
 
 
 def _may_explain(generic: Tuple[Cause, _Evidence], specific: Tuple[Cause, _Evidence]) -> bool:
     """Whether ``specific`` can be the reason of ``generic``: a failed TCP connect is not
-    explained by what happens after it (:data:`AFTER_CONNECT`), and two lines that name
+    explained by what happens after it (:data:`.explains.AFTER_CONNECT`), and two lines that name
     different endpoints are two failures (a DNS failure for one name and a timeout to another
     address). A line that names no endpoint ("Unable to connect to the remote server") is taken
     to be about the one beside it."""
-    if _after_the_connect(generic[0], specific[0]):
+    if after_the_connect(generic[0], specific[0]):
         return False
     mine, theirs = _hosts(generic[1]), _hosts(specific[1])
     return not mine or not theirs or bool(mine & theirs)
@@ -388,14 +341,12 @@ def _fold_generic(found: Dict[str, Tuple[Cause, _Evidence]]) -> None:
     """
     for key in list(found):
         cause, evidence = found[key]
-        explaining = _explained_by(cause, {c.category for c, _ in found.values()})
-        if explaining:
-            targets = [item for other, item in found.items()
-                       if other != key and item[0].category in explaining
-                       and _may_explain((cause, evidence), item)]
-            if targets:
-                _nearest(targets, evidence)[1].merge(evidence)
-                del found[key]
+        targets = [item for other, item in found.items()
+                   if other != key and explains(item[0], cause)
+                   and _may_explain((cause, evidence), item)]
+        if targets:
+            _nearest(targets, evidence)[1].merge(evidence)
+            del found[key]
 
 
 def _nearest(items: List[Tuple[Cause, _Evidence]], evidence: _Evidence
