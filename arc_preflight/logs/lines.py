@@ -12,6 +12,7 @@ import re
 from typing import Optional, Pattern, Sequence, Tuple
 
 from ..errors import UserError
+from .statements import STATEMENT_PATTERNS
 
 ERROR_LEVELS = frozenset({"error", "fatal", "panic"})
 _LEVEL_NAMES = {
@@ -196,8 +197,9 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # ODataV4Format's ``Code: <code>`` line, which is what a paste without the first line keeps
     # (sdk/core/azure-core/azure/core/exceptions.py in Azure/azure-sdk-for-python).
     # (not a status that says all went well: ``Code: Created``, ``Code: NoContent``...)
-    r"^\s{0,8}Code: (?!(?:None|Success|Succeeded|OK|Created|Accepted|NoContent|Completed"
-    r"|Complete|Running|InProgress|Pending)\s{0,4}$)(?-i:[A-Z][A-Za-z0-9]{2,80})\s{0,4}$",
+    # The portal and Az PowerShell put it in parentheses: ``(Code: HCRP409)``.
+    r"^\s{0,8}\(?Code: (?!(?:None|Success|Succeeded|OK|Created|Accepted|NoContent|Completed"
+    r"|Complete|Running|InProgress|Pending)\)?\s{0,4}$)(?-i:[A-Z][A-Za-z0-9]{2,80})\)?\s{0,4}$",
     # ... and the ``(Code) Message`` line itself when it stands alone (a paste that kept only the
     # first line, or a script that printed the exception's message): ``(AnotherOperation
     # InProgress) Another operation on this or dependent resource is in progress.`` A bare
@@ -413,6 +415,7 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # before an error they did not expect (behind a logger's name in ``--debug`` output); the
     # exception line at its end may have been cut off.
     r"\bTraceback \(most recent call last\):",
+    *STATEMENT_PATTERNS,
 )
 # The flags every failure shape is compiled with (scripts/pattern_coverage.py uses them too).
 FAILURE_FLAGS = re.IGNORECASE | re.MULTILINE | re.ASCII
