@@ -344,6 +344,7 @@ ROUND_TITLES = {
     "f": "`f` (from pages nothing cited when collected; tools on Arc machines)",
     "g": "`g` (from pages nothing cited when collected; agent and onboarding tools)",
     "h": "`h` (from pages nothing cited when collected; the agent's own texts)",
+    "i": "`i` (from pages nothing cited when collected; round of 2026-12-01)",
 }
 
 
