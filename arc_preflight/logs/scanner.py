@@ -17,6 +17,7 @@ from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Pattern, Set,
 
 from ..kb import KnowledgeBase
 from ..model import Cause
+from .analysed import analyse
 from .benign import BENIGN_HINTS, BENIGN_RE
 from .inputs import CHUNK_SIZE, ScanStats
 from .linefinder import chosen_backend
@@ -38,10 +39,10 @@ from .lines import (
     parse_time,
     reports_failure,
 )
-from .literals import Condition, analyse, holds
+from .literals import Condition, holds
 from .needs import NeedIndex, build_indexes, pattern_sets
 from .parallel import PARALLEL_AFTER, Block, search, with_results
-from .prefilter import Prefilter, Requirement, required_literals
+from .prefilter import Prefilter, Requirement
 
 LINE_CAP = 64 * 1024
 
@@ -159,7 +160,7 @@ def build_matcher(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
                              tuple(interned.setdefault(need, need) for need in encoded)))
     triggers: Dict[str, Requirement] = {}
     for trigger in (*ERROR_LEVEL_TRIGGERS, AZCM_TRIGGER, *BOUNDARY_PATTERNS, *FAILURE_PATTERNS):
-        requirement = required_literals(trigger)
+        requirement = analyse(trigger)[0]
         if requirement is None:  # pragma: no cover - guarded by tests
             raise ValueError(f"trigger {trigger!r} has no required literal")
         literals.update(requirement)
