@@ -56,13 +56,14 @@ _HOST_RE = re.compile(
 def explains(specific: Cause, generic: Cause) -> bool:
     """Whether ``specific`` can say why ``generic`` failed: a cause of a category that explains
     the generic failures of another (:data:`GENERIC_BESIDE`), or a cause of the generic one's own
-    category that is not itself generic (``generic = true`` in the knowledge base: .NET's
-    "Unable to connect to the remote server" beside the refused connect it wraps, urllib3's
-    NameResolutionError beside the resolver's own answer)."""
+    category (``generic = true`` in the knowledge base: .NET's "Unable to connect to the remote
+    server" beside the refused connect it wraps, urllib3's NameResolutionError beside the
+    resolver's own answer). A generic cause explains nothing: urllib3's "Cannot connect to
+    proxy." does not explain the proxy's 403 inside it."""
     if specific.id == generic.id:
         return False
     below, explaining = GENERIC_BESIDE.get(generic.category, (0, frozenset()))
-    if generic.priority < below and specific.category in explaining:
+    if generic.priority < below and specific.category in explaining and not specific.generic:
         return True
     return (generic.generic and specific.category == generic.category and not specific.generic
             and specific.priority >= UMBRELLA)
