@@ -26,9 +26,11 @@ import re
 # and the answer may still follow. Its verdict, when the lookup itself fails, is a line of its
 # own ("*** Request to UnKnown timed-out", read by the knowledge base)
 # (https://learn.microsoft.com/en-us/answers/questions/187796/client-dns-issue-after-domain-controller-migration).
+# robocopy's summary table names its columns, FAILED and Mismatch among them, on every run
+# (https://learn.microsoft.com/windows-server/administration/windows-commands/robocopy).
 # (Searched only on lines that hold one of these, lower-cased: most lines hold none.)
 BENIGN_HINTS = (b"checking if we are in azure", b"packages-microsoft-prod", b"lsof",
-                b"\xc2\xa0", b"dns request timed out")
+                b"\xc2\xa0", b"dns request timed out", b"skipped")
 BENIGN_RE = re.compile(
     r"\bError [^\n]{0,300}? checking if we are in Azure\b"
     r"|\bUnable to locate package packages-microsoft-prod\b"
@@ -36,5 +38,6 @@ BENIGN_RE = re.compile(
     r"|\bpackages-microsoft-prod.? (?:not found in package names|is not installed)\b"
     r"|\bsudo: lsof: command not found\b"
     r"|: \xa0: command not found\b"
-    r"|^\s{0,40}DNS request timed out\.\s{0,40}$",
+    r"|^\s{0,40}DNS request timed out\.\s{0,40}$"
+    r"|\bTotal\s{1,20}Copied\s{1,20}Skipped\s{1,20}Mismatch\s{1,20}FAILED\s{1,20}Extras\b",
     re.IGNORECASE)

@@ -45,11 +45,13 @@ _TIME_THEN_LEVEL = (r"\d[^\w\s]\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d[^\w\s]?\d\d)?\]
 _OTHER_LEVEL_RE = re.compile(
     # Other tools' layouts (issue 9 item 4 reads their ERROR lines as failures, so their INFO
     # lines must read as INFO): the level in capitals as a column after the time stamp
-    # (Python's ``%(asctime)s %(levelname)s``, the Azure Linux agent), Python logging's
+    # (Python's ``%(asctime)s %(levelname)s``, the Azure Linux agent; installers'
+    # ``12:56:51 Info |`` and ``10/01/2024 12:00:00 WARNING:``), Python logging's
     # ``... - name - LEVEL - ...`` and basicConfig's ``LEVEL:name:...``, and a level in brackets
     # (``[INFO]``, the guest configuration agent's log).
     _TIME_THEN_LEVEL
-    + r"(?-i:(?P<f>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))(?=[ \t\]|])"
+    + r"(?-i:(?P<f>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL|Info|Warning|Error))"
+    r"(?=[ \t\]|:])"
     r"| - (?-i:(?P<g>DEBUG|INFO|WARNING|ERROR|CRITICAL)) - "
     r"|^(?-i:(?P<h>DEBUG|INFO|WARNING|ERROR|CRITICAL)):[A-Za-z_][\w.]{0,100}:"
     r"|\[(?-i:(?P<i>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))\]"

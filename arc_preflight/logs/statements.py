@@ -30,7 +30,8 @@ STATEMENT_PATTERNS: Tuple[str, ...] = (
     r"\bExpected\b[^\n]{1,300}?\bbut (?:found|got|was|is|received)\b",
     # what is missing, wrong or refused, said as a fact
     r"\b(?:does not|doesn't|did not|didn't) exist\b",
-    r"\bmismatch(?:ed)?\b",
+    # (not robocopy's "No files were mismatched": a count of none said in words)
+    r"(?<!were )\bmismatch(?:ed)?\b",
     r"\b(?:does not|doesn't|did not|didn't) meet the\b",
     r"\brequirements? (?:is |are |was |were )?not (?:met|satisfied)\b",
     r"\b(?:was|were) (?:refused|rejected|denied|aborted|canceled|cancelled)\b",
