@@ -2,8 +2,8 @@
 
 Commit 3ee478e added ``install_failed_stated``, an umbrella in ``install_failure`` for an
 installation or upgrade that an installer, script or package manager says failed without a
-reason this tool knows ("Installation failed", "Failed to install X", "Installing X failed",
-"Windows Installer returned 1603"), and two sentence shapes to ``unsupported_platform`` (the
+reason this tool knows ("Installation failed", "Failed to install X", "Installing X failed"),
+and two sentence shapes to ``unsupported_platform`` (the
 system named before the refusal: "This version of Windows is not supported"; after it: "not
 supported on this operating system"). Real lines show that each wording is read, that a
 specific reason on the same text still wins (the umbrella only adds evidence), that an
@@ -13,7 +13,11 @@ same installers stay silent.
 Every sample is a line someone posted or committed publicly, copied verbatim (shortened only at
 word boundaries; GUIDs replaced), with its address. Each sample is also checked against the one
 pattern it is here for, so a test keeps meaning what it says when the other patterns change.
-Lines that show a gap are marked ``xfail(strict=True)``: the knowledge base was not changed here.
+The helper that wrote these tests marked the gaps it found ``xfail(strict=True)``; each was then
+fixed (the msi code family reads a bootstrapper's "Windows Installer returned error N", "failed to
+install." ends a sentence, the system named before a refusal may be a list or a version with a
+colon, "does not apply to this operating system", Telegraf's one-letter level), and the tests now
+hold the fixes.
 """
 
 from __future__ import annotations
@@ -28,9 +32,8 @@ from arc_preflight import kb as kbmod
 # The first characters of each pattern this file is about, as data/causes.toml writes them.
 _STATED_PREFIX = {
     "sentence": "(?<!extension )",
-    "failed_to": r"\b(?:failed|unable) to (?:install|upgrade) ",
+    "failed_to": r"\b(?:failed|unable) to (?:install|upgrade)\b",
     "installing": r"\bInstalling [",
-    "msiexec_code": "Windows Installer returned ",
 }
 _SYSTEM_THEN_REFUSAL = r"\b(?:operating system|OS|platform|distribution|distro|architecture|"
 _REFUSAL_THEN_SYSTEM = r"\bnot supported (?:on|in|for|with|by) (?:this|the|your) "
@@ -91,23 +94,16 @@ def test_an_installers_words_alone_are_an_install_failure(
     assert found.exit_code == 2
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "'Windows Installer returned (?!0|3010|1641)\\d' needs the code right after 'returned'; the "
-    "setup bootstrapper's real wording puts 'error' between them and is read as unknown (1638: "
-    "another version of the product is already installed)"))
 def test_the_bootstrappers_windows_installer_returned_error_wording(
         kb: kbmod.KnowledgeBase) -> None:
-    """No public posted line of the exact form 'Windows Installer returned <code>' was found
-    (only code and test fixtures that build it). The bootstrapper's message, quoted in the
-    Terrarium client FAQ (https://github.com/terrariumapp/terrarium,
-    Server/Website/documentation/client_faq.aspx, where it wraps over two lines):"""
+    """A setup bootstrapper's report of msiexec's code, quoted in the Terrarium client FAQ
+    (https://github.com/terrariumapp/terrarium, Server/Website/documentation/client_faq.aspx,
+    where it wraps over two lines), read by the msi code family (1638: another version of the
+    product is already installed)."""
     line = "An error occurred installing the package. Windows Installer returned error 1638."
     assert "install_failure" in categories(diagnose(line + "\n", kb))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "'(failed|unable) to (install|upgrade) ' needs a space after the verb: the Visual Studio "
-    "installer's 'failed to install.' at the end of its sentence is only an unrecognised error"))
 def test_a_package_that_failed_to_install_at_the_end_of_the_sentence(
         kb: kbmod.KnowledgeBase) -> None:
     # the Visual Studio installer's log, quoted in https://github.com/microsoft/PTVS/issues/7261
@@ -205,8 +201,8 @@ def test_the_system_named_after_the_refusal(line: str, kb: kbmod.KnowledgeBase) 
     assert "unsupported_environment" in categories(diagnose(line + "\n", kb)), line
 
 
-# Installers' refusals that no pattern reads yet: each is silent today.
-_MISSED_REFUSALS = [
+# Installers' refusals the first sentence patterns missed (each was silent), read since.
+_ONCE_MISSED_REFUSALS = [
     # a list in parentheses between 'Windows versions' and the refusal: the words between them
     # may not hold commas (https://github.com/LanternOps/breeze/issues/5435)
     pytest.param("Breeze Agent requires Windows 10 or Windows Server 2016 or later. Legacy Windows "
@@ -223,11 +219,8 @@ _MISSED_REFUSALS = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a real installer refusal is silent: see each sample's comment for the wording the "
-    "unsupported_platform sentence patterns miss"))
-@pytest.mark.parametrize("line", _MISSED_REFUSALS)
-def test_refusals_no_pattern_reads_yet(line: str, kb: kbmod.KnowledgeBase) -> None:
+@pytest.mark.parametrize("line", _ONCE_MISSED_REFUSALS)
+def test_refusals_once_missed_are_read(line: str, kb: kbmod.KnowledgeBase) -> None:
     assert "unsupported_environment" in categories(diagnose(line + "\n", kb)), line
 
 
@@ -284,9 +277,6 @@ def test_an_extensions_failed_installation_is_an_extension_failure(
     assert categories(diagnose(line + "\n", kb)) == {"extension_failure"}, line
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Telegraf's 'W!' marks a warning, but the line parser reads no level from it, so the "
-    "refusal is reported at fail severity (exit 2) instead of being demoted to a warning"))
 def test_a_plugins_platform_warning_is_demoted(kb: kbmod.KnowledgeBase) -> None:
     """Telegraf on a non-Linux system warns about Linux-only plugins it was not even asked to
     run (https://github.com/influxdata/telegraf/issues/6800: 'Expected behavior: Startup without

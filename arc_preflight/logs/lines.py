@@ -19,7 +19,7 @@ _LEVEL_NAMES = {
     "trace": "trace", "trac": "trace", "debug": "debug", "debu": "debug", "info": "info",
     "warn": "warning", "warning": "warning", "error": "error", "erro": "error", "fatal": "fatal",
     "fata": "fatal", "panic": "panic", "pani": "panic", "critical": "fatal",
-    "retrying": "warning",
+    "retrying": "warning", "d": "debug", "i": "info", "w": "warning", "e": "error",
 }
 # logrus text format: level=error; JSON format: "level":"error"; old console: ERRO[0002] /
 # ERROR[0002]; current console (agents 1.3x+): the level word in capitals, padded with spaces, no
@@ -55,6 +55,8 @@ _OTHER_LEVEL_RE = re.compile(
     r"| - (?-i:(?P<g>DEBUG|INFO|WARNING|ERROR|CRITICAL)) - "
     r"|^(?-i:(?P<h>DEBUG|INFO|WARNING|ERROR|CRITICAL)):[A-Za-z_][\w.]{0,100}:"
     r"|\[(?-i:(?P<i>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))\]"
+    # Telegraf's one-letter level (``W! [inputs.ethtool] ...``)
+    r"|(?:^|\s)(?-i:(?P<k>[DIWE]))! \["
     # urllib3's notice that it retries a request whose connection broke, which it logs at
     # warning level (connectionpool.py: "Retrying (%r) after connection broken by '%r': %s")
     # and Azure CLI's --debug output prints behind the logger's name: a retry, not the outcome,
