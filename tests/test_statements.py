@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import List, Pattern, Tuple
 
 import pytest
-from diagtext import assert_only_unknown, assert_reported, assert_silent, categories, diagnose
+from diagtext import (
+    assert_only_unknown,
+    assert_reported,
+    assert_silent,
+    categories,
+    cause_ids,
+    diagnose,
+)
 
 from arc_preflight import kb as kbmod
 from arc_preflight.logs.lines import FAILURE_FLAGS, reports_failure
@@ -40,10 +47,10 @@ SAMPLES: List[Tuple[int, str, bool]] = [
     (1, "Service Unavailable", True),
     (1, "Bad Request", True),
     # 2: a status with its reason phrase. azqr on ARM throttling
-    # (https://github.com/Azure/azqr/issues/34; the knowledge base reads a 429 as a cloned
-    # machine, a warning), and curl -v against Docker's API
+    # (https://github.com/Azure/azqr/issues/34; once read as a cloned machine, which only the
+    # agent's own 429s from the Arc service mean), and curl -v against Docker's API
     # (https://github.com/docker-archive/docker-ce/pull/307)
-    (2, "RESPONSE 429: 429 Too Many Requests", False),
+    (2, "RESPONSE 429: 429 Too Many Requests", True),
     (2, "< HTTP/1.1 409 Conflict", True),
     # 3: a validator's assertion. Azure Local's update (corpus e-010, https://github.com/Azure/
     # AzureLocal-Supportability/blob/main/TSG/Update/UpdateOsBuildNumberInEce-MismatchedBuilds.md)
@@ -220,3 +227,20 @@ def test_one_extension_operation_at_a_time_is_an_extension_failure(
 
 def test_build_number_assertion_is_reported(kb: kbmod.KnowledgeBase) -> None:
     assert_reported(_BUILD_MISMATCH, kb)
+
+
+# The agent's own 429 is a cloned identity; Resource Manager's is throttling, and says nothing
+# about a clone. The lines are tests/test_agent_host.py's: the agent's logrus shape of a real line
+# (https://github.com/JanneMattila/azure-arc-demos/blob/main/servers/networking.md) with the
+# 429 that agent-overview.md's cloning guidelines and release notes 1.57 describe.
+_HIS_429 = ('time="2026-11-02T08:15:04Z" level=error msg="Failed to send heartbeat" '
+            'Error="PUT \\"https://westeurope.his.arc.azure.com/subscriptions/0000/'
+            'heartbeat?api-version=2.1\\": 429 Too Many Requests"')
+_ARM_429 = ('time="2026-11-02T08:16:00Z" level=error msg="Request failed" Error="GET '
+            '\\"https://management.azure.com/subscriptions\\": 429 Too Many Requests"')
+
+
+def test_only_the_arc_services_429_reads_as_a_clone(kb: kbmod.KnowledgeBase) -> None:
+    assert cause_ids(diagnose(_HIS_429 + "\n", kb)) == {"cloned_machine_duplicate"}
+    assert "cloned_machine_duplicate" not in cause_ids(diagnose(_ARM_429 + "\n", kb))
+    assert_only_unknown(_ARM_429, kb)
