@@ -30,7 +30,7 @@ import re
 # (https://learn.microsoft.com/windows-server/administration/windows-commands/robocopy).
 # (Searched only on lines that hold one of these, lower-cased: most lines hold none.)
 BENIGN_HINTS = (b"checking if we are in azure", b"packages-microsoft-prod", b"lsof",
-                b"\xc2\xa0", b"dns request timed out", b"skipped")
+                b"\xc2\xa0", b"dns request timed out", b"mismatch")
 BENIGN_RE = re.compile(
     r"\bError [^\n]{0,300}? checking if we are in Azure\b"
     r"|\bUnable to locate package packages-microsoft-prod\b"

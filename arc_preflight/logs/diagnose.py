@@ -57,7 +57,7 @@ import io
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from ..errors import LogReadError
 from ..kb import KnowledgeBase, remedy_for
@@ -312,10 +312,6 @@ class _Scope:
         return sorted(found.values(), key=_rank)
 
 
-def _hosts(evidence: _Evidence) -> FrozenSet[str]:
-    return hosts_in(evidence.texts)
-
-
 def _may_explain(generic: Tuple[Cause, _Evidence], specific: Tuple[Cause, _Evidence]) -> bool:
     """Whether ``specific`` can be the reason of ``generic``: a failed TCP connect is not
     explained by what happens after it (:data:`.explains.AFTER_CONNECT`), and two lines that name
@@ -324,7 +320,7 @@ def _may_explain(generic: Tuple[Cause, _Evidence], specific: Tuple[Cause, _Evide
     to be about the one beside it."""
     if after_the_connect(generic[0], specific[0]):
         return False
-    mine, theirs = _hosts(generic[1]), _hosts(specific[1])
+    mine, theirs = hosts_in(generic[1].texts), hosts_in(specific[1].texts)
     return not mine or not theirs or bool(mine & theirs)
 
 

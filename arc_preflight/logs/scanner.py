@@ -17,7 +17,7 @@ from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Pattern, Set,
 
 from ..kb import KnowledgeBase
 from ..model import Cause
-from .analysed import analyse
+from .analysed import analyse, triggers
 from .benign import BENIGN_HINTS, BENIGN_RE
 from .inputs import CHUNK_SIZE, ScanStats
 from .linefinder import chosen_backend
@@ -28,7 +28,6 @@ from .lines import (
     BOUNDARY_RE,
     CONSOLE_MSG_RE,
     ERR_RE,
-    ERROR_LEVEL_TRIGGERS,
     ERROR_LEVELS,
     FAILURE_LEVELS,
     FAILURE_PATTERNS,
@@ -158,13 +157,13 @@ def build_matcher(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
             encoded = (s.encode("ascii") for s in requirement)
             patterns.append((cause_pos, index,
                              tuple(interned.setdefault(need, need) for need in encoded)))
-    triggers: Dict[str, Requirement] = {}
-    for trigger in (*ERROR_LEVEL_TRIGGERS, AZCM_TRIGGER, *BOUNDARY_PATTERNS, *FAILURE_PATTERNS):
+    trigger_needs: Dict[str, Requirement] = {}
+    for trigger in triggers():
         requirement = analyse(trigger)[0]
         if requirement is None:  # pragma: no cover - guarded by tests
             raise ValueError(f"trigger {trigger!r} has no required literal")
         literals.update(requirement)
-        triggers[trigger] = requirement
+        trigger_needs[trigger] = requirement
     prefilter = Prefilter.build(literals, backend)
     # Which prefilter literals each requirement holds: the prefilter itself answers that (it
     # finds every literal in a text), far faster than testing every pair.
@@ -181,11 +180,11 @@ def build_matcher(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
     def holding(requirement: Requirement) -> Set[int]:
         return set().union(*(prefilter.literals_in(t.encode("ascii")) for t in requirement))
 
-    azcm_ids = holding(triggers[AZCM_TRIGGER])
-    boundary_ids = set().union(*(holding(triggers[b]) for b in BOUNDARY_PATTERNS))
+    azcm_ids = holding(trigger_needs[AZCM_TRIGGER])
+    boundary_ids = set().union(*(holding(trigger_needs[b]) for b in BOUNDARY_PATTERNS))
     wanted_by: List[List[int]] = [[] for _ in range(count)]
     for index, failure in enumerate(FAILURE_PATTERNS):
-        for lit_id in holding(triggers[failure]):
+        for lit_id in holding(trigger_needs[failure]):
             wanted_by[lit_id].append(index)
     failure_candidates = [tuple(w) for w in wanted_by]
     failure_ids = {lit_id for lit_id, w in enumerate(wanted_by) if w}
