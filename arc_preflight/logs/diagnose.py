@@ -284,6 +284,11 @@ class _Scope:
             pending.append((code, self.kb.by_azcm(code), evidence))
         specific = list(found.values())
         failing = [item for item in specific if _severity(*item) == "fail"]
+        # A failure cause its tool logged below error level (PowerShellGet's ``WARNING: Unable to
+        # resolve package source`` before the failed install): beside a failing umbrella it is
+        # the reason, and takes the umbrella's level with its lines. A cause that is only ever a
+        # warning (a newer agent exists) explains no failure.
+        downgraded = [item for item in specific if item[0].severity == "fail"]
         for code, candidates, evidence in pending:
             codes = [code] if code else list(evidence.codes)
             related = [item for item in specific if set(codes) & set(item[0].azcm)]
@@ -292,6 +297,8 @@ class _Scope:
                 target = _nearest(related, evidence)
             elif failing:
                 target = _nearest(failing, evidence)
+            elif downgraded:
+                target = _nearest(downgraded, evidence)
             elif specific and (code or all(_severity(c, evidence) != "fail" for c in candidates)):
                 # The most specific evidence wins even when logged below error level; a bare
                 # code's list of possibilities adds nothing beside it (a failing umbrella beside

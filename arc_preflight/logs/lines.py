@@ -20,6 +20,7 @@ _LEVEL_NAMES = {
     "warn": "warning", "warning": "warning", "error": "error", "erro": "error", "fatal": "fatal",
     "fata": "fatal", "panic": "panic", "pani": "panic", "critical": "fatal",
     "retrying": "warning", "d": "debug", "i": "info", "w": "warning", "e": "error",
+    "verbose": "debug",
 }
 # logrus text format: level=error; JSON format: "level":"error"; old console: ERRO[0002] /
 # ERROR[0002]; current console (agents 1.3x+): the level word in capitals, padded with spaces, no
@@ -57,6 +58,11 @@ _OTHER_LEVEL_RE = re.compile(
     r"|\[(?-i:(?P<i>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))\]"
     # Telegraf's one-letter level (``W! [inputs.ethtool] ...``)
     r"|(?:^|\s)(?-i:(?P<k>[DIWE]))! \["
+    # PowerShell's streams other than errors (``WARNING: ``, ``VERBOSE: ``, ``DEBUG: ``,
+    # ``INFO: ``, Write-Warning/-Verbose/-Debug/-Information as the console host prints them)
+    # and Azure CLI's logger (``WARNING: ``, ``INFO: ``, ``DEBUG: ``, knack's console format
+    # ``LEVEL: message``); in capitals only, since prose writes "Warning:" too
+    r"|^\s{0,8}(?-i:(?P<l>WARNING|VERBOSE|INFO|DEBUG)):\s"
     # urllib3's notice that it retries a request whose connection broke, which it logs at
     # warning level (connectionpool.py: "Retrying (%r) after connection broken by '%r': %s")
     # and Azure CLI's --debug output prints behind the logger's name: a retry, not the outcome,
