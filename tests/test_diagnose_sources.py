@@ -378,6 +378,9 @@ def test_code_family_members(kb: kbmod.KnowledgeBase, line: str, category: str) 
     "[11/03/2025 19:38:18] [ERROR] [Test-Widget] the widget broke",
     "setup.sh: installer exited with code 2",
     "Start-Service : Access is denied",
+    # a Python exception whose class ends in -ionError, as python-jsonschema's README shows it
+    # (https://github.com/python-jsonschema/jsonschema): once mistaken for the "OnError:" setting
+    "    ValidationError: 'Invalid' is not of type 'number'",
 ])
 def test_failure_lines_are_never_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
     assert_reported(line, kb)

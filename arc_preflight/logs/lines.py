@@ -238,8 +238,10 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # ``ValidationError: (HCRP400) ...``, ``HTTPError: ...``): the class name joins the word, so
     # the ``error:`` pattern above, which needs a space before it, misses them. A field that
     # says there was none (``LastError: 0``, ``0x0``, ``<nil>``, ``N/A``, ``-``) is no failure,
-    # nor is a setting of what to do on one (``OnError: continue``, ``IgnoreError: true``).
-    r"(?-i:[a-z0-9]|[A-Z]{2})(?<!On)(?<!Ignore)(?-i:Error): (?!(?:0|0x0{1,16}|\d{1,12}|none"
+    # nor is a setting of what to do on one (``OnError: continue``, ``IgnoreError: true``):
+    # those two as whole words, since the classes ending in -ionError end in "on" too
+    # (``ValidationError``, ``ConnectionError``, ``PermissionError``).
+    r"(?-i:[a-z0-9]|[A-Z]{2})(?<!\bOn)(?<!\bIgnore)(?-i:Error): (?!(?:0|0x0{1,16}|\d{1,12}|none"
     r"|null|nil|<nil>|false|true|n/a|-|\"\")(?:\s|$|[,;]))\S",
     # PowerShell error records. The Normal view's ``+ CategoryInfo : <category>: ...`` line
     # (before its FullyQualifiedErrorId line, found above); the Concise view of PowerShell 7
