@@ -66,6 +66,41 @@ def test_subprocess_version() -> None:
     assert __version__ in result.out
 
 
+def test_version_needs_no_typer() -> None:
+    """The entry point answers ``--version`` before the command line is built: typer and click,
+    most of the start-up, are not imported (``python -X importtime`` lists what was)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "arc_preflight",
+                           "--version"], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
+    assert "arc_preflight.entry" in imported
+    assert not {"typer", "click"} & imported
+
+
+def test_version_line_is_typers(run_cli: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    """The shortcut prints the very line the typer option prints."""
+    from arc_preflight.entry import main as entry_main
+
+    with pytest.raises(SystemExit) as stop:
+        entry_main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out == run_cli("--version").out
+
+
+def test_entry_hands_everything_else_to_typer(capsys: pytest.CaptureFixture[str]) -> None:
+    """Anything but ``--version`` alone goes through the command line as before: an unknown
+    flag is one line and exit 3."""
+    from arc_preflight.entry import main as entry_main
+
+    with pytest.raises(SystemExit) as stop:
+        entry_main(["--version", "--bogus"])
+    assert stop.value.code == 3
+
+
 def test_subprocess_help_lists_commands() -> None:
     result = run_subprocess("--help")
     assert result.code == 0
