@@ -1,7 +1,8 @@
 """arc_preflight.buildinfo, and the single-file build's bootstrap on a tiny archive.
 
 The archive here is made by ``scripts/build-zipapp``'s own writer from one small fake wheel
-(an ``arc_preflight.cli`` that prints what the bootstrap told it), so the cache rules are
+(an ``arc_preflight.entry``, the module the bootstrap starts, that prints what the bootstrap
+told it), so the cache rules are
 tested in a second, with no network: where the cache goes, that it is 0700 and ours, that a
 planted symlink or someone else's folder is refused, and that racing runs all succeed.
 """
@@ -54,7 +55,7 @@ def test_describe_single_file_marker_without_details(monkeypatch: pytest.MonkeyP
 
 # -- the bootstrap ------------------------------------------------------------------------------
 
-FAKE_CLI = '''
+FAKE_ENTRY = '''
 import json, os, sys
 
 def main():
@@ -83,7 +84,7 @@ def _fake_wheel(folder: Path) -> Path:
     wheel = folder / "arc_preflight-9.9-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
         zf.writestr("arc_preflight/__init__.py", '__version__ = "9.9"\n')
-        zf.writestr("arc_preflight/cli.py", FAKE_CLI)
+        zf.writestr("arc_preflight/entry.py", FAKE_ENTRY)
         zf.writestr("arc_preflight/buildinfo.py",
                     (REPO / "arc_preflight" / "buildinfo.py").read_text(encoding="utf-8"))
         zf.writestr("arc_preflight-9.9.dist-info/METADATA",
