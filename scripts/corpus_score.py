@@ -345,6 +345,7 @@ ROUND_TITLES = {
     "g": "`g` (from pages nothing cited when collected; agent and onboarding tools)",
     "h": "`h` (from pages nothing cited when collected; the agent's own texts)",
     "i": "`i` (from pages nothing cited when collected; round of 2026-12-01)",
+    "j": "`j` (from pages nothing cited when collected; second round of 2026-12-01)",
 }
 
 
