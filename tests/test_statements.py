@@ -66,8 +66,9 @@ SAMPLES: List[Tuple[int, str, bool]] = [
     (4, "     | Cannot find path 'C:\\Modules' because it does not exist.", True),
     # 5: apt's answer to a mirror caught mid-sync
     # (https://github.com/openmediavault/openmediavault/issues/295,
-    # https://github.com/docker-library/official-images/issues/3703)
-    (5, "  Hash Sum mismatch", True),
+    # https://github.com/docker-library/official-images/issues/3703); the knowledge base now
+    # explains it (package_repository_out_of_sync)
+    (5, "  Hash Sum mismatch", False),
     # 6: the Wazuh installation assistant refusing a small machine
     # (https://github.com/wazuh/wazuh/issues/20519)
     (6, "29/11/2023 15:28:22 ERROR: Your system does not meet the recommended minimum hardware "

@@ -20,7 +20,7 @@ _LEVEL_NAMES = {
     "warn": "warning", "warning": "warning", "error": "error", "erro": "error", "fatal": "fatal",
     "fata": "fatal", "panic": "panic", "pani": "panic", "critical": "fatal",
     "retrying": "warning", "d": "debug", "i": "info", "w": "warning", "e": "error",
-    "verbose": "debug",
+    "verbose": "debug", "n": "info",
 }
 # logrus text format: level=error; JSON format: "level":"error"; old console: ERRO[0002] /
 # ERROR[0002]; current console (agents 1.3x+): the level word in capitals, padded with spaces, no
@@ -63,6 +63,8 @@ _OTHER_LEVEL_RE = re.compile(
     # and Azure CLI's logger (``WARNING: ``, ``INFO: ``, ``DEBUG: ``, knack's console format
     # ``LEVEL: message``); in capitals only, since prose writes "Warning:" too
     r"|^\s{0,8}(?-i:(?P<l>WARNING|VERBOSE|INFO|DEBUG)):\s"
+    # apt's warnings and notices (``W: ``, ``N: ``; its errors are ``E: ``)
+    r"|^(?-i:(?P<m>[WN])): "
     # urllib3's notice that it retries a request whose connection broke, which it logs at
     # warning level (connectionpool.py: "Retrying (%r) after connection broken by '%r': %s")
     # and Azure CLI's --debug output prints behind the logger's name: a retry, not the outcome,

@@ -1,0 +1,139 @@
+"""Wordings read from the rules half of corpus round ``j`` and the published message lists they
+belong to (issue 9 items 1-2): apt's repository refusals, PowerShellGet's unavailable Gallery,
+.NET Framework's closed connection as the TLS version problem it usually is, and Entra ID's
+assertion time window. Each sample is a line posted publicly, its source beside it; the round-j
+files are quoted from their bodies.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from diagtext import assert_silent, categories, cause_ids, diagnose
+
+from arc_preflight import kb as kbmod
+
+CASES = Path(__file__).resolve().parent / "corpus" / "cases"
+
+# --- apt: a repository out of sync, a repository that changed --------------------------------
+
+# corpus j-022 (https://github.com/dotnet/core/issues/5373): the packages.microsoft.com feed
+# mid-update; apt's progress line for the item, then the reason on its own indented line
+_UNEXPECTED_SIZE = (
+    "Get:1 https://packages.microsoft.com/ubuntu/18.04/prod bionic InRelease [4003 B]\n"
+    "Get:2 https://packages.microsoft.com/ubuntu/18.04/prod bionic/main amd64 Packages [156 kB]\n"
+    "Err:2 https://packages.microsoft.com/ubuntu/18.04/prod bionic/main amd64 Packages\n"
+    "  File has unexpected size (156011 != 155826). Mirror sync in progress? [IP: 203.0.113.1 "
+    "443]\n")
+
+# corpus j-021 (https://github.com/microsoft/linux-package-repositories/issues/98)
+_CHANGED_ORIGIN = ("E: Repository 'https://packages.microsoft.com/repos/azurecore bionic "
+                   "InRelease' changed its 'Origin' value from 'azurecore bionic' to 'Pulp 3'")
+
+
+def test_mirror_mid_sync_is_the_repository_not_the_network(kb: kbmod.KnowledgeBase) -> None:
+    found = diagnose(_UNEXPECTED_SIZE, kb)
+    assert cause_ids(found) == {"package_repository_out_of_sync"}
+    assert found.exit_code == 2
+
+
+@pytest.mark.parametrize("line", [
+    # apt's own reason line, as a mirror caught mid-sync printed it
+    # (https://github.com/openmediavault/openmediavault/issues/295)
+    "  Hash Sum mismatch",
+    # the reason inside apt's summary (https://github.com/emqx/emqx/issues/3908)
+    "E: Failed to fetch https://repos.emqx.io/emqx-ce/deb/ubuntu/dists/./xenial/stable/"
+    "binary-amd64/Packages.gz  Hash Sum mismatch",
+])
+def test_hash_sum_mismatch_is_the_repository_out_of_sync(kb: kbmod.KnowledgeBase,
+                                                         line: str) -> None:
+    assert "package_repository_out_of_sync" in cause_ids(diagnose(line + "\n", kb))
+
+
+def test_a_changed_release_field_is_aptss_refusal(kb: kbmod.KnowledgeBase) -> None:
+    found = diagnose(_CHANGED_ORIGIN + "\n", kb)
+    assert cause_ids(found) == {"package_repository_changed"}
+    remedy = " ".join(found.diagnoses[0].diagnosis.remedy)
+    assert "--allow-releaseinfo-change" in remedy
+
+
+@pytest.mark.parametrize("line", [
+    # apt's other progress lines, from the same paste (corpus j-022)
+    "Get:1 https://packages.microsoft.com/ubuntu/18.04/prod bionic InRelease [4003 B]",
+    # ... and an unchanged index and an ignored one, as apt prints them on every update
+    # (https://github.com/microsoft/linux-package-repositories/issues/98)
+    "Hit:1 http://archive.ubuntu.com/ubuntu bionic InRelease",
+    "Ign:3 https://packages.microsoft.com/repos/azurecore bionic InRelease",
+])
+def test_the_other_progress_lines_stay_silent(kb: kbmod.KnowledgeBase, line: str) -> None:
+    assert_silent(line, kb)
+
+
+# --- PowerShellGet's unavailable Gallery ------------------------------------------------------
+
+# corpus j-013 (https://github.com/PowerShell/PowerShellGallery/issues/205): Update-Module in
+# Windows PowerShell 5.1, PowerShellGet 1.0.0.1
+_GALLERY_UNAVAILABLE = (
+    "Get-PSGalleryApiAvailability : PowerShell Gallery is currently unavailable.  Please try "
+    "again later.\n"
+    "At C:\\Program Files\\WindowsPowerShell\\Modules\\PowerShellGet\\1.0.0.1\\PSModule.psm1:2038 "
+    "char:13\n"
+    "+             Get-PSGalleryApiAvailability -Repository (Get-SourceName  ...\n"
+    "    + CategoryInfo          : InvalidOperation: (:) [Get-PSGalleryApiAvailability], "
+    "InvalidOperationException\n"
+    "    + FullyQualifiedErrorId : PowerShellGalleryUnavailable,Get-PSGalleryApiAvailability\n")
+
+
+def test_gallery_unavailable_is_the_gallery_tls_cause(kb: kbmod.KnowledgeBase) -> None:
+    found = diagnose(_GALLERY_UNAVAILABLE, kb)
+    assert cause_ids(found) == {"powershell_gallery_tls"}
+
+
+def test_the_error_id_alone_names_it_too(kb: kbmod.KnowledgeBase) -> None:
+    line = ("    + FullyQualifiedErrorId : PowerShellGalleryUnavailable,"
+            "Get-PSGalleryApiAvailability")
+    assert cause_ids(diagnose(line + "\n", kb)) == {"powershell_gallery_tls"}
+
+
+# --- .NET Framework's closed connection -------------------------------------------------------
+
+# corpus j-025 (https://github.com/ryan-jan/MSCatalog/issues/8): the module's author enabled
+# TLS 1.2 to fix it
+_SEND_FAILURE = ("Invoke-WebRequest : The underlying connection was closed: An unexpected error "
+                 "occurred on a send.")
+
+
+def test_send_failure_reads_as_tls_version_and_as_the_network(kb: kbmod.KnowledgeBase) -> None:
+    """Both readings stay: the session's TLS version (the usual reason) and a box on the way
+    cutting the connection (the same words)."""
+    found = diagnose(_SEND_FAILURE + "\n", kb)
+    assert categories(found) == {"tls_protocol", "firewall_or_proxy_blocking"}
+    assert "dotnet_tls12_not_offered" in cause_ids(found)
+    tls = next(d.diagnosis for d in found.diagnoses
+               if d.diagnosis.cause_id == "dotnet_tls12_not_offered")
+    assert any("Tls12" in step for step in tls.remedy)
+
+
+# --- Entra ID's assertion window --------------------------------------------------------------
+
+# corpus j-010 (https://github.com/AzureAD/azure-activedirectory-library-for-java/issues/46), its
+# second test failure line as the file holds it: the reporter's clock was wrong; ntpdate fixed it
+_ASSERTION_WINDOW = (CASES / "j-010.txt").read_text(encoding="utf-8").splitlines()[9]
+
+
+def test_assertion_outside_its_window_names_the_clock(kb: kbmod.KnowledgeBase) -> None:
+    """The credential codes stay (the sign-in was refused); the sentence says why."""
+    assert "AADSTS50012: Client assertion is not within its valid time range" in _ASSERTION_WINDOW
+    found = diagnose(_ASSERTION_WINDOW + "\n", kb)
+    assert "clock_skew" in categories(found)
+    assert len(categories(found)) <= 2
+
+
+def test_aptss_warning_prefix_makes_it_a_warning(kb: kbmod.KnowledgeBase) -> None:
+    """apt prints ``W: `` for what it went on from (here the old index was used instead,
+    https://github.com/MathWebSearch/mws/issues/92) and ``E: `` for what stopped it."""
+    found = diagnose("W: Failed to fetch http://nova.clouds.archive.ubuntu.com/ubuntu/dists/"
+                     "trusty-updates/main/i18n/Translation-en  Hash Sum mismatch\n", kb)
+    assert cause_ids(found) == {"package_repository_out_of_sync"}
+    assert found.exit_code == 1
