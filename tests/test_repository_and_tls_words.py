@@ -1,8 +1,9 @@
 """Wordings read from the rules half of corpus round ``j`` and the published message lists they
 belong to (issue 9 items 1-2): apt's repository refusals, PowerShellGet's unavailable Gallery,
 .NET Framework's closed connection as the TLS version problem it usually is, and Entra ID's
-assertion time window. Each sample is a line posted publicly, its source beside it; the round-j
-files are quoted from their bodies.
+assertion time window behind the codes that only wrap a reason (AADSTS70002, 50012). Each
+sample is a line posted publicly, its source beside it; the round-j files are quoted from their
+bodies.
 """
 
 from __future__ import annotations
@@ -123,11 +124,32 @@ _ASSERTION_WINDOW = (CASES / "j-010.txt").read_text(encoding="utf-8").splitlines
 
 
 def test_assertion_outside_its_window_names_the_clock(kb: kbmod.KnowledgeBase) -> None:
-    """The credential codes stay (the sign-in was refused); the sentence says why."""
+    """AADSTS70002 and 50012 only wrap the reason: the sentence after them is about time, so the
+    clock is the diagnosis, a failure (the sign-in was refused), not the secret."""
     assert "AADSTS50012: Client assertion is not within its valid time range" in _ASSERTION_WINDOW
     found = diagnose(_ASSERTION_WINDOW + "\n", kb)
-    assert "clock_skew" in categories(found)
-    assert len(categories(found)) <= 2
+    assert cause_ids(found) == {"entra_assertion_time_window"}
+    assert categories(found) == {"clock_skew"}
+    assert found.exit_code == 2
+
+
+# The same wrappers around a wrong secret, as ASP.NET Core logged MSAL's exception
+# (https://github.com/AzureAD/microsoft-authentication-library-for-dotnet/issues/544)
+_WRAPPED_SECRET = ("Microsoft.Identity.Client.MsalServiceException: AADSTS70002: Error "
+                   "validating credentials. AADSTS50012: Invalid client secret is provided.")
+
+
+def test_wrapped_wrong_secret_is_the_secret(kb: kbmod.KnowledgeBase) -> None:
+    found = diagnose(_WRAPPED_SECRET + "\n", kb)
+    assert cause_ids(found) == {"invalid_sp_secret"}
+
+
+def test_wrapper_codes_alone_are_a_refused_credential(kb: kbmod.KnowledgeBase) -> None:
+    """With the reason cut off, the wrapper still says the credentials were refused."""
+    found = diagnose("AADSTS70002: Error validating credentials.\n", kb)
+    assert cause_ids(found) == {"entra_credentials_rejected"}
+    assert categories(found) == {"invalid_sp_secret"}
+    assert found.exit_code == 2
 
 
 def test_aptss_warning_prefix_makes_it_a_warning(kb: kbmod.KnowledgeBase) -> None:
