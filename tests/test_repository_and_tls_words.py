@@ -159,3 +159,19 @@ def test_aptss_warning_prefix_makes_it_a_warning(kb: kbmod.KnowledgeBase) -> Non
                      "trusty-updates/main/i18n/Translation-en  Hash Sum mismatch\n", kb)
     assert cause_ids(found) == {"package_repository_out_of_sync"}
     assert found.exit_code == 1
+
+
+# --- the provider's tag limits ----------------------------------------------------------------
+
+
+def test_provider_refusing_tags_names_the_tags(kb: kbmod.KnowledgeBase) -> None:
+    """The Custom Script extension refused with HCRP400 (corpus i-005,
+    https://github.com/Azure/azure-policy/issues/1101, where a Modify policy added the tags):
+    the message names the tags, so the bare code's "an argument is invalid" is not listed
+    beside it."""
+    body = (CASES / "i-005.txt").read_text(encoding="utf-8").split("\n+++\n", 1)[1]
+    assert "Invalid Tag values" in body
+    found = diagnose(body, kb)
+    assert cause_ids(found) == {"tags_refused_by_provider"}
+    remedy = " ".join(found.diagnoses[0].diagnosis.remedy)
+    assert "Modify policies" in remedy
