@@ -346,6 +346,7 @@ ROUND_TITLES = {
     "h": "`h` (from pages nothing cited when collected; the agent's own texts)",
     "i": "`i` (from pages nothing cited when collected; round of 2026-12-01)",
     "j": "`j` (from pages nothing cited when collected; second round of 2026-12-01)",
+    "k": "`k` (from pages nothing cited when collected; third round of 2026-12-01)",
 }
 
 
