@@ -8,6 +8,7 @@ so the one place that parses flags stays typer's.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import List, Optional
 
@@ -19,8 +20,14 @@ def main(argv: Optional[List[str]] = None) -> None:
         from . import __version__
         from .buildinfo import describe
 
-        sys.stdout.write(describe(__version__) + "\n")
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(describe(__version__) + "\n")
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # the reader went away (``arc-preflight --version | true``): no traceback, and no
+            # second complaint when Python flushes stdout at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(1) from None
         raise SystemExit(0)
     from .cli import main as cli_main
 

@@ -20,7 +20,8 @@ from diagtext import assert_reported, assert_silent, categories, diagnose
 
 from arc_preflight import kb as kbmod
 from arc_preflight.logs.diagnose import diagnose_stream
-from arc_preflight.logs.lines import FAILURE_RES, parse_level
+from arc_preflight.logs.levels import parse_level
+from arc_preflight.logs.lines import FAILURE_RES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -405,6 +406,7 @@ def test_failure_lines_are_never_silent(kb: kbmod.KnowledgeBase, line: str) -> N
     # edges, not copies of one post.
     "LastError: 0x0", "lastError: <nil>", "LastError: N/A", "lastError: -",
     "OnError: continue", "maxRetriesOnError: 3", "IgnoreError: true",
+    "ActionOnError: Continue", "breakOnError: always", "ignoreError: true",
     "Code: Created", "Code: Accepted", "Code: NoContent", "Code: Completed",
     '   "error": {}',
     r"C:\scripts\onboard.ps1 : Onboarding completed successfully",

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arc_preflight import redact
-from arc_preflight.logs import lines
+from arc_preflight.logs import levels, lines
 
 # Fragments of every pattern's literals and classes: repeated, they make the strings on which a
 # backtracking pattern goes quadratic ('a-a-a-...' for a scheme, '://' for a URL, 'eyJ' for a
@@ -33,10 +33,12 @@ CALL_LIMIT_S = 1.0  # linear patterns take milliseconds here; a quadratic one ta
 
 def _line_patterns() -> List[Tuple[str, Callable[[str], object]]]:
     found = []
-    for name in sorted(dir(lines)):
-        value = getattr(lines, name)
-        if isinstance(value, re.Pattern):
-            found.append((f"lines.{name}", value.search))
+    for module in (lines, levels):
+        short = module.__name__.rsplit(".", 1)[-1]
+        for name in sorted(dir(module)):
+            value = getattr(module, name)
+            if isinstance(value, re.Pattern):
+                found.append((f"{short}.{name}", value.search))
     return found
 
 
@@ -45,7 +47,7 @@ FUNCTIONS: List[Tuple[str, Callable[[str], object]]] = [
     ("excerpt", lambda text: redact.excerpt(text, 10, 200)),
     ("userinfo_password", redact.userinfo_password),
     ("redact_url", redact.redact_url),
-    ("parse_level", lines.parse_level),
+    ("parse_level", levels.parse_level),
     *[(f"shape{i}", pattern.search) for i, pattern in enumerate(redact._SHAPES)],
     ("key", redact._KEY_RE.search),
     *_line_patterns(),

@@ -30,7 +30,8 @@ from arc_preflight.logs.inputs import (
     open_log,
     rotated_siblings,
 )
-from arc_preflight.logs.lines import parse_level, parse_time
+from arc_preflight.logs.levels import parse_level
+from arc_preflight.logs.lines import parse_time
 from arc_preflight.logs.prefilter import required_literals
 from arc_preflight.logs.scanner import (
     LINE_CAP,

@@ -152,13 +152,46 @@ def test_wrapper_codes_alone_are_a_refused_credential(kb: kbmod.KnowledgeBase) -
     assert found.exit_code == 2
 
 
-def test_aptss_warning_prefix_makes_it_a_warning(kb: kbmod.KnowledgeBase) -> None:
-    """apt prints ``W: `` for what it went on from (here the old index was used instead,
-    https://github.com/MathWebSearch/mws/issues/92) and ``E: `` for what stopped it."""
+def test_apts_w_prefix_is_no_warning_level(kb: kbmod.KnowledgeBase) -> None:
+    """apt prints the fetch failures of an update under ``W: `` (here the index could not be
+    refreshed and the update ended in "Some index files failed to download",
+    https://github.com/MathWebSearch/mws/issues/92), so ``W: `` is not read as a warning level:
+    the failure stays one."""
     found = diagnose("W: Failed to fetch http://nova.clouds.archive.ubuntu.com/ubuntu/dists/"
                      "trusty-updates/main/i18n/Translation-en  Hash Sum mismatch\n", kb)
     assert cause_ids(found) == {"package_repository_out_of_sync"}
-    assert found.exit_code == 1
+    assert found.exit_code == 2
+
+
+def test_a_fetch_that_names_the_repositorys_fault_is_not_the_firewall(
+        kb: kbmod.KnowledgeBase) -> None:
+    """apt's summary line names the host and the reason; the reason (the repository mid-sync)
+    wins over the reading that the host is blocked. The December 2019 outage of the Microsoft
+    repositories as posted in https://github.com/microsoft/vscode/issues/86858 (server address
+    replaced) and https://github.com/microsoft/dotnet/issues/1152."""
+    for line in (
+            "E: Failed to fetch https://packages.microsoft.com/repos/vscode/dists/stable/main/"
+            "binary-amd64/Packages.bz2  File has unexpected size (156056 != 156065). Mirror sync "
+            "in progress? [IP: 203.0.113.1 443]",
+            "E: Failed to fetch https://packages.microsoft.com/ubuntu/16.04/prod/dists/xenial/"
+            "main/binary-amd64/Packages.gz  Hash Sum mismatch"):
+        assert cause_ids(diagnose(line + "\n", kb)) == {"package_repository_out_of_sync"}, line
+
+
+# Debian's point release and its new oldstable, as https://github.com/freedomofpress/securedrop/
+# issues/6070 posted apt's answer: the Version change is noted (N:), the Suite change refused (E:)
+_SUITE_REFUSED = ("E: Repository 'http://deb.debian.org/debian buster InRelease' changed its "
+                  "'Suite' value from 'stable' to 'oldstable'")
+_VERSION_NOTED = ("N: Repository 'http://deb.debian.org/debian buster InRelease' changed its "
+                  "'Version' value from '10.6' to '10.10'")
+
+
+def test_a_refused_suite_change_is_the_repository_changed(kb: kbmod.KnowledgeBase) -> None:
+    assert cause_ids(diagnose(_SUITE_REFUSED + "\n", kb)) == {"package_repository_changed"}
+
+
+def test_a_noted_version_change_is_healthy(kb: kbmod.KnowledgeBase) -> None:
+    assert_silent(_VERSION_NOTED, kb)
 
 
 # --- the provider's tag limits ----------------------------------------------------------------

@@ -1,12 +1,13 @@
 """The level a client tool prints in front of a line: PowerShell's output streams and Azure CLI's
 logger (issue 9 item 4 and the closing note of stop 24).
 
-PowerShell writes its warning, verbose, debug and information streams to the console as
-``WARNING: ``, ``VERBOSE: ``, ``DEBUG: `` and ``INFO: `` before the message (about_Output_Streams,
-Write-Warning, Write-Verbose); Azure CLI's logger (knack's console format, ``LEVEL: message``) does
-the same for ``WARNING``, ``INFO`` and ``DEBUG``. A cause found on such a line was logged below
-error level by its own tool, so it is a warning, not a failure. Only the capitals count: prose
-writes "Warning:" too. Each sample is a line posted publicly, its source beside it.
+PowerShell writes its warning, verbose and debug streams to the console as ``WARNING: ``,
+``VERBOSE: `` and ``DEBUG: `` before the message (Write-Warning, Write-Verbose, Write-Debug; the
+information stream has no prefix); Azure CLI's logger (knack's console format, ``LEVEL: message``)
+does the same for ``WARNING``, ``INFO`` and ``DEBUG``. A cause found on such a line was logged
+below error level by its own tool, so it is a warning, not a failure, unless a failure follows
+shortly that it explains. Only the capitals count: prose writes "Warning:" too, and a level the
+line shows further on wins. Each sample is a line posted publicly, its source beside it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from diagtext import categories, cause_ids, diagnose
 
 from arc_preflight import kb as kbmod
-from arc_preflight.logs.lines import parse_level
+from arc_preflight.logs.levels import parse_level
 
 LEVELLED = [
     # an installer relaying Azure CLI's state (https://github.com/Azure/AKSFlexNode/issues/206)
@@ -95,4 +96,59 @@ def test_a_warning_only_cause_does_not_take_a_failure(kb: kbmod.KnowledgeBase) -
     severity = {d.diagnosis.cause_id: d.diagnosis.severity for d in found.diagnoses}
     assert severity["sudo_own_name_unresolvable"] == "warn"
     assert severity["install_failed_stated"] == "fail"
+    assert found.exit_code == 2
+
+
+def test_a_level_further_on_wins_over_the_prefix() -> None:
+    """The prefix is read only when the line shows no level of its own: a tool that logs through
+    PowerShell's verbose stream keeps its ``[ERROR]`` (the bracketed level of Azure Local's
+    environment checker lines, ``[11/03/2025 19:38:18] [ERROR] [Test-Widget] ...`` in
+    test_diagnose_sources)."""
+    assert parse_level("VERBOSE: [ERROR] the widget broke") == "error"
+    assert parse_level("VERBOSE: the widget broke") == "debug"
+
+
+# PowerShellGet bootstrapping the NuGet provider without TLS 1.2, as
+# https://github.com/Azure/azure-quickstart-templates/pull/7472 posted it: two warnings, then the
+# error record they explain
+_NUGET_BOOTSTRAP = (
+    "PS C:\\> Install-PackageProvider -Name NuGet -MinimumVersion 2.8.5.201 -Force\n"
+    "WARNING: Unable to download from URI 'https://go.microsoft.com/fwlink/?LinkID=627338&clcid="
+    "0x409' to ''.\n"
+    "WARNING: Unable to download the list of available providers. Check your internet "
+    "connection.\n"
+    "Install-PackageProvider : No match was found for the specified search criteria for the "
+    "provider 'NuGet'. The package provider requires 'PackageManagement' and 'Provider' tags. "
+    "Please check if the specified package has the tags.\n"
+    "At line:1 char:1\n"
+    "+ Install-PackageProvider -Name NuGet -MinimumVersion 2.8.5.201 -Force\n"
+    "+ ~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n"
+    "    + CategoryInfo          : InvalidArgument: (Microsoft.Power...PackageProvider:"
+    "InstallPackageProvider) [Install-PackageProvider], Exception\n"
+    "    + FullyQualifiedErrorId : NoMatchFoundForProvider,Microsoft.PowerShell.PackageManagement."
+    "Cmdlets.InstallPackageProvider\n")
+
+
+def test_warned_reason_takes_the_error_record_after_it(kb: kbmod.KnowledgeBase) -> None:
+    """The error record no cause explains is the warnings' consequence: one finding, the
+    Gallery's TLS cause, failing (exit 2), with the record among its evidence."""
+    found = diagnose(_NUGET_BOOTSTRAP, kb)
+    assert cause_ids(found) == {"powershell_gallery_tls"}
+    diagnosis = found.diagnoses[0].diagnosis
+    assert diagnosis.severity == "fail"
+    assert max(diagnosis.lines) >= 4
+    assert found.exit_code == 2
+
+
+def test_a_warning_long_before_a_failure_is_not_its_reason(kb: kbmod.KnowledgeBase) -> None:
+    """Forty unrelated lines apart, the warning and the failure are two findings: the failure
+    keeps its own level (the traceback header of https://github.com/microsoft/azure_arc/issues/
+    2923 after the Gallery warning of PowerShellGallery issue 333)."""
+    text = ("WARNING: Unable to resolve package source "
+            "'https://www.powershellgallery.com/api/v2'.\n"
+            + "Installing dependencies...\n" * 40
+            + "The command failed with an unexpected error. Here is the traceback:\n")
+    found = diagnose(text, kb)
+    severity = {d.diagnosis.cause_id: d.diagnosis.severity for d in found.diagnoses}
+    assert severity == {"powershell_gallery_tls": "warn", "azure_cli_unhandled_exception": "fail"}
     assert found.exit_code == 2

@@ -18,7 +18,8 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 from ..datafiles import DATA_DIR
 from ..kb import KnowledgeBase
 from . import literals
-from .lines import AZCM_TRIGGER, BOUNDARY_PATTERNS, ERROR_LEVEL_TRIGGERS, FAILURE_PATTERNS
+from .levels import ERROR_LEVEL_TRIGGERS
+from .lines import AZCM_TRIGGER, BOUNDARY_PATTERNS, FAILURE_PATTERNS
 
 FILE_NAME = "pattern_analysis.json"
 FORMAT = 1

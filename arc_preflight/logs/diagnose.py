@@ -65,8 +65,8 @@ from ..model import Cause, Diagnosis, LogDiagnosis, LogReport
 from ..redact import excerpt
 from .explains import UMBRELLA, after_the_connect, explains, hosts_in
 from .inputs import ScanStats, open_log
+from .levels import ERROR_LEVELS
 from .lines import (
-    ERROR_LEVELS,
     exit_code_azcm,
     opens_as_advice,
     reads_as_advice,
@@ -89,6 +89,10 @@ RECORD_FAILED = re.compile(
 # (lines.reads_as_advice), for a usage text or a how-to says the same words as a refusal.
 ADVICE_SENSITIVE = frozenset({"not_admin"})
 MAX_EVIDENCE = 5
+# How many lines before a failing umbrella line, or before the first failure line no cause
+# explains, a failure cause logged as a warning may stand and still be read as that failure's
+# reason (PowerShellGet warns on the line before the failed install).
+REASON_SPAN = 30
 TROUBLESHOOT = "https://learn.microsoft.com/azure/azure-arc/servers/troubleshoot-agent-onboard"
 
 UNKNOWN = Cause(
@@ -266,7 +270,8 @@ class _Scope:
         A line that only carries an AZCM code, or only an umbrella message (``AZCM0026: Network
         Error``), says *that* the command failed; a specific cause found in the same scope says
         *why*. Such lines join the diagnosis whose cause lists their code, else the failing
-        diagnosis seen last before them, else the most decisive one. With ``fold``, generic
+        diagnosis seen last before them, else a failure cause logged as a warning shortly before
+        them (:func:`_reason_before`), else the most decisive one. With ``fold``, generic
         transport failures join the specific connectivity cause of the scope
         (:func:`_fold_generic`): right for one attempt or one pasted text, not for a whole log of
         several attempts that may each have failed for another reason.
@@ -285,9 +290,10 @@ class _Scope:
         specific = list(found.values())
         failing = [item for item in specific if _severity(*item) == "fail"]
         # A failure cause its tool logged below error level (PowerShellGet's ``WARNING: Unable to
-        # resolve package source`` before the failed install): beside a failing umbrella it is
-        # the reason, and takes the umbrella's level with its lines. A cause that is only ever a
-        # warning (a newer agent exists) explains no failure.
+        # resolve package source`` before the failed install): said shortly before a failing
+        # umbrella, it is the reason, and takes the umbrella's level with its lines
+        # (:func:`_reason_before`). A cause that is only ever a warning (a newer agent exists)
+        # explains no failure.
         downgraded = [item for item in specific if item[0].severity == "fail"]
         for code, candidates, evidence in pending:
             codes = [code] if code else list(evidence.codes)
@@ -297,8 +303,8 @@ class _Scope:
                 target = _nearest(related, evidence)
             elif failing:
                 target = _nearest(failing, evidence)
-            elif downgraded:
-                target = _nearest(downgraded, evidence)
+            elif _reason_before(downgraded, evidence) is not None:
+                target = _reason_before(downgraded, evidence)
             elif specific and (code or all(_severity(c, evidence) != "fail" for c in candidates)):
                 # The most specific evidence wins even when logged below error level; a bare
                 # code's list of possibilities adds nothing beside it (a failing umbrella beside
@@ -350,6 +356,20 @@ def _fold_generic(found: Dict[str, Tuple[Cause, _Evidence]]) -> None:
         if targets:
             _nearest(targets, evidence)[1].merge(evidence)
             del found[key]
+
+
+def _reason_before(items: List[Tuple[Cause, _Evidence]], evidence: _Evidence
+                   ) -> Optional[Tuple[Cause, _Evidence]]:
+    """The item said last before ``evidence``'s first line and at most :data:`REASON_SPAN`
+    lines before it, or None: a warning said long before a failure, or after it, is not taken
+    to be its reason."""
+    line = evidence.first
+    best: Optional[Tuple[int, Tuple[Cause, _Evidence]]] = None
+    for item in items:
+        seen = [n for n in (*item[1].lines, item[1].first, item[1].last) if 0 < n <= line]
+        if seen and line - max(seen) <= REASON_SPAN and (best is None or max(seen) > best[0]):
+            best = (max(seen), item)
+    return best[1] if best is not None else None
 
 
 def _nearest(items: List[Tuple[Cause, _Evidence]], evidence: _Evidence
@@ -416,13 +436,22 @@ def _finish(scope: _Scope, source: str, platform: str, fold: bool = True
     # A cause of one operating system only (the Windows profile-cleanup policy) is not offered
     # for a log whose own lines show it is another system's; pasted text without such hints
     # keeps both readings, whatever machine reads it.
-    out = [_diagnosis(cause, ev, source, platform) for cause, ev in scope.resolve(fold)
-           if not cause.platform or _shown_system(ev) in ("", cause.platform)]
+    found = [(cause, ev) for cause, ev in scope.resolve(fold)
+             if not cause.platform or _shown_system(ev) in ("", cause.platform)]
+    unknown = scope.unknown
+    if unknown.count and unknown.strong and all(_severity(*item) != "fail" for item in found):
+        # Failure lines no cause explains, shortly after a failure cause its tool logged as a
+        # warning (PowerShellGet's warnings, then the failed Install-PackageProvider record):
+        # its consequences, as beside any named cause, and they carry it to a failure.
+        reason = _reason_before([item for item in found if item[0].severity == "fail"], unknown)
+        if reason is not None:
+            reason[1].merge(_copy(unknown))
+            found.sort(key=_rank)
+    out = [_diagnosis(cause, ev, source, platform) for cause, ev in found]
     if scope.unknown.count and not out:
         # Failure lines that no cause explains are reported only when nothing else is: beside
         # a named cause they are its consequences ("Failed to AzcmagentConnect ARM resource"),
         # and alone they are the evidence that something failed (never "nothing found").
-        unknown = scope.unknown
         out.append(_diagnosis(UNKNOWN, unknown, source, platform))
     return tuple(out)
 

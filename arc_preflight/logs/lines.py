@@ -12,76 +12,9 @@ import re
 from typing import Optional, Pattern, Sequence, Tuple
 
 from ..errors import UserError
+from .levels import ERROR_LEVELS, TIME_THEN_LEVEL
 from .statements import STATEMENT_PATTERNS
 
-ERROR_LEVELS = frozenset({"error", "fatal", "panic"})
-_LEVEL_NAMES = {
-    "trace": "trace", "trac": "trace", "debug": "debug", "debu": "debug", "info": "info",
-    "warn": "warning", "warning": "warning", "error": "error", "erro": "error", "fatal": "fatal",
-    "fata": "fatal", "panic": "panic", "pani": "panic", "critical": "fatal",
-    "retrying": "warning", "d": "debug", "i": "info", "w": "warning", "e": "error",
-    "verbose": "debug", "n": "info",
-}
-# logrus text format: level=error; JSON format: "level":"error"; old console: ERRO[0002] /
-# ERROR[0002]; current console (agents 1.3x+): the level word in capitals, padded with spaces, no
-# brackets (``INFO    Connecting machine to Azure...``, ``  INFO    Creating resource...``,
-# ``FATAL   ...``, ``ERROR   ...``); a leading ``error:``/``fatal:`` prefix.
-_LEVEL_RE = re.compile(
-    r'\blevel=\\?"?(?P<a>[A-Za-z]{4,7})\b|"level":\s{0,2}"(?P<b>[A-Za-z]{4,7})"'
-    r"|^(?:\x1b\[\d{1,2}m)?(?P<c>TRACE?|DEBUG?|INFO|WARN(?:ING)?|ERROR?|FATAL?|PANIC?)"
-    r"(?:\x1b\[0m)?\[\d{1,6}\]"
-    r"|^\s{0,8}(?:\x1b\[\d{1,2}m)?(?-i:(?P<e>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|PANIC))"
-    r"(?:\x1b\[0m)?(?: {2,8}|\t)(?=\S)"
-    r"|^\s{0,8}(?P<d>error|fatal|panic):\s",
-    re.IGNORECASE,
-)
-# A time of day and what separates it from a level column after it (``10:00:01,123 ``,
-# ``10:00:01Z [``, ``10:00:01 | ``), shared by the level layouts below and the failure shape
-# that finds their ERROR lines. The time's colons are written as a class: a literal ``:`` would
-# be all the prefilter could take from that failure shape, and nearly every log line holds one.
-_TIME_THEN_LEVEL = (r"\d[^\w\s]\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d[^\w\s]?\d\d)?\]?\s{1,12}"
-                    r"(?:[|-]\s{1,4})?\[?")
-# Tried only when the layouts above find no level (most log lines are the agent's own, and an
-# unanchored alternative beside them would slow every search).
-_OTHER_LEVEL_RE = re.compile(
-    # Other tools' layouts (issue 9 item 4 reads their ERROR lines as failures, so their INFO
-    # lines must read as INFO): the level in capitals as a column after the time stamp
-    # (Python's ``%(asctime)s %(levelname)s``, the Azure Linux agent; installers'
-    # ``12:56:51 Info |`` and ``10/01/2024 12:00:00 WARNING:``), Python logging's
-    # ``... - name - LEVEL - ...`` and basicConfig's ``LEVEL:name:...``, and a level in brackets
-    # (``[INFO]``, the guest configuration agent's log).
-    _TIME_THEN_LEVEL
-    + r"(?-i:(?P<f>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL|Info|Warning|Error))"
-    r"(?=[ \t\]|:])"
-    r"| - (?-i:(?P<g>DEBUG|INFO|WARNING|ERROR|CRITICAL)) - "
-    r"|^(?-i:(?P<h>DEBUG|INFO|WARNING|ERROR|CRITICAL)):[A-Za-z_][\w.]{0,100}:"
-    r"|\[(?-i:(?P<i>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL))\]"
-    # Telegraf's one-letter level (``W! [inputs.ethtool] ...``)
-    r"|(?:^|\s)(?-i:(?P<k>[DIWE]))! \["
-    # PowerShell's streams other than errors (``WARNING: ``, ``VERBOSE: ``, ``DEBUG: ``,
-    # ``INFO: ``, Write-Warning/-Verbose/-Debug/-Information as the console host prints them)
-    # and Azure CLI's logger (``WARNING: ``, ``INFO: ``, ``DEBUG: ``, knack's console format
-    # ``LEVEL: message``); in capitals only, since prose writes "Warning:" too
-    r"|^\s{0,8}(?-i:(?P<l>WARNING|VERBOSE|INFO|DEBUG)):\s"
-    # apt's warnings and notices (``W: ``, ``N: ``; its errors are ``E: ``)
-    r"|^(?-i:(?P<m>[WN])): "
-    # urllib3's notice that it retries a request whose connection broke, which it logs at
-    # warning level (connectionpool.py: "Retrying (%r) after connection broken by '%r': %s")
-    # and Azure CLI's --debug output prints behind the logger's name: a retry, not the outcome,
-    # so what it names is a warning unless the request then fails for good ("Max retries
-    # exceeded", the exception), which is read as usual
-    r"|\b(?P<j>Retrying) \(Retry\(total=",
-    re.IGNORECASE,
-)
-# Only these matter for finding lines: error-level lines the knowledge base may not know.
-ERROR_LEVEL_TRIGGERS = (
-    r'level=\\?"?(?:error|fatal|panic)',
-    r'"level":"(?:error|fatal|panic)"',
-    r'"level": "(?:error|fatal|panic)"',
-    r"(?:erro\[|error\[|fata\[|fatal\[|pani\[|panic\[)\d",
-    r"(?:error|fatal|panic)  ",
-    r"\x1b\[31m(?:erro|fata|pani)",  # coloured console levels: ESC[31mERRO / ERROR ...
-)
 _TIME_RE = re.compile(
     r'(?:\btime="?|^\s{0,4}\[?)(\d{4})[-/](\d{2})[-/](\d{2})[T ](\d{2}):(\d{2}):(\d{2})'
     r"(?:[.,](\d{1,9}))?\s?(Z|[+-]\d{2}:?\d{2}|UTC)?",
@@ -240,10 +173,12 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # ``ValidationError: (HCRP400) ...``, ``HTTPError: ...``): the class name joins the word, so
     # the ``error:`` pattern above, which needs a space before it, misses them. A field that
     # says there was none (``LastError: 0``, ``0x0``, ``<nil>``, ``N/A``, ``-``) is no failure,
-    # nor is a setting of what to do on one (``OnError: continue``, ``IgnoreError: true``):
-    # those two as whole words, since the classes ending in -ionError end in "on" too
-    # (``ValidationError``, ``ConnectionError``, ``PermissionError``).
-    r"(?-i:[a-z0-9]|[A-Z]{2})(?<!\bOn)(?<!\bIgnore)(?-i:Error): (?!(?:0|0x0{1,16}|\d{1,12}|none"
+    # nor is a setting of what to do on one (``OnError: continue``, ``ActionOnError:``,
+    # ``ignoreError:``): "On" and "Ignore" as a capitalised word part or a whole word, since the
+    # classes ending in -ionError end in a lower-case "on" (``ValidationError``,
+    # ``ConnectionError``, ``PermissionError``).
+    r"(?-i:[a-z0-9]|[A-Z]{2})(?<!(?-i:On))(?<!\bon)(?<!(?-i:Ignore))(?<!\bignore)(?-i:Error): "
+    r"(?!(?:0|0x0{1,16}|\d{1,12}|none"
     r"|null|nil|<nil>|false|true|n/a|-|\"\")(?:\s|$|[,;]))\S",
     # PowerShell error records. The Normal view's ``+ CategoryInfo : <category>: ...`` line
     # (before its FullyQualifiedErrorId line, found above); the Concise view of PowerShell 7
@@ -383,7 +318,7 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     # and Python logging's other stock layouts, ``... - name - ERROR - message`` (the logging
     # cookbook's formatter) and basicConfig's ``ERROR:name:message`` (BASIC_FORMAT,
     # Lib/logging/__init__.py), whose colon has no space after it for the ``error:`` shape.
-    _TIME_THEN_LEVEL + r"(?-i:ERROR|FATAL|CRITICAL)[ \t\]]",
+    TIME_THEN_LEVEL + r"(?-i:ERROR|FATAL|CRITICAL)[ \t\]]",
     r" - (?-i:ERROR|CRITICAL) - ",
     r"^(?-i:ERROR|CRITICAL):(?-i:[A-Za-z_][\w.]{0,100}):",
     # Get-WinEvent's default table view (``TimeCreated Id LevelDisplayName Message``, the
@@ -511,15 +446,6 @@ def reports_failure(regex: Pattern[str], text: str) -> bool:
             continue
         return True
     return False
-
-
-def parse_level(text: str) -> Optional[str]:
-    """The normalised log level of a line (``error``, ``info``...), or None if it shows none."""
-    m = _LEVEL_RE.search(text) or _OTHER_LEVEL_RE.search(text)
-    if not m:
-        return None
-    word = next((w for w in m.groups() if w), "").lower()
-    return _LEVEL_NAMES.get(word)
 
 
 def parse_time(text: str) -> Optional[dt.datetime]:

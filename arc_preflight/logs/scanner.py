@@ -20,6 +20,7 @@ from ..model import Cause
 from .analysed import analyse, triggers
 from .benign import BENIGN_HINTS, BENIGN_RE
 from .inputs import CHUNK_SIZE, ScanStats
+from .levels import ERROR_LEVELS, parse_level
 from .linefinder import chosen_backend
 from .lines import (
     AZCM_RE,
@@ -28,13 +29,11 @@ from .lines import (
     BOUNDARY_RE,
     CONSOLE_MSG_RE,
     ERR_RE,
-    ERROR_LEVELS,
     FAILURE_LEVELS,
     FAILURE_PATTERNS,
     FAILURE_RES,
     MSG_RE,
     field_value,
-    parse_level,
     parse_time,
     reports_failure,
 )
