@@ -1,9 +1,10 @@
-"""Wordings read from the rules half of corpus round ``j`` and the published message lists they
-belong to (issue 9 items 1-2): apt's repository refusals, PowerShellGet's unavailable Gallery,
-.NET Framework's closed connection as the TLS version problem it usually is, and Entra ID's
-assertion time window behind the codes that only wrap a reason (AADSTS70002, 50012). Each
-sample is a line posted publicly, its source beside it; the round-j files are quoted from their
-bodies.
+"""Wordings read from the rules halves of corpus rounds ``j`` and ``k`` and the published
+message lists they belong to (issue 9 items 1-2): apt's repository refusals, PowerShellGet's
+unavailable Gallery, .NET Framework's closed connection as the TLS version problem it usually
+is, and Entra ID's assertion time window behind the codes that only wrap a reason (AADSTS70002,
+50012). Round k adds a retired cloud, a certificate key .NET Framework cannot use, and a package
+file the repository's index names but does not have. Each sample is a line posted publicly, its
+source beside it; the corpus files are quoted from their bodies.
 """
 
 from __future__ import annotations
@@ -208,3 +209,44 @@ def test_provider_refusing_tags_names_the_tags(kb: kbmod.KnowledgeBase) -> None:
     assert cause_ids(found) == {"tags_refused_by_provider"}
     remedy = " ".join(found.diagnoses[0].diagnosis.remedy)
     assert "Modify policies" in remedy
+
+
+
+def _body(name: str) -> str:
+    return (CASES / name).read_text(encoding="utf-8").split("\n+++\n", 1)[1]
+
+
+def test_a_package_file_the_repository_lacks(kb: kbmod.KnowledgeBase) -> None:
+    """Satellite syncing packages.microsoft.com: the index names an RPM the repository answers
+    404 for (corpus k-016, https://github.com/microsoft/linux-package-repositories/issues/283)."""
+    body = _body("k-016.txt")
+    assert "404, message='Not Found'" in body
+    assert cause_ids(diagnose(body, kb)) == {"package_repository_out_of_sync"}
+
+
+def test_apt_404_for_a_package_is_the_index_not_the_network(kb: kbmod.KnowledgeBase) -> None:
+    """apt asking for a .deb its index names during the June 2021 outage of the Microsoft
+    repositories, as https://github.com/dotnet/core/issues/6381 posted it (server address
+    replaced): the repository's fault, not a blocked host."""
+    line = ("E: Failed to fetch https://packages.microsoft.com/ubuntu/20.04/prod/pool/main/d/"
+            "dotnet-host/dotnet-host-5.0.7-x64.deb  404  Not Found [IP: 203.0.113.1 443]")
+    assert cause_ids(diagnose(line + "\n", kb)) == {"package_repository_out_of_sync"}
+
+
+def test_the_retired_german_cloud_is_the_cloud(kb: kbmod.KnowledgeBase) -> None:
+    """az login against login.microsoftonline.de (corpus k-017,
+    https://github.com/Azure/azure-cli/issues/22145): the cloud was closed in 2021, so the tenant
+    is not "not found", the client names a cloud that no longer exists."""
+    body = _body("k-017.txt")
+    assert "login.microsoftonline.de" in body
+    found = diagnose(body, kb)
+    assert categories(found) == {"invalid_cloud"}
+    assert cause_ids(found) == {"cloud_germany_retired"}
+
+
+def test_a_cng_key_is_the_certificate_credential(kb: kbmod.KnowledgeBase) -> None:
+    """Connect-AzAccount with a certificate whose key .NET Framework cannot open (corpus k-018,
+    https://github.com/MicrosoftDocs/azure-docs-powershell/issues/1018)."""
+    found = diagnose("Connect-AzAccount : Invalid provider type specified.\n", kb)
+    assert cause_ids(found) == {"sp_cert_key_provider_unsupported"}
+    assert categories(found) == {"invalid_sp_secret"}

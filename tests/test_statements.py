@@ -105,6 +105,11 @@ SAMPLES: List[Tuple[int, str, bool]] = [
     # 16: Azure CLI's unhandled exception, in Jumpstart's logon script
     # (https://github.com/microsoft/azure_arc/issues/2923); explained as a client tool bug
     (16, "The command failed with an unexpected error. Here is the traceback:", False),
+    # 17: aiohttp's ClientResponseError without its class name, as Satellite printed a failed
+    # repository sync (corpus k-016, https://github.com/microsoft/linux-package-repositories/
+    # issues/283); the knowledge base explains it (package_repository_out_of_sync)
+    (17, "404, message='Not Found', url='https://packages.microsoft.com/rhel/8/prod/Packages/a/"
+         "azapi2azurerm-0.0.0-1.x86_64.rpm'", False),
 ]
 
 

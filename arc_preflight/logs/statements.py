@@ -43,4 +43,7 @@ STATEMENT_PATTERNS: Tuple[str, ...] = (
     r"\b(?:was|were|is being) throttled\b",
     r"\b(?:something|it) went wrong\b",
     r"\bunexpected error\b",
+    # aiohttp's ClientResponseError ("%s, message=%r, url=%r": the status first), as Python tools
+    # that fetch with it print a failed request (Pulp and Satellite syncing a repository)
+    r"\b[45]\d\d, message=.",
 )
