@@ -347,6 +347,7 @@ ROUND_TITLES = {
     "i": "`i` (from pages nothing cited when collected; round of 2026-12-01)",
     "j": "`j` (from pages nothing cited when collected; second round of 2026-12-01)",
     "k": "`k` (from pages nothing cited when collected; third round of 2026-12-01)",
+    "l": "`l` (from pages nothing cited when collected; fourth round of 2026-12-01)",
 }
 
 
