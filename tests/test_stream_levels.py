@@ -152,3 +152,20 @@ def test_a_warning_long_before_a_failure_is_not_its_reason(kb: kbmod.KnowledgeBa
     severity = {d.diagnosis.cause_id: d.diagnosis.severity for d in found.diagnoses}
     assert severity == {"powershell_gallery_tls": "warn", "azure_cli_unhandled_exception": "fail"}
     assert found.exit_code == 2
+
+
+
+def test_an_unrelated_later_error_is_not_the_warnings(kb: kbmod.KnowledgeBase) -> None:
+    """A retried lookup the agent logged as a warning, the connection and onboarding that then
+    succeeded, and ten minutes later an error no cause explains: not the warning's consequence,
+    so both are reported (the warning, and the unrecognised error beside it). The agent's logrus
+    layout; the error's words are a stand-in, since no cause may explain it."""
+    text = ('time="2026-11-30T10:00:00Z" level=warning msg="Retrying: dial tcp: lookup '
+            'gbl.his.arc.azure.com on 127.0.0.53:53: no such host"\n'
+            'time="2026-11-30T10:00:05Z" level=info msg="Connected to gbl.his.arc.azure.com"\n'
+            'time="2026-11-30T10:00:06Z" level=info msg="Onboarding succeeded"\n'
+            'time="2026-11-30T10:10:00Z" level=error msg="failed to write '
+            '/var/opt/azcmagent/widget.cfg: frobnication exceeded quota"\n')
+    found = diagnose(text, kb)
+    severity = {d.diagnosis.cause_id: d.diagnosis.severity for d in found.diagnoses}
+    assert severity == {"dns_name_not_found": "warn", "unrecognised_errors": "warn"}

@@ -63,7 +63,7 @@ from ..errors import LogReadError
 from ..kb import KnowledgeBase, remedy_for
 from ..model import Cause, Diagnosis, LogDiagnosis, LogReport
 from ..redact import excerpt
-from .explains import UMBRELLA, after_the_connect, explains, hosts_in
+from .explains import GENERIC_BESIDE, UMBRELLA, after_the_connect, explains, hosts_in
 from .inputs import ScanStats, open_log
 from .levels import ERROR_LEVELS
 from .lines import (
@@ -89,10 +89,10 @@ RECORD_FAILED = re.compile(
 # (lines.reads_as_advice), for a usage text or a how-to says the same words as a refusal.
 ADVICE_SENSITIVE = frozenset({"not_admin"})
 MAX_EVIDENCE = 5
-# How many lines before a failing umbrella line, or before the first failure line no cause
-# explains, a failure cause logged as a warning may stand and still be read as that failure's
-# reason (PowerShellGet warns on the line before the failed install).
+# How far before a failing umbrella line (or, right before, a failure line no cause explains) a
+# failure cause logged as a warning may stand and still be its reason (see _reason_before).
 REASON_SPAN = 30
+REASON_SPAN_UNKNOWN = 1
 TROUBLESHOOT = "https://learn.microsoft.com/azure/azure-arc/servers/troubleshoot-agent-onboard"
 
 UNKNOWN = Cause(
@@ -154,8 +154,19 @@ def _explained_on_line(cause: Cause, kept: List[Tuple[Cause, int, int]]) -> bool
     the scope-level fold (:func:`_may_explain`) holds here too: a refused or unanswered TCP
     connect is not explained by what is said after one, so "One or more errors occurred. (...
     actively refused it.) (The remote certificate is invalid ...)" stays two failures. Hosts
-    are not compared: on one line they cannot be told apart per failure."""
-    return any(explains(k, cause) and not after_the_connect(cause, k) for k, _, _ in kept)
+    are not compared: on one line they cannot be told apart per failure. A wrapper
+    (``generic = true``) is also explained by a failing cause of another category on its own
+    line: Entra ID's "AADSTS70002: Error validating credentials. AADSTS50012: Client assertion is
+    not within its valid time range" is the clock, said inside the wrapper's sentence."""
+    return any((explains(k, cause) or _wraps(cause, k)) and not after_the_connect(cause, k)
+               for k, _, _ in kept)
+
+
+def _wraps(generic: Cause, specific: Cause) -> bool:
+    """Whether ``specific``, found on the same line, is the reason ``generic`` wraps (a category
+    with rules of its own on what explains it, :data:`.explains.GENERIC_BESIDE`, keeps them)."""
+    return (generic.generic and generic.category not in GENERIC_BESIDE and not specific.generic
+            and specific.severity == "fail" and specific.priority >= UMBRELLA)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -358,16 +369,16 @@ def _fold_generic(found: Dict[str, Tuple[Cause, _Evidence]]) -> None:
             del found[key]
 
 
-def _reason_before(items: List[Tuple[Cause, _Evidence]], evidence: _Evidence
-                   ) -> Optional[Tuple[Cause, _Evidence]]:
-    """The item said last before ``evidence``'s first line and at most :data:`REASON_SPAN`
-    lines before it, or None: a warning said long before a failure, or after it, is not taken
-    to be its reason."""
+def _reason_before(items: List[Tuple[Cause, _Evidence]], evidence: _Evidence,
+                   span: int = REASON_SPAN) -> Optional[Tuple[Cause, _Evidence]]:
+    """The item said last before ``evidence``'s first line and at most ``span`` lines before
+    it, or None: a warning said long before a failure, or after it, is not taken to be its
+    reason."""
     line = evidence.first
     best: Optional[Tuple[int, Tuple[Cause, _Evidence]]] = None
     for item in items:
         seen = [n for n in (*item[1].lines, item[1].first, item[1].last) if 0 < n <= line]
-        if seen and line - max(seen) <= REASON_SPAN and (best is None or max(seen) > best[0]):
+        if seen and line - max(seen) <= span and (best is None or max(seen) > best[0]):
             best = (max(seen), item)
     return best[1] if best is not None else None
 
@@ -439,19 +450,26 @@ def _finish(scope: _Scope, source: str, platform: str, fold: bool = True
     found = [(cause, ev) for cause, ev in scope.resolve(fold)
              if not cause.platform or _shown_system(ev) in ("", cause.platform)]
     unknown = scope.unknown
-    if unknown.count and unknown.strong and all(_severity(*item) != "fail" for item in found):
-        # Failure lines no cause explains, shortly after a failure cause its tool logged as a
-        # warning (PowerShellGet's warnings, then the failed Install-PackageProvider record):
-        # its consequences, as beside any named cause, and they carry it to a failure.
-        reason = _reason_before([item for item in found if item[0].severity == "fail"], unknown)
+    hidden = bool(unknown.count) and not found
+    if unknown.count and unknown.strong and found and \
+            all(_severity(*item) != "fail" for item in found):
+        # Failure lines no cause explains right after a failure cause its tool logged as a
+        # warning (PowerShellGet's warnings, then the failed Install-PackageProvider record) are
+        # its consequences, and carry it to a failure. Further away, nothing joins them: they
+        # are reported as they are, not hidden behind warnings.
+        reason = _reason_before([item for item in found if item[0].severity == "fail"], unknown,
+                                REASON_SPAN_UNKNOWN)
         if reason is not None:
             reason[1].merge(_copy(unknown))
             found.sort(key=_rank)
+        else:
+            hidden = True
     out = [_diagnosis(cause, ev, source, platform) for cause, ev in found]
-    if scope.unknown.count and not out:
-        # Failure lines that no cause explains are reported only when nothing else is: beside
-        # a named cause they are its consequences ("Failed to AzcmagentConnect ARM resource"),
-        # and alone they are the evidence that something failed (never "nothing found").
+    if hidden:
+        # Failure lines that no cause explains are reported when nothing else is, or when only
+        # warnings are: beside a failing cause they are its consequences ("Failed to
+        # AzcmagentConnect ARM resource"), and alone they are the evidence that something failed
+        # (never "nothing found").
         out.append(_diagnosis(UNKNOWN, unknown, source, platform))
     return tuple(out)
 

@@ -37,13 +37,6 @@ GENERIC_BESIDE: Dict[str, Tuple[int, FrozenSet[str]]] = {
     # A handshake that failed because the other end is no TLS server at all: curl's "wrong
     # version number" when the proxy's address is given as https:// (proxy_not_http).
     "tls_protocol": (71, frozenset({"proxy_misconfigured"})),
-    # Entra ID's wrapper codes (AADSTS70002, 50012: "the credentials were refused") beside the
-    # reason that is about time: an assertion outside its valid time range.
-    "invalid_sp_secret": (57, frozenset({"clock_skew"})),
-    # A value refused without saying which (AZCM0023, the provider's HCRP400) beside the cause
-    # that names the parameter and its rule (the provider's "Invalid Tag values").
-    "missing_parameter": (61, frozenset({"invalid_tags", "invalid_resource_name", "invalid_region",
-                                         "invalid_cloud", "invalid_correlation_id"})),
 }
 # A TCP connection that was refused or never answered: nothing said in the TLS handshake or
 # after it (a certificate, the clock, the proxy's answer to CONNECT) can have caused it, so it

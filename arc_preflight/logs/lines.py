@@ -81,11 +81,12 @@ BOUNDARY_RE = re.compile(
 # match the specified selection criteria.``; Get-Package's ``No package found``), a success
 # said in words, or a field and its date (apt's history log: ``Start-Date: 2026-05-09``). (Not
 # Set- or Request-: ``Set-Cookie:`` and ``Request-Context:`` are HTTP headers that a
-# ``--debug`` dump prints in the same shape.)
+# ``--debug`` dump prints in the same shape.) The name may be module-qualified, as a module's own
+# code calls it (PowerShellGet: ``PackageManagement\Install-PackageProvider : No match ...``).
 CMDLET_ERROR_PATTERNS: Tuple[str, ...] = (
-    r"^\s{0,4}(?-i:[A-Z][a-z]{1,14})-Az(?-i:[A-Z])[\w.]{1,100} ?: \S",
-    r"^\s{0,4}(?-i:Invoke|Start|Stop|Restart|New|Get|Remove|Install|Uninstall|Import|Test"
-    r"|Register|Connect|Enable|Add|Copy|Expand|Update|ConvertFrom|ConvertTo|Export|Out)"
+    r"^\s{0,4}(?:[\w.]{1,60}\\)?(?-i:[A-Z][a-z]{1,14})-Az(?-i:[A-Z])[\w.]{1,100} ?: \S",
+    r"^\s{0,4}(?:[\w.]{1,60}\\)?(?-i:Invoke|Start|Stop|Restart|New|Get|Remove|Install|Uninstall"
+    r"|Import|Test|Register|Connect|Enable|Add|Copy|Expand|Update|ConvertFrom|ConvertTo|Export|Out)"
     r"-(?-i:[A-Z])[\w.]{1,100} ?: "
     r"(?!\d)(?!No (?:events were|package) found\b)"
     r"(?![^\n]{0,120}\b(?:success|successfully|succeeded|completed)\b)"
