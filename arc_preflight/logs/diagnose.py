@@ -455,15 +455,15 @@ def _finish(scope: _Scope, source: str, platform: str, fold: bool = True
             all(_severity(*item) != "fail" for item in found):
         # Failure lines no cause explains right after a failure cause its tool logged as a
         # warning (PowerShellGet's warnings, then the failed Install-PackageProvider record) are
-        # its consequences, and carry it to a failure. Further away, nothing joins them: they
-        # are reported as they are, not hidden behind warnings.
-        reason = _reason_before([item for item in found if item[0].severity == "fail"], unknown,
-                                REASON_SPAN_UNKNOWN)
+        # its consequences, and carry it to a failure. Further away, beside such warnings only,
+        # they are reported as they are (a warning by nature, not elevated, still explains them).
+        downgraded = [item for item in found if item[0].severity == "fail"]
+        reason = _reason_before(downgraded, unknown, REASON_SPAN_UNKNOWN)
         if reason is not None:
             reason[1].merge(_copy(unknown))
             found.sort(key=_rank)
         else:
-            hidden = True
+            hidden = len(downgraded) == len(found)
     out = [_diagnosis(cause, ev, source, platform) for cause, ev in found]
     if hidden:
         # Failure lines that no cause explains are reported when nothing else is, or when only
