@@ -314,8 +314,8 @@ class _Scope:
                 target = _nearest(related, evidence)
             elif failing:
                 target = _nearest(failing, evidence)
-            elif _reason_before(downgraded, evidence) is not None:
-                target = _reason_before(downgraded, evidence)
+            elif (reason := _reason_before(downgraded, evidence)) is not None:
+                target = reason
             elif specific and (code or all(_severity(c, evidence) != "fail" for c in candidates)):
                 # The most specific evidence wins even when logged below error level; a bare
                 # code's list of possibilities adds nothing beside it (a failing umbrella beside
@@ -372,29 +372,26 @@ def _fold_generic(found: Dict[str, Tuple[Cause, _Evidence]]) -> None:
 def _reason_before(items: List[Tuple[Cause, _Evidence]], evidence: _Evidence,
                    span: int = REASON_SPAN) -> Optional[Tuple[Cause, _Evidence]]:
     """The item said last before ``evidence``'s first line and at most ``span`` lines before
-    it, or None: a warning said long before a failure, or after it, is not taken to be its
-    reason."""
+    it (as :func:`_nearest` picks it), or None: a warning said long before a failure, or after
+    it, is not taken to be its reason."""
     line = evidence.first
-    best: Optional[Tuple[int, Tuple[Cause, _Evidence]]] = None
-    for item in items:
-        seen = [n for n in (*item[1].lines, item[1].first, item[1].last) if 0 < n <= line]
-        if seen and line - max(seen) <= span and (best is None or max(seen) > best[0]):
-            best = (max(seen), item)
-    return best[1] if best is not None else None
+    near = [item for item in items if _seen_before(item, line) >= max(1, line - span)]
+    return _nearest(near, evidence) if near else None
+
+
+def _seen_before(item: Tuple[Cause, _Evidence], line: int) -> int:
+    """The last line at or before ``line`` where the item's evidence was seen, or 0."""
+    known = [n for n in (*item[1].lines, item[1].first, item[1].last) if n <= line]
+    return max(known) if known else 0
 
 
 def _nearest(items: List[Tuple[Cause, _Evidence]], evidence: _Evidence
              ) -> Tuple[Cause, _Evidence]:
     """The item seen last at or before the evidence's first line, else the most decisive."""
     line = evidence.first
-
-    def seen_before(item: Tuple[Cause, _Evidence]) -> int:
-        known = [n for n in (*item[1].lines, item[1].first, item[1].last) if n <= line]
-        return max(known) if known else 0
-
-    before = [item for item in items if seen_before(item)]
+    before = [item for item in items if _seen_before(item, line)]
     if before:
-        return max(before, key=lambda item: (seen_before(item), -_rank(item)[1]))
+        return max(before, key=lambda item: (_seen_before(item, line), -_rank(item)[1]))
     return min(items, key=_rank)
 
 
@@ -450,7 +447,7 @@ def _finish(scope: _Scope, source: str, platform: str, fold: bool = True
     found = [(cause, ev) for cause, ev in scope.resolve(fold)
              if not cause.platform or _shown_system(ev) in ("", cause.platform)]
     unknown = scope.unknown
-    hidden = bool(unknown.count) and not found
+    report_unknown = bool(unknown.count) and not found
     if unknown.count and unknown.strong and found and \
             all(_severity(*item) != "fail" for item in found):
         # Failure lines no cause explains right after a failure cause its tool logged as a
@@ -463,9 +460,9 @@ def _finish(scope: _Scope, source: str, platform: str, fold: bool = True
             reason[1].merge(_copy(unknown))
             found.sort(key=_rank)
         else:
-            hidden = len(downgraded) == len(found)
+            report_unknown = len(downgraded) == len(found)
     out = [_diagnosis(cause, ev, source, platform) for cause, ev in found]
-    if hidden:
+    if report_unknown:
         # Failure lines that no cause explains are reported when nothing else is, or when only
         # warnings are: beside a failing cause they are its consequences ("Failed to
         # AzcmagentConnect ARM resource"), and alone they are the evidence that something failed
