@@ -34,7 +34,9 @@ def test_gallery_unreachable_is_the_tls_cause(kb: kbmod.KnowledgeBase, line: str
 
 def test_gallery_cause_beats_the_empty_search_it_causes(kb: kbmod.KnowledgeBase) -> None:
     """The whole record as PowerShellGallery issue 333 posted it: the empty search that follows
-    the unreachable source is a consequence, and the TLS cause is what the report names."""
+    the unreachable source is a consequence, and the TLS cause is what the report names. Logged
+    as a warning, the cause is still the failure's reason: it takes the search's line and its
+    level, and the run exits 2 (tests/test_stream_levels.py reads the prefix)."""
     text = (
         "PS>Install-Module -Name powershell-yaml -Scope CurrentUser\n"
         "WARNING: Unable to resolve package source 'https://www.powershellgallery.com/api/v2'.\n"
@@ -44,6 +46,10 @@ def test_gallery_cause_beats_the_empty_search_it_causes(kb: kbmod.KnowledgeBase)
     report = diagnose(text, kb)
     assert cause_ids(report) == {"powershell_gallery_tls"}
     assert categories(report) == {"tls_protocol"}
+    diagnosis = report.diagnoses[0].diagnosis
+    assert diagnosis.severity == "fail"
+    assert diagnosis.lines == (2, 3)
+    assert report.exit_code == 2
 
 
 def test_empty_module_search_alone_is_its_own_finding(kb: kbmod.KnowledgeBase) -> None:

@@ -65,22 +65,6 @@ def test_the_same_words_at_error_level_are_a_failure(kb: kbmod.KnowledgeBase) ->
     assert found.exit_code == 2
 
 
-def test_a_warned_reason_takes_the_failure_it_explains(kb: kbmod.KnowledgeBase) -> None:
-    """PowerShellGet warns that the Gallery cannot be reached, then the install fails with an
-    empty search (https://github.com/PowerShell/PowerShellGallery/issues/333): the warning is
-    the reason; it takes the umbrella's lines and its level, and the run still exits 2."""
-    text = ("WARNING: Unable to resolve package source "
-            "'https://www.powershellgallery.com/api/v2'.\n"
-            "PackageManagement\\Install-Package : No match was found for the specified search "
-            "criteria and module name 'powershell-yaml'. Try Get-PSRepository to\n")
-    found = diagnose(text, kb)
-    assert cause_ids(found) == {"powershell_gallery_tls"}
-    diagnosis = found.diagnoses[0].diagnosis
-    assert diagnosis.severity == "fail"
-    assert diagnosis.lines == (1, 2)
-    assert found.exit_code == 2
-
-
 def test_a_warning_only_cause_does_not_take_a_failure(kb: kbmod.KnowledgeBase) -> None:
     """A cause that is never more than a warning (sudo not resolving the machine's own name,
     https://github.com/arakasi72/rtinst/issues/589) says nothing about why an installation
