@@ -32,8 +32,22 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
     """Plan, probe and diagnose; never raises for network trouble, only for bad settings."""
     if settings.service_principal_secret:
         register_secret(settings.service_principal_secret)
-    # Parsed while the probes wait on the network; a broken data file still fails the run.
-    knowledge = Background(kb.load, "knowledge base")
+    # The knowledge base only explains problems. Parsing it is about 0.1 s of CPU, which at the
+    # start of a run competes with the probes' own work (TLS handshakes, DNS parsing) and made a
+    # healthy run a third slower; it is parsed in the background once a problem is seen or the
+    # probes left are all waiting on the network, and a run that never waits or fails skips it.
+    knowledge: List[Background[kb.KnowledgeBase]] = []
+
+    def load_knowledge() -> None:
+        if not knowledge:
+            knowledge.append(Background(kb.load, "knowledge base"))
+
+    def seen(result: Result, done: int, total: int) -> None:
+        if result.status.is_problem and result.code:
+            load_knowledge()
+        if progress is not None:
+            progress(result, done, total)
+
     started_wall = _dt.datetime.now(_dt.timezone.utc)
     started = time.monotonic()
     # The main thread asks systemctl too (proxy sources before the runner) and so does the
@@ -48,7 +62,7 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
                 if settings.kind_enabled("clock") else None)
         left = settings.deadline - (time.monotonic() - started)
         results = runner.run(the_plan.checks, settings.timeout, max(left, 0.001), settings,
-                             progress)
+                             seen, on_idle=load_knowledge)
         clock_row = (clock.result(results, settings, sync.result())
                      if sync is not None else None)
     if clock_row is not None:
@@ -56,7 +70,10 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
         if progress is not None:
             progress(clock_row, len(results), len(results))
     results = dated.apply(results, started_wall.date())  # announced changes turn on their date
-    diagnoses = from_results(results, knowledge.result())
+    # a broken knowledge base fails every run that needs it (and every diagnose and explain)
+    if any(r.status.is_problem and r.code for r in results):
+        load_knowledge()
+    diagnoses = from_results(results, knowledge[0].result()) if knowledge else []
     shown = settings.public()
     shown["proxy_effective"] = the_plan.proxy.public()
     shown["agent_installed"] = the_plan.agent_installed

@@ -31,6 +31,9 @@ ProgressFn = Callable[[Result, int, int], None]
 # behind them, so a blackholed run took its timeout plus that. Probe threads mostly wait on
 # sockets, so switching more often costs little.
 SWITCH_INTERVAL = 0.0005
+# Seconds without a finished probe after which the run counts as waiting on the network: the
+# moment to do CPU work that the run will need only if something fails (``on_idle``).
+IDLE = 0.1
 
 
 def _run_one(check: Check, ctx: ProbeContext, deps: Mapping[str, Result],
@@ -70,11 +73,16 @@ def run(
     deadline: float,
     settings: Settings,
     progress: Optional[ProgressFn] = None,
+    on_idle: Optional[Callable[[], None]] = None,
 ) -> List[Result]:
-    """Run every check; results come back in plan order whatever order they finished in."""
+    """Run every check; results come back in plan order whatever order they finished in.
+
+    ``on_idle`` is called once, from this thread, the first time no probe has finished for
+    :data:`IDLE` seconds while some are still running (every probe left is waiting on the
+    network); a run that never waits never calls it."""
     _switch_often(True)
     try:
-        return _run(checks, timeout, deadline, settings, progress)
+        return _run(checks, timeout, deadline, settings, progress, on_idle)
     finally:
         _switch_often(False)
 
@@ -107,6 +115,7 @@ def _run(
     deadline: float,
     settings: Settings,
     progress: Optional[ProgressFn],
+    on_idle: Optional[Callable[[], None]] = None,
 ) -> List[Result]:
     started = time.monotonic()
     deadline_at = started + deadline
@@ -187,8 +196,12 @@ def _run(
         now = time.monotonic()
         wait = max(0.0, min(running.values()) - now)
         try:
-            check_id, outcome, seconds = done_queue.get(timeout=wait)
+            check_id, outcome, seconds = done_queue.get(
+                timeout=wait if on_idle is None else min(wait, IDLE))
         except queue.Empty:
+            if on_idle is not None:
+                on_idle()
+                on_idle = None
             now = time.monotonic()
             for check_id, cap in list(running.items()):
                 if cap <= now:

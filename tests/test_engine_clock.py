@@ -41,7 +41,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> _Recorder:
         return SimpleNamespace(checks=[], proxy=proxy, agent_installed=False)
 
     def fake_run(checks: Any, timeout: float, left: float, settings: Settings,
-                 progress: Any) -> List[Result]:
+                 progress: Any, **hooks: Any) -> List[Result]:
         rec.note("probes start")
         # The probes "wait on the network"; the sync question must arrive meanwhile.
         assert rec.sync_started.wait(5), "time sync was not asked while the probes ran"
@@ -75,7 +75,7 @@ def test_sync_state_is_asked_during_the_probes(recorder: _Recorder) -> None:
 
 def test_no_sync_question_when_clock_is_skipped(recorder: _Recorder,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    def fake_run(*args: Any) -> List[Result]:
+    def fake_run(*args: Any, **hooks: Any) -> List[Result]:
         return []
 
     monkeypatch.setattr(engine.runner, "run", fake_run)
