@@ -205,22 +205,56 @@ def cli_wrapper_proxy(path: str = CLI_WRAPPER) -> Optional[ProxySource]:
     return None
 
 
-def running_process_environment() -> Optional[ProxySource]:
-    """HTTPS_PROXY in the environment of the running himds process (needs root to read)."""
-    try:
+def running_process_environment(proc_root: str = "/proc") -> Optional[ProxySource]:
+    """HTTPS_PROXY in the environment of the running himds process (needs root to read).
+
+    On Linux this reads ``/proc`` itself (proc(5): ``/proc/PID/comm`` is the command name,
+    ``/proc/PID/environ`` the NUL-separated initial environment): the plan waits for this
+    answer before any probe starts, and importing psutil and walking every process through it
+    took about 80 ms on an idle host, more with hundreds of processes. Elsewhere psutil."""
+    if sys.platform.startswith("linux"):
+        return _proc_environment(proc_root)
+    try:  # pragma: no cover - other systems
         import psutil
     except ImportError:  # pragma: no cover
         return None
-    for proc in psutil.process_iter(["name"]):
+    for proc in psutil.process_iter(["name"]):  # pragma: no cover - other systems
         if proc.info.get("name") not in ("himds", "himds.exe"):
             continue
         try:
             env = proc.environ()
         except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess, OSError):
             return None
-        url = next((env[v] for v in _PROXY_VARS if env.get(v)), None)
-        return ProxySource("running himds process", url, f"pid {proc.pid}") if url else None
+        return _from_process(env, proc.pid)
+    return None  # pragma: no cover - other systems
+
+
+def _proc_environment(proc_root: str) -> Optional[ProxySource]:
+    try:
+        pids = [name for name in os.listdir(proc_root) if name.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(os.path.join(proc_root, pid, "comm"), "rb") as handle:
+                if handle.read(64).strip() != b"himds":
+                    continue
+        except OSError:
+            continue  # gone since the listing, or not readable
+        try:
+            with open(os.path.join(proc_root, pid, "environ"), "rb") as handle:
+                raw = handle.read(1 << 20)
+        except OSError:
+            return None  # not root: the running process's environment cannot be read
+        env = dict(item.split("=", 1) for item in
+                   raw.decode("utf-8", "replace").split("\0") if "=" in item)
+        return _from_process(env, int(pid))
     return None
+
+
+def _from_process(env: Mapping[str, str], pid: int) -> Optional[ProxySource]:
+    url = next((env[v] for v in _PROXY_VARS if env.get(v)), None)
+    return ProxySource("running himds process", url, f"pid {pid}") if url else None
 
 
 def winhttp_proxy(timeout: float) -> Optional[ProxySource]:  # pragma: no cover - Windows only
