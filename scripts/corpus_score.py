@@ -348,6 +348,7 @@ ROUND_TITLES = {
     "j": "`j` (from pages nothing cited when collected; second round of 2026-12-01)",
     "k": "`k` (from pages nothing cited when collected; third round of 2026-12-01)",
     "l": "`l` (from pages nothing cited when collected; fourth round of 2026-12-01)",
+    "m": "`m` (from pages nothing cited when collected; fifth round of 2026-12-01)",
     "n": "`n` (from pages nothing cited when collected; sixth round of 2026-12-01)",
 }
 
