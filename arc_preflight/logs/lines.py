@@ -106,7 +106,8 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     r"(?<![a-z])fail(?:ed|ure|s)?\b",
     r"exception",
     r"(?<!\S)(?:error|fatal):\s",
-    r"^E: (?:unable|failed|could|sub-process|package|repository|some |you )",
+    r"^E: (?:unable|failed|could|sub-process|package|repository|some |you "
+    r"|the (?:repository|method|package)\b)",
     r"\bexit ?code(?:: ?| |=)" + _NOT_REBOOT + r"[1-9]",
     r"\bexit_code\W{1,3}[1-9]",
     r"\bexited with (?:exit )?code:? [1-9]",
