@@ -108,6 +108,14 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     r"(?<!\S)(?:error|fatal):\s",
     r"^E: (?:unable|failed|could|sub-process|package|repository|some |you "
     r"|the (?:repository|method|package)\b)",
+    # zypper and libzypp (zypp/media/MediaException.cc, zypper's repository refresh): a refused,
+    # missing, unanswered or unavailable file, and a repository whose metadata is unusable
+    r"\bPermission to access '[^'\n]{1,500}' denied\b",
+    r"' not found on medium '",
+    r"\bTimeout exceeded when accessing '",
+    r"' is temporarily unaccessible\b",
+    r"^Repository '[^'\n]{1,300}' is invalid\b",
+    r"\bValid metadata not found at specified URL\b",
     r"\bexit ?code(?:: ?| |=)" + _NOT_REBOOT + r"[1-9]",
     r"\bexit_code\W{1,3}[1-9]",
     r"\bexited with (?:exit )?code:? [1-9]",
