@@ -1,0 +1,72 @@
+"""Extension failures on Arc machines as the extensions' own troubleshooting articles list them.
+
+Each sample is a line the article (or a public thread) prints, fed to ``diagnose`` to assert the
+cause the article gives; each has a near-miss line beside it, real as well, that must stay
+silent. The rules come from the published lists, not from corpus texts.
+"""
+
+from __future__ import annotations
+
+from diagtext import assert_silent, categories, cause_ids, diagnose
+
+from arc_preflight import kb as kbmod
+
+
+def _check(text: str, kb: kbmod.KnowledgeBase, category: str, cause: str) -> None:
+    report = diagnose(text, kb)
+    assert categories(report) == {category}, (categories(report), text)
+    assert cause in cause_ids(report), (cause_ids(report), text)
+    assert report.exit_code != 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Azure Monitor agent on a Linux Arc machine: its collector's account is not in the himds group
+# ---------------------------------------------------------------------------------------------
+
+def test_ama_token_refused_on_arc(kb: kbmod.KnowledgeBase) -> None:
+    """The error the Azure Monitor agent troubleshooting article quotes from mdsd.err, and
+    explains on Arc machines by the syslog user missing from the himds group.
+    https://learn.microsoft.com/azure/azure-monitor/agents/azure-monitor-agent-troubleshoot-linux-vm
+    (section "Troubleshooting issues on Arc-enabled server")"""
+    _check("Failed to get MSI token from IMDS endpoint\n", kb, "not_admin",
+           "extension_identity_group_missing")
+
+
+def test_agent_services_running_is_silent(kb: kbmod.KnowledgeBase) -> None:
+    """The healthy azcmagent show lines the Windows Arc troubleshooting article prints.
+    https://learn.microsoft.com/azure/azure-monitor/agents/azure-monitor-agent-troubleshoot-windows-arc"""
+    for line in ("  Agent Service (himds)                 : running",
+                 "  Extension Service (extensionservice)  : running"):
+        assert_silent(line, kb)
+
+
+# ---------------------------------------------------------------------------------------------
+# Extension-based Hybrid Runbook Worker on a machine without the Connected Machine agent
+# ---------------------------------------------------------------------------------------------
+
+def test_hybrid_worker_without_arc_agent(kb: kbmod.KnowledgeBase) -> None:
+    """The deployment error the Automation troubleshooting article quotes: the machine outside
+    Azure has no Connected Machine agent to give the worker an identity.
+    https://learn.microsoft.com/azure/automation/troubleshoot/extension-based-hybrid-runbook-worker"""
+    _check("Unable to retrieve IMDS identity endpoint for non-Azure VM. Ensure that the Azure "
+           "connected machine agent is installed and System-assigned identity is enabled.\n",
+           kb, "agent_not_installed", "agent_not_installed")
+
+
+# ---------------------------------------------------------------------------------------------
+# Azure Update Manager: the Windows Update codes its troubleshooting table lists as network
+# ---------------------------------------------------------------------------------------------
+
+def test_update_source_unreachable_0x8024402f(kb: kbmod.KnowledgeBase) -> None:
+    """0x8024402F is listed by https://learn.microsoft.com/azure/update-manager/troubleshoot
+    with 0x8024402C and 0x8024401C as network connectivity problems. The line is a Windows
+    Update DSC resource's error record: https://github.com/dsccommunity/xWindowsUpdate/issues/51"""
+    _check('"Message":  "PowerShell DSC resource MSFT_xWindowsUpdateAgent  failed to execute '
+           'Test-TargetResource functionality with error message: Exception from HRESULT: '
+           '0x8024402F ",\n', kb, "firewall_or_proxy_blocking", "endpoint_unreachable")
+
+
+def test_windows_update_log_without_error_is_silent(kb: kbmod.KnowledgeBase) -> None:
+    """A WindowsUpdate.log line of a search that found nothing to install.
+    https://github.com/LegacyUpdate/LegacyUpdate/issues/8"""
+    assert_silent("2022-11-07\t15:07:37:712\t1048\tbc0\tAU\tNo featured updates available.", kb)
