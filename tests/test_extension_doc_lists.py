@@ -70,3 +70,40 @@ def test_windows_update_log_without_error_is_silent(kb: kbmod.KnowledgeBase) -> 
     """A WindowsUpdate.log line of a search that found nothing to install.
     https://github.com/LegacyUpdate/LegacyUpdate/issues/8"""
     assert_silent("2022-11-07\t15:07:37:712\t1048\tbc0\tAU\tNo featured updates available.", kb)
+
+
+# ---------------------------------------------------------------------------------------------
+# Extension settings the extension cannot read (Key Vault VM extension)
+# ---------------------------------------------------------------------------------------------
+
+def test_key_vault_settings_not_an_object(kb: kbmod.KnowledgeBase) -> None:
+    """akvvm_service's error for settings built with escaped quotes, as the Arc extension
+    article warns. https://learn.microsoft.com/azure/azure-arc/servers/manage-vm-extensions-powershell
+    (the same warning: https://learn.microsoft.com/azure/virtual-machines/extensions/key-vault-windows)"""
+    _check("[CertificateManagementConfiguration] Failed to parse the configuration settings "
+           "with:not an object.\n", kb, "extension_failure", "extension_settings_malformed")
+
+
+def test_key_vault_settings_line_is_silent(kb: kbmod.KnowledgeBase) -> None:
+    """A line of the well-formed settings file the Key Vault article publishes.
+    https://learn.microsoft.com/azure/virtual-machines/extensions/key-vault-windows"""
+    assert_silent('          "certificateStoreLocation": "LocalMachine",', kb)
+
+
+# ---------------------------------------------------------------------------------------------
+# Script extensions run as Local System: PowerShell not on the machine's PATH
+# ---------------------------------------------------------------------------------------------
+
+def test_run_command_powershell_not_on_path(kb: kbmod.KnowledgeBase) -> None:
+    """The Run Command output the extension troubleshooting article quotes as a known issue.
+    https://learn.microsoft.com/azure/virtual-machines/extensions/troubleshoot"""
+    _check("RunCommandExtension failed with \"'powershell' isn't recognized as an internal or "
+           "external command,\"\n", kb, "extension_failure", "extension_command_not_on_path")
+
+
+def test_extension_substatus_succeeded_is_silent(kb: kbmod.KnowledgeBase) -> None:
+    """The same article's sample of a script extension's successful sub-status.
+    https://learn.microsoft.com/azure/virtual-machines/extensions/troubleshoot"""
+    for line in ('      "Code": "ComponentStatus/StdErr/succeeded",',
+                 '      "DisplayStatus": "Provisioning succeeded",'):
+        assert_silent(line, kb)
