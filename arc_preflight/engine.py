@@ -7,16 +7,18 @@ import datetime as _dt
 import platform
 import socket
 import time
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
 
-from . import __version__, dated, kb, plan, runner, state
+from . import __version__, dated, plan, runner, state
 from .background import Background
 from .config import Settings
-from .diagnose import from_results
 from .model import Change, HostInfo, Report, Result
 from .probes import clock, sysmgr
 from .probes.privilege import is_elevated
 from .redact import redact_obj, register_secret
+
+if TYPE_CHECKING:
+    from .kb import KnowledgeBase
 
 
 def host_info() -> HostInfo:
@@ -36,10 +38,12 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
     # start of a run competes with the probes' own work (TLS handshakes, DNS parsing) and made a
     # healthy run a third slower; it is parsed in the background once a problem is seen or the
     # probes left are all waiting on the network, and a run that never waits or fails skips it.
-    knowledge: List[Background[kb.KnowledgeBase]] = []
+    knowledge: List[Background[KnowledgeBase]] = []
 
     def load_knowledge() -> None:
         if not knowledge:
+            from . import kb  # imported here too: a healthy run needs neither it nor its parse
+
             knowledge.append(Background(kb.load, "knowledge base"))
 
     def seen(result: Result, done: int, total: int) -> None:
@@ -70,10 +74,15 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
         if progress is not None:
             progress(clock_row, len(results), len(results))
     results = dated.apply(results, started_wall.date())  # announced changes turn on their date
-    # a broken knowledge base fails every run that needs it (and every diagnose and explain)
+    # A broken knowledge base fails every run that needs it (and every diagnose and explain),
+    # and only those: a healthy run that was idle for a moment (and so started the parse) does
+    # not ask for its result, so it passes or fails the same whatever the network's timing.
+    diagnoses = []
     if any(r.status.is_problem and r.code for r in results):
         load_knowledge()
-    diagnoses = from_results(results, knowledge[0].result()) if knowledge else []
+        from .diagnose import from_results
+
+        diagnoses = from_results(results, knowledge[0].result())
     shown = settings.public()
     shown["proxy_effective"] = the_plan.proxy.public()
     shown["agent_installed"] = the_plan.agent_installed

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from typing import Iterable, Optional, Tuple
 
@@ -250,7 +249,7 @@ def _write_at(dir_fd: int, name: str, folder: os.stat_result, path: str,
             os.close(fd)
         return
     _clean_stale(dir_fd, name)
-    tmp = f".{name}{_TMP_TAG}{os.getpid()}-{secrets.token_hex(4)}"
+    tmp = f".{name}{_TMP_TAG}{os.getpid()}-{os.urandom(4).hex()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600,
                  dir_fd=dir_fd)
     try:
