@@ -69,13 +69,31 @@ def stored_help() -> str:
 
 
 def _answer(text: str) -> None:
-    """Print ``text`` and exit 0; a closed pipe exits 1 without a traceback."""
+    """Print ``text`` and exit 0. A closed pipe exits 1 without a traceback; any other write
+    error (a full disk, an I/O error) is one line and exit 3, as the command line reports it."""
     try:
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:
         # the reader went away (``arc-preflight --version | true``): no traceback, and no
         # second complaint when Python flushes stdout at exit
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _silence_stdout()
         raise SystemExit(1) from None
+    except OSError as exc:
+        _silence_stdout()
+        try:
+            sys.stderr.write(f"arc-preflight: internal error: {type(exc).__name__}: {exc} "
+                             "(set ARC_PREFLIGHT_DEBUG=1 for details)\n")
+        except OSError:
+            pass
+        raise SystemExit(3) from None
     raise SystemExit(0)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that the flush at exit has nothing left to
+    fail on."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

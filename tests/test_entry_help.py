@@ -119,3 +119,20 @@ def test_help_needs_no_typer() -> None:
 
 def _must_not_run(argv: object = None) -> None:
     raise AssertionError("the stored help should have answered")
+
+
+@pytest.mark.parametrize("flag", ["--help", "--version"])
+def test_a_failing_stdout_is_one_line_and_exit_3(flag: str) -> None:
+    """A full disk behind standard output (``/dev/full`` answers every write with ENOSPC): the
+    same one line and exit 3 as the command line's other paths, never a traceback."""
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "arc_preflight", flag], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=60,
+                              env={"COLUMNS": "100", "PYTHONPATH": str(ROOT),
+                                   "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("arc-preflight: internal error: OSError: ")
+    assert len(proc.stderr.strip().splitlines()) == 1
