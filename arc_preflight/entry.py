@@ -13,6 +13,7 @@ goes to :func:`.cli.main`, so the one place that parses flags stays typer's.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import List, Optional, Tuple
@@ -81,11 +82,9 @@ def _answer(text: str) -> None:
         raise SystemExit(1) from None
     except OSError as exc:
         _silence_stdout()
-        try:
+        with contextlib.suppress(OSError):
             sys.stderr.write(f"arc-preflight: internal error: {type(exc).__name__}: {exc} "
                              "(set ARC_PREFLIGHT_DEBUG=1 for details)\n")
-        except OSError:
-            pass
         raise SystemExit(3) from None
     raise SystemExit(0)
 
@@ -93,7 +92,5 @@ def _answer(text: str) -> None:
 def _silence_stdout() -> None:
     """Point standard output at the null device, so that the flush at exit has nothing left to
     fail on."""
-    try:
+    with contextlib.suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
