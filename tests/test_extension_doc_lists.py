@@ -32,6 +32,26 @@ def test_ama_token_refused_on_arc(kb: kbmod.KnowledgeBase) -> None:
            "extension_identity_group_missing")
 
 
+def test_ama_token_failures_that_are_not_the_group(kb: kbmod.KnowledgeBase) -> None:
+    """The same words where the group cannot be the reason: the Azure VM's metadata address
+    (with or without its scheme: an Azure VM, not an Arc machine) and a request that never
+    reached the agent (refused: the agent's service is down). These lines were written by the
+    review of stop 26 to probe the pattern's edges, in mdsd's wording above plus curl's own
+    error text; they are no posted samples."""
+    pattern = next(p for p in kb.compiled["extension_identity_group_missing"]
+                   if p.pattern.startswith("Failed to get MSI token"))
+    for line in ("Failed to get MSI token from IMDS endpoint: HTTP://169.254.169.254/metadata/"
+                 "identity/oauth2/token",
+                 "Failed to get MSI token from IMDS endpoint 169.254.169.254: connection timed "
+                 "out",
+                 "2026-12-01T10:00:00.000Z ERROR Failed to get MSI token from IMDS endpoint: "
+                 "http://127.0.0.1:40342/metadata/identity/oauth2/token?api-version=2018-02-01&"
+                 "resource=https://monitor.azure.com/, curl error: Couldn't connect to server "
+                 "(Connection refused)"):
+        assert not pattern.search(line), line
+    assert pattern.search("Failed to get MSI token from IMDS endpoint")
+
+
 def test_agent_services_running_is_silent(kb: kbmod.KnowledgeBase) -> None:
     """The healthy azcmagent show lines the Windows Arc troubleshooting article prints.
     https://learn.microsoft.com/azure/azure-monitor/agents/azure-monitor-agent-troubleshoot-windows-arc"""
