@@ -371,6 +371,10 @@ NEVER_SILENT = [
     # the resource bridge article's host-configuration failure, worded without a level
     # (https://learn.microsoft.com/azure/azure-arc/resource-bridge/troubleshoot-resource-bridge)
     "An error occurred during host configuration",
+    # the Defender for Endpoint extension handler's own failure, with no level and no colon
+    # (https://github.com/microsoft/mdefordownlevelserver/issues/40, corpus m-010, rules half)
+    "Error during prepare defenderForEndpointOnboardingScript Onboarding blob signature is not "
+    "valid",
     # (WinRM's refusal to delegate credentials, once here, now names its cause:
     # winrm_client_config_refuses, tests/test_transport_families.py)
 ]

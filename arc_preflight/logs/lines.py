@@ -146,6 +146,11 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
     r"\btimed out\b",
     r"\bis not recognized as\b",
     r"\ban error occurred\b",
+    # a line that opens with the error and the step it happened in, as tools without levels
+    # write it ("Error during prepare defenderForEndpointOnboardingScript Onboarding blob
+    # signature is not valid", the Defender for Endpoint extension handler, corpus m-010,
+    # rules half; "Error while ...", "Error occurred ...")
+    r"^\s{0,8}Error (?:during|while|when|occurred|executing|processing)\b",
     # --- the published error shapes of the client tools admins onboard with (issue 9 item 4) ---
     # azure-core's HttpResponseError, as Azure CLI and the Python SDKs print it: a ``(Code)
     # Message`` line (led by ``ERROR: `` or the error class, found by the patterns above), then
