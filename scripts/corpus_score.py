@@ -350,7 +350,10 @@ ROUND_TITLES = {
     "l": "`l` (from pages nothing cited when collected; fourth round of 2026-12-01)",
     "m": "`m` (from pages nothing cited when collected; fifth round of 2026-12-01)",
     "n": "`n` (from pages nothing cited when collected; sixth round of 2026-12-01)",
-    "o": "`o` (from pages nothing cited when collected; sign-in tools, sought in other languages; seventh round of 2026-12-01)",
+    "o": (
+        "`o` (from pages nothing cited when collected; sign-in tools, sought in other languages;"
+        " seventh round of 2026-12-01)"
+    ),
 }
 
 
