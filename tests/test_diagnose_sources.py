@@ -451,8 +451,8 @@ def test_failure_patterns_stay_linear() -> None:
 # the floor follows the larger corpus, not a regression of the rules. Stop 24 measured rules
 # 133/159 and holdout 88/155 with round i.)
 # (Rounds m and n, collected after every rule of stop 25, lowered the rules half from 157/191 to
-# 160/206; rules written from their rules halves brought it to 167/206.)
-ACCURACY_FLOOR = {"rules": 0.81, "holdout": 0.56}
+# 160/206; rules written from their rules halves and round o brought it to 175/212.)
+ACCURACY_FLOOR = {"rules": 0.82, "holdout": 0.56}
 # Healthy texts that get a diagnosis: none (measured; tests/corpus/healthy holds 33 real ones).
 HEALTHY_FALSE_POSITIVES_CEILING = 0
 
