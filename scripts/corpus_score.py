@@ -354,6 +354,10 @@ ROUND_TITLES = {
         "`o` (from pages nothing cited when collected; sign-in tools, sought in other languages;"
         " seventh round of 2026-12-01)"
     ),
+    "p": (
+        "`p` (from pages nothing cited when collected; committed logs and Q&A;"
+        " eighth round of 2026-12-01)"
+    ),
 }
 
 
