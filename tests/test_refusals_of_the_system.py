@@ -144,3 +144,33 @@ def test_execution_policy_refusal_wrapped(kb: kbmod.KnowledgeBase) -> None:
     report = diagnose("PS C:\\> .\\test.ps1\n.\\test.ps1 : File C:\\test.ps1 cannot be loaded "
                       "because running scripts is\ndisabled on this system. ...\n", kb)
     assert cause_ids(report) == {"local_policy_blocks_program"}
+
+
+# https://github.com/microsoft/OMS-Agent-for-Linux/issues/451 (corpus p-003, rules half): the
+# script reports success around the program it could not run
+OMSADMIN = """\
+info	Onboarding success
+/opt/microsoft/omsagent/bin/omsadmin.sh: line 798: netstat: command not found
+Configuring rsyslog for OMS logging
+"""
+
+
+def test_a_script_needs_a_missing_program(kb: kbmod.KnowledgeBase) -> None:
+    report = diagnose(OMSADMIN, kb)
+    assert cause_ids(report) == {"script_program_missing"}
+    assert report.exit_code == 2
+
+
+def test_the_more_specific_missing_programs_keep_their_causes(kb: kbmod.KnowledgeBase) -> None:
+    """apt-key (m-001 above) keeps its own cause and only it; the generic entry is for
+    programs nothing more specific names."""
+    report = diagnose("DEBUG [>] Command output: src/mde_installer.latest.sh: line 209: apt-key: "
+                      "command not found\n", kb)
+    assert cause_ids(report) == {"apt_key_removed"}
+
+
+def test_curl_exit_code_without_the_word_code(kb: kbmod.KnowledgeBase) -> None:
+    # https://github.com/MicrosoftDocs/azure-docs/issues/71533 (corpus p-001, rules half): the
+    # Log Analytics agent's omsadmin.sh on a server with an old OpenSSL; 35 is SSL_CONNECT_ERROR
+    report = diagnose("Error during the onboarding request: curl returned 35. \n", kb)
+    assert cause_ids(report) == {"tls_handshake_failure"}
