@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import socket
 import ssl
 import sys
@@ -131,6 +132,36 @@ def banner(conn: socket.socket) -> None:
     time.sleep(2)
 
 
+def relay(client: socket.socket, upstream: socket.socket, idle: float = 10.0) -> None:
+    """Copy bytes both ways until either side closes, in one thread.
+
+    The client side is a TLS socket for the https:// proxies, and an ``ssl.SSLSocket`` must not
+    be read in one thread while another writes to it (the TLS state is shared): a pump thread per
+    direction made the tunnel through the TLS proxy fail now and then, on a loaded machine, as
+    ``proxy error``. ``select`` does not see bytes the TLS layer already holds, so those are
+    read first."""
+    peers = {client: upstream, upstream: client}
+    while True:
+        ready = [end for end in peers if isinstance(end, ssl.SSLSocket) and end.pending()]
+        if not ready:
+            ready, _, _ = select.select(list(peers), [], [], idle)
+            if not ready:
+                return
+        for end in ready:
+            try:
+                data = end.recv(65536)
+            except ssl.SSLWantReadError:
+                continue
+            except OSError:
+                return
+            if not data:
+                return
+            try:
+                peers[end].sendall(data)
+            except OSError:
+                return
+
+
 def forwarding_proxy(target_port: int, status: str = "200 Connection established",
                      need_auth: str = "") -> Handler:
     """A CONNECT proxy: answers ``status`` (or 407 without the expected credentials) and, on
@@ -151,26 +182,13 @@ def forwarding_proxy(target_port: int, status: str = "200 Connection established
         if not status.startswith("200"):
             return
         upstream = socket.create_connection(("127.0.0.1", target_port), timeout=10)
-
-        def pump(src: socket.socket, dst: socket.socket) -> None:
-            try:
-                while True:
-                    data = src.recv(65536)
-                    if not data:
-                        break
-                    dst.sendall(data)
-            except OSError:
-                pass
-            finally:
-                for end in (src, dst):
-                    with contextlib.suppress(OSError):
-                        end.shutdown(socket.SHUT_RDWR)
-
-        back = threading.Thread(target=pump, args=(upstream, conn), daemon=True)
-        back.start()
-        pump(conn, upstream)
-        back.join(10)
-        upstream.close()
+        try:
+            relay(conn, upstream)
+        finally:
+            for end in (conn, upstream):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+            upstream.close()
 
     return handler
 
