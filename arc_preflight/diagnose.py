@@ -103,7 +103,7 @@ def general_steps(steps: Sequence[str], host: Sequence[str]) -> Tuple[str, ...]:
 def from_results(results: Sequence[Result], kb: KnowledgeBase) -> List[Diagnosis]:
     grouped: Dict[str, Tuple[Cause, List[Result]]] = {}
     for result in results:
-        if not result.status.is_problem or not result.code:
+        if not result.explainable:
             continue
         codes = [result.code, *result.facts.get("extra_codes", ())]
         for code in codes:

@@ -47,7 +47,7 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
             knowledge.append(Background(kb.load, "knowledge base"))
 
     def seen(result: Result, done: int, total: int) -> None:
-        if result.status.is_problem and result.code:
+        if result.explainable:
             load_knowledge()
         if progress is not None:
             progress(result, done, total)
@@ -78,7 +78,7 @@ def run_check(settings: Settings, progress: Optional[runner.ProgressFn] = None) 
     # and only those: a healthy run that was idle for a moment (and so started the parse) does
     # not ask for its result, so it passes or fails the same whatever the network's timing.
     diagnoses = []
-    if any(r.status.is_problem and r.code for r in results):
+    if any(r.explainable for r in results):
         load_knowledge()
         from .diagnose import from_results
 

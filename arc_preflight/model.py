@@ -322,6 +322,12 @@ class Result:
     blocked_by: Optional[str] = None
     facts: Mapping[str, Any] = field(default_factory=dict)
 
+    @property
+    def explainable(self) -> bool:
+        """A problem with a failure code: what the knowledge base explains. The diagnosis reads
+        only these, and a check parses the knowledge base only once one is seen."""
+        return self.status.is_problem and bool(self.code)
+
 
 @dataclass(frozen=True)
 class Cause:
