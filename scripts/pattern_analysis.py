@@ -10,12 +10,13 @@ family or a failure shape; the test suite fails until it is run.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import generated_file  # this script's own folder, first on sys.path
 
 from arc_preflight import kb as kbmod
 from arc_preflight.datafiles import DATA_DIR
@@ -28,20 +29,8 @@ def rendered() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only check the file")
-    args = parser.parse_args()
-    path = DATA_DIR / analysed.FILE_NAME
-    text = rendered()
-    if args.check:
-        current = path.read_text(encoding="utf-8") if path.exists() else ""
-        if current != text:
-            print(f"{path} is out of date: run scripts/pattern_analysis.py", file=sys.stderr)
-            return 1
-        return 0
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path} ({len(text):,} bytes)")
-    return 0
+    return generated_file.main(__doc__.splitlines()[0], DATA_DIR / analysed.FILE_NAME, rendered,
+                               "scripts/pattern_analysis.py")
 
 
 if __name__ == "__main__":

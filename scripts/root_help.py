@@ -9,7 +9,6 @@ command, its one-line help or a top-level option; the test suite fails until it 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import os
@@ -17,6 +16,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import generated_file  # this script's own folder, first on sys.path
 
 from arc_preflight import entry
 
@@ -40,20 +41,8 @@ def rendered() -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only check the file")
-    args = parser.parse_args()
-    path = Path(entry.HELP_FILE)
-    text = rendered()
-    if args.check:
-        current = path.read_text(encoding="utf-8") if path.exists() else ""
-        if current != text:
-            print(f"{path} is out of date: run scripts/root_help.py", file=sys.stderr)
-            return 1
-        return 0
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path} ({len(text):,} bytes)")
-    return 0
+    return generated_file.main(__doc__.splitlines()[0], Path(entry.HELP_FILE), rendered,
+                               "scripts/root_help.py")
 
 
 if __name__ == "__main__":
