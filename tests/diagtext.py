@@ -38,6 +38,15 @@ def assert_only_unknown(line: str, kb: kbmod.KnowledgeBase) -> None:
     assert report.exit_code != 0
 
 
+def assert_explained(text: str, kb: kbmod.KnowledgeBase, category: str, cause: str) -> None:
+    """A failure a cause explains: that category alone, the cause among the findings, and an
+    exit code that says a failure was seen."""
+    report = diagnose(text, kb)
+    assert categories(report) == {category}, (categories(report), text)
+    assert cause in cause_ids(report), (cause_ids(report), text)
+    assert report.exit_code != 0
+
+
 def assert_reported(line: str, kb: kbmod.KnowledgeBase) -> None:
     """A failure line, explained or not: some diagnosis, and an exit code that says a failure
     was seen (issue 9 item 4: never silent)."""

@@ -7,17 +7,9 @@ silent. The rules come from the published lists, not from corpus texts.
 
 from __future__ import annotations
 
-from diagtext import assert_silent, categories, cause_ids, diagnose
+from diagtext import assert_explained, assert_silent
 
 from arc_preflight import kb as kbmod
-
-
-def _check(text: str, kb: kbmod.KnowledgeBase, category: str, cause: str) -> None:
-    report = diagnose(text, kb)
-    assert categories(report) == {category}, (categories(report), text)
-    assert cause in cause_ids(report), (cause_ids(report), text)
-    assert report.exit_code != 0
-
 
 # ---------------------------------------------------------------------------------------------
 # Azure Monitor agent on a Linux Arc machine: its collector's account is not in the himds group
@@ -28,8 +20,8 @@ def test_ama_token_refused_on_arc(kb: kbmod.KnowledgeBase) -> None:
     explains on Arc machines by the syslog user missing from the himds group.
     https://learn.microsoft.com/azure/azure-monitor/agents/azure-monitor-agent-troubleshoot-linux-vm
     (section "Troubleshooting issues on Arc-enabled server")"""
-    _check("Failed to get MSI token from IMDS endpoint\n", kb, "not_admin",
-           "extension_identity_group_missing")
+    assert_explained("Failed to get MSI token from IMDS endpoint\n", kb, "not_admin",
+                     "extension_identity_group_missing")
 
 
 def test_ama_token_failures_that_are_not_the_group(kb: kbmod.KnowledgeBase) -> None:
@@ -68,9 +60,10 @@ def test_hybrid_worker_without_arc_agent(kb: kbmod.KnowledgeBase) -> None:
     """The deployment error the Automation troubleshooting article quotes: the machine outside
     Azure has no Connected Machine agent to give the worker an identity.
     https://learn.microsoft.com/azure/automation/troubleshoot/extension-based-hybrid-runbook-worker"""
-    _check("Unable to retrieve IMDS identity endpoint for non-Azure VM. Ensure that the Azure "
-           "connected machine agent is installed and System-assigned identity is enabled.\n",
-           kb, "agent_not_installed", "agent_not_installed")
+    assert_explained(
+        "Unable to retrieve IMDS identity endpoint for non-Azure VM. Ensure that the Azure "
+        "connected machine agent is installed and System-assigned identity is enabled.\n",
+        kb, "agent_not_installed", "agent_not_installed")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -81,9 +74,10 @@ def test_update_source_unreachable_0x8024402f(kb: kbmod.KnowledgeBase) -> None:
     """0x8024402F is listed by https://learn.microsoft.com/azure/update-manager/troubleshoot
     with 0x8024402C and 0x8024401C as network connectivity problems. The line is a Windows
     Update DSC resource's error record: https://github.com/dsccommunity/xWindowsUpdate/issues/51"""
-    _check('"Message":  "PowerShell DSC resource MSFT_xWindowsUpdateAgent  failed to execute '
-           'Test-TargetResource functionality with error message: Exception from HRESULT: '
-           '0x8024402F ",\n', kb, "firewall_or_proxy_blocking", "endpoint_unreachable")
+    assert_explained(
+        '"Message":  "PowerShell DSC resource MSFT_xWindowsUpdateAgent  failed to execute '
+        'Test-TargetResource functionality with error message: Exception from HRESULT: '
+        '0x8024402F ",\n', kb, "firewall_or_proxy_blocking", "endpoint_unreachable")
 
 
 def test_windows_update_log_without_error_is_silent(kb: kbmod.KnowledgeBase) -> None:
@@ -100,8 +94,9 @@ def test_key_vault_settings_not_an_object(kb: kbmod.KnowledgeBase) -> None:
     """akvvm_service's error for settings built with escaped quotes, as the Arc extension
     article warns. https://learn.microsoft.com/azure/azure-arc/servers/manage-vm-extensions-powershell
     (the same warning: https://learn.microsoft.com/azure/virtual-machines/extensions/key-vault-windows)"""
-    _check("[CertificateManagementConfiguration] Failed to parse the configuration settings "
-           "with:not an object.\n", kb, "extension_failure", "extension_settings_malformed")
+    assert_explained(
+        "[CertificateManagementConfiguration] Failed to parse the configuration settings "
+        "with:not an object.\n", kb, "extension_failure", "extension_settings_malformed")
 
 
 def test_key_vault_settings_line_is_silent(kb: kbmod.KnowledgeBase) -> None:
@@ -117,8 +112,9 @@ def test_key_vault_settings_line_is_silent(kb: kbmod.KnowledgeBase) -> None:
 def test_run_command_powershell_not_on_path(kb: kbmod.KnowledgeBase) -> None:
     """The Run Command output the extension troubleshooting article quotes as a known issue.
     https://learn.microsoft.com/azure/virtual-machines/extensions/troubleshoot"""
-    _check("RunCommandExtension failed with \"'powershell' isn't recognized as an internal or "
-           "external command,\"\n", kb, "extension_failure", "extension_command_not_on_path")
+    assert_explained(
+        "RunCommandExtension failed with \"'powershell' isn't recognized as an internal or "
+        "external command,\"\n", kb, "extension_failure", "extension_command_not_on_path")
 
 
 def test_extension_substatus_succeeded_is_silent(kb: kbmod.KnowledgeBase) -> None:

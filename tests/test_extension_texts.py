@@ -10,17 +10,9 @@ Local hardware validators and the resource bridge's documented errors.
 from __future__ import annotations
 
 import pytest
-from diagtext import categories, cause_ids, diagnose
+from diagtext import assert_explained, categories, cause_ids, diagnose
 
 from arc_preflight import kb as kbmod
-
-
-def _check(text: str, kb: kbmod.KnowledgeBase, category: str, cause: str) -> None:
-    report = diagnose(text, kb)
-    assert categories(report) == {category}, (categories(report), text)
-    assert cause in cause_ids(report), (cause_ids(report), text)
-    assert report.exit_code != 0
-
 
 # ---------------------------------------------------------------------------------------------
 # Linux extension handlers: exit 51 (unsupported OS) and 52 (missing dependency)
@@ -35,7 +27,7 @@ def test_exit_51_without_words_is_unsupported_os(kb: kbmod.KnowledgeBase) -> Non
             "VM extension 'AzureMonitorLinuxAgent' with error message: '[ExtensionOperationError] "
             "Non-zero exit code: 51, /var/lib/waagent/Microsoft.Azure.Monitor."
             "AzureMonitorLinuxAgent-1.30.3/./shim.sh -install\n")
-    _check(text, kb, "unsupported_environment", "extension_os_unsupported")
+    assert_explained(text, kb, "unsupported_environment", "extension_os_unsupported")
 
 
 def test_handler_status_line_exit_51(kb: kbmod.KnowledgeBase) -> None:
@@ -43,7 +35,7 @@ def test_handler_status_line_exit_51(kb: kbmod.KnowledgeBase) -> None:
     https://github.com/Azure/azure-linux-extensions/issues/1825"""
     text = ("2023/10/20 02:49:42 [Microsoft.Azure.Monitor.AzureMonitorLinuxAgent-1.28.8] "
             "Install,failed,51,Unsupported operating system: miraclelinux 9.0\n")
-    _check(text, kb, "unsupported_environment", "extension_os_unsupported")
+    assert_explained(text, kb, "unsupported_environment", "extension_os_unsupported")
 
 
 def test_exit_52_missing_python_on_arc(kb: kbmod.KnowledgeBase) -> None:
@@ -53,7 +45,7 @@ def test_exit_52_missing_python_on_arc(kb: kbmod.KnowledgeBase) -> None:
             "on this extension will be accepted. Extension returned non-zero exit code for "
             "Install: 52. Extension error output: No Python interpreter found, which is an "
             "MDC-MDE extension dependency. Please install either Python 2 or 3.\n")
-    _check(text, kb, "extension_failure", "extension_missing_dependency")
+    assert_explained(text, kb, "extension_failure", "extension_missing_dependency")
 
 
 def test_other_exit_codes_stay_generic(kb: kbmod.KnowledgeBase) -> None:
@@ -89,7 +81,7 @@ def test_other_exit_codes_stay_generic(kb: kbmod.KnowledgeBase) -> None:
 ])
 def test_windows_update_network_codes(text: str, category: str, cause: str,
                                       kb: kbmod.KnowledgeBase) -> None:
-    _check(text, kb, category, cause)
+    assert_explained(text, kb, category, cause)
 
 
 def test_windows_update_codes_by_name(kb: kbmod.KnowledgeBase) -> None:
@@ -115,7 +107,7 @@ def test_patch_extension_package_manager_error_on_arc(kb: kbmod.KnowledgeBase) -
             "patches-00000000-0000-0000-0000-000000000000.list  and output: E: Type 'Suites:' is "
             "not known on line 7 in source list /var/lib/waagent/Microsoft.SoftwareUpdate"
             "Management.LinuxOsUpdateExtension-1.0.50.0/tmp/msft-aumc-secur\n")
-    _check(text, kb, "extension_failure", "patch_extension_package_manager_failed")
+    assert_explained(text, kb, "extension_failure", "patch_extension_package_manager_failed")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,8 +137,8 @@ TPM_RECORD = """{
 def test_tpm_validator_failed(kb: kbmod.KnowledgeBase) -> None:
     """The TPM version validator's record as the TSG quotes it.
     https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/EnvironmentValidator/Troubleshooting-Hardware-Test-Tpm-Version.md"""
-    _check(TPM_RECORD % ("FAILURE", "FAILURE"), kb, "unsupported_environment",
-           "env_check_hardware_unsupported")
+    assert_explained(TPM_RECORD % ("FAILURE", "FAILURE"), kb, "unsupported_environment",
+                     "env_check_hardware_unsupported")
 
 
 def test_hardware_validator_passed_is_silent(kb: kbmod.KnowledgeBase) -> None:
@@ -168,7 +160,7 @@ def test_hardware_validator_passed_is_silent(kb: kbmod.KnowledgeBase) -> None:
 ])
 def test_hardware_detail_lines(detail: str, kb: kbmod.KnowledgeBase) -> None:
     """The detail line alone, as `$r.AdditionalData.Detail` prints it."""
-    _check(detail + "\n", kb, "unsupported_environment", "hardware_requirement_not_met")
+    assert_explained(detail + "\n", kb, "unsupported_environment", "hardware_requirement_not_met")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,14 +176,14 @@ def test_resource_bridge_cidr_overlap(kb: kbmod.KnowledgeBase) -> None:
             '"message": "Network overlap validation failed: IP: <IP_ADDRESS> overlaps with K8s '
             'Default Service CIDR: 10.96.0.0/12. Please reconfigure the network to resolve this '
             'conflict."\n')
-    _check(text, kb, "missing_parameter", "arb_network_settings_invalid")
+    assert_explained(text, kb, "missing_parameter", "arb_network_settings_invalid")
 
 
 def test_resource_bridge_ssh_folder_denied(kb: kbmod.KnowledgeBase) -> None:
     """"SSH folder access denied" (RB_DOC)."""
     text = ("Access to the file in the SSH folder was denied. This may occur if the CLI doesn't "
             "have permission to the SSH folder or if another CLI instance is using the file\n")
-    _check(text, kb, "not_admin", "arb_ssh_folder_denied")
+    assert_explained(text, kb, "not_admin", "arb_ssh_folder_denied")
 
 
 def test_validate_hardware_summary(kb: kbmod.KnowledgeBase) -> None:
@@ -202,7 +194,7 @@ def test_validate_hardware_summary(kb: kbmod.KnowledgeBase) -> None:
             'met. \nReview output and remediate.", "Results": [ { "Name": \n'
             '"AzStackHci_Hardware_Test_Processor_Instance_Property_VMMonitorModeExtensions", \n'
             '"DisplayName": "Test Processor Property VMMonitorModeExtensions\n')
-    _check(text, kb, "unsupported_environment", "hardware_requirement_not_met")
+    assert_explained(text, kb, "unsupported_environment", "hardware_requirement_not_met")
 
 
 @pytest.mark.parametrize("text", [
@@ -215,7 +207,7 @@ def test_validate_hardware_summary(kb: kbmod.KnowledgeBase) -> None:
 def test_deployment_user_remoting_denied(text: str, kb: kbmod.KnowledgeBase) -> None:
     """Azure Local's deployment (LCM) user refused by PowerShell remoting.
     https://github.com/Azure/AzureLocal-Supportability/blob/main/TSG/LCM/access-denied-lcm-user.md"""
-    _check(text, kb, "not_admin", "remote_session_access_denied")
+    assert_explained(text, kb, "not_admin", "remote_session_access_denied")
 
 
 def test_sql_extension_arc_resource_deleted(kb: kbmod.KnowledgeBase) -> None:
@@ -224,7 +216,7 @@ def test_sql_extension_arc_resource_deleted(kb: kbmod.KnowledgeBase) -> None:
     text = ("[7/14/2021 9:36:18 PM UTC] [ERROR]   [UploadServiceProvider]      "
             "[ExtensionHandlerStatusQueryError] ArcSqlInstancesRequest request is null, not "
             "sending data to RP.\n")
-    _check(text, kb, "arc_resource_missing", "arc_resource_deleted")
+    assert_explained(text, kb, "arc_resource_missing", "arc_resource_deleted")
 
 
 @pytest.mark.parametrize("text", [
@@ -237,4 +229,4 @@ def test_sql_extension_arc_resource_deleted(kb: kbmod.KnowledgeBase) -> None:
     "Network 'vmware-azure-arc-01': path 'vmware-azure-arc-01' resolves to multiple networks\n",
 ])
 def test_resource_bridge_vcenter_settings(text: str, kb: kbmod.KnowledgeBase) -> None:
-    _check(text, kb, "missing_parameter", "arb_vcenter_settings_invalid")
+    assert_explained(text, kb, "missing_parameter", "arb_vcenter_settings_invalid")
