@@ -7,22 +7,25 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Sequence, Tuple
 
 
-def main(description: str, path: Path, render: Callable[[], str], script: str,
+def main(description: str, files: Sequence[Tuple[Path, Callable[[], str]]], script: str,
          argv: Optional[List[str]] = None) -> int:
-    """Exit status for ``script``: 0 written or up to date, 1 out of date under ``--check``."""
+    """Exit status for ``script``: 0 written or up to date, 1 out of date under ``--check``
+    (any of ``files``: each a path and what it must hold)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--check", action="store_true", help="only check the file")
     args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = path.read_text(encoding="utf-8") if path.exists() else ""
-        if current != text:
-            print(f"{path} is out of date: run {script}", file=sys.stderr)
-            return 1
-        return 0
-    path.write_text(text, encoding="utf-8")
-    print(f"wrote {path} ({len(text):,} bytes)")
-    return 0
+    status = 0
+    for path, render in files:
+        text = render()
+        if args.check:
+            current = path.read_text(encoding="utf-8") if path.exists() else ""
+            if current != text:
+                print(f"{path} is out of date: run {script}", file=sys.stderr)
+                status = 1
+            continue
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path} ({len(text):,} bytes)")
+    return status

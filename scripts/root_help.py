@@ -41,7 +41,7 @@ def rendered() -> str:
 
 
 def main() -> int:
-    return generated_file.main(__doc__.splitlines()[0], Path(entry.HELP_FILE), rendered,
+    return generated_file.main(__doc__.splitlines()[0], [(Path(entry.HELP_FILE), rendered)],
                                "scripts/root_help.py")
 
 

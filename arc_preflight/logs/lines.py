@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Optional, Pattern, Sequence, Tuple
+from typing import Any, List, Optional, Pattern, Sequence, Tuple, Union, overload
 
 from ..errors import UserError
 from .levels import ERROR_LEVELS, TIME_THEN_LEVEL
@@ -383,11 +383,40 @@ FAILURE_PATTERNS: Tuple[str, ...] = (
 )
 # The flags every failure shape is compiled with (scripts/pattern_coverage.py uses them too).
 FAILURE_FLAGS = re.IGNORECASE | re.MULTILINE | re.ASCII
+
+
+class LazyPatterns(Sequence[Pattern[str]]):
+    """Patterns compiled one by one, each the first time it is used: a pasted paragraph needs a
+    handful of the failure shapes, and compiling all of them took a tenth of ``diagnose``'s
+    start."""
+
+    def __init__(self, sources: Sequence[str], flags: int) -> None:
+        self._sources = tuple(sources)
+        self._flags = flags
+        self._compiled: List[Optional[Pattern[str]]] = [None] * len(self._sources)
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    @overload
+    def __getitem__(self, index: int) -> Pattern[str]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Pattern[str]]: ...
+
+    def __getitem__(self, index: Union[int, slice]) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        regex = self._compiled[index]
+        if regex is None:
+            regex = self._compiled[index] = re.compile(self._sources[index], self._flags)
+        return regex
+
+
 # Compiled one by one: the scanner runs only those whose literal the line holds (one big
 # case-insensitive alternation is ten times slower per character than a pattern that starts
 # with a literal). Each is linear: no nested repeats, every repeat bounded.
-FAILURE_RES: Tuple[Pattern[str], ...] = tuple(
-    re.compile(p, FAILURE_FLAGS) for p in FAILURE_PATTERNS)
+FAILURE_RES: Sequence[Pattern[str]] = LazyPatterns(FAILURE_PATTERNS, FAILURE_FLAGS)
 FAILURE_LEVELS = frozenset({"error", "fatal", "panic", None})
 # The word right before a failure word that says there was none: "No errors occurred", "0
 # failed", "was not unsuccessful", "zero errors were encountered".

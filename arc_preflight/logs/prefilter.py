@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Dict, List, Optional, Pattern, Sequence, Set, Tuple
 
 from . import linefinder
@@ -303,7 +304,7 @@ class Prefilter:
 
     literals: Tuple[bytes, ...]  # literal id -> literal
     anchors: Tuple[str, ...]
-    passes: Tuple[Pattern[bytes], ...]
+    sources: Tuple[bytes, ...]  # each pass's regex; compiled when first needed (see passes)
     group_literal: Tuple[Tuple[int, ...], ...]  # per pass: group number -> literal id
     plain: Tuple[int, ...]  # ids of literals without letters: one-byte ones found by memchr,
     # longer ones by a trie pass per first byte (after the anchored passes)
@@ -313,6 +314,9 @@ class Prefilter:
     # RE2's search for the lines holding any literal, where it is installed (see .linefinder):
     # then the passes above run only on those lines.
     finder: Optional[LineFinder] = field(default=None, compare=False)
+    # Required literal -> the ids of the literals above that it holds, from the shipped plan
+    # (.prefilter_plan): what :meth:`literals_in` would answer for it, without running the passes.
+    known: Dict[bytes, Tuple[int, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, literals: Set[str], backend: str = "auto") -> Prefilter:
@@ -342,7 +346,7 @@ class Prefilter:
             # The trie sits in a look-ahead, so a match consumes only its anchor byte: an
             # occurrence that starts inside another one found by the same pass (``subscription ``
             # inside ``readonlydisabledsubscription ``) is still found.
-            passes.append(re.compile(re.escape(anchor.encode("ascii")) + b"(?=" + body + b")"))
+            passes.append(re.escape(anchor.encode("ascii")) + b"(?=" + body + b")")
             group_maps.append(tuple(numbering))
         # Literals without letters (MSI exit codes 1601-1644, 404, 429...) share one pass per
         # first byte, a trie like the anchored passes': a pass of its own for each cost a whole
@@ -354,13 +358,25 @@ class Prefilter:
         for first, ids in sorted(by_first.items()):
             numbering = [-1]
             items = [(encoded[i][1:], i) for i in ids]
-            passes.append(re.compile(re.escape(bytes([first])) + b"(?=" +
-                                     _trie(items, encoded, numbering) + b")"))
+            passes.append(re.escape(bytes([first])) + b"(?=" + _trie(items, encoded, numbering)
+                          + b")")
             group_maps.append(tuple(numbering))
-        return cls(literals=encoded, anchors=order, passes=tuple(passes),
+        return cls(literals=encoded, anchors=order, sources=tuple(passes),
                    group_literal=tuple(group_maps), plain=plain,
                    siblings=tuple(tuple(links) for links in siblings),
                    finder=linefinder.build(encoded, backend))
+
+    @cached_property
+    def passes(self) -> Tuple[Pattern[bytes], ...]:
+        """The passes, compiled the first time they run: where RE2 finds the lines they serve
+        only its rare fallbacks, and compiling them took a tenth of a second of every start."""
+        return tuple(re.compile(source) for source in self.sources)
+
+    def ids_in(self, literal: bytes) -> Set[int]:
+        """:meth:`literals_in` for a required literal, from the shipped plan when it has the
+        answer (building the matcher asks this of every required literal)."""
+        known = self.known.get(literal)
+        return set(known) if known is not None else self.literals_in(literal)
 
     def hits(self, lowered: bytes, end: int) -> List[Tuple[int, int]]:
         """(offset, literal id) of every literal occurrence in ``lowered[:end]``, in order.

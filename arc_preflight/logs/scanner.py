@@ -41,6 +41,7 @@ from .literals import Condition, holds
 from .needs import NeedIndex, build_indexes, pattern_sets
 from .parallel import PARALLEL_AFTER, Block, search, with_results
 from .prefilter import Prefilter, Requirement
+from .prefilter_plan import prefilter_for
 
 LINE_CAP = 64 * 1024
 
@@ -163,7 +164,7 @@ def build_matcher(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
             raise ValueError(f"trigger {trigger!r} has no required literal")
         literals.update(requirement)
         trigger_needs[trigger] = requirement
-    prefilter = Prefilter.build(literals, backend)
+    prefilter = prefilter_for(literals, backend)
     # Which prefilter literals each requirement holds: the prefilter itself answers that (it
     # finds every literal in a text), far faster than testing every pair.
     count = len(prefilter.literals)
@@ -171,13 +172,13 @@ def build_matcher(kb: KnowledgeBase, backend: str = "auto") -> Matcher:
     needs_of: List[Set[bytes]] = [set() for _ in range(count)]
     for pid, (_, _, needs) in enumerate(patterns):
         for need in needs:
-            for lit_id in prefilter.literals_in(need):
+            for lit_id in prefilter.ids_in(need):
                 by_literal[lit_id].add(pid)
                 needs_of[lit_id].add(need)
     candidates = [tuple(sorted(pids)) for pids in by_literal]
 
     def holding(requirement: Requirement) -> Set[int]:
-        return set().union(*(prefilter.literals_in(t.encode("ascii")) for t in requirement))
+        return set().union(*(prefilter.ids_in(t.encode("ascii")) for t in requirement))
 
     azcm_ids = holding(trigger_needs[AZCM_TRIGGER])
     boundary_ids = set().union(*(holding(trigger_needs[b]) for b in BOUNDARY_PATTERNS))
