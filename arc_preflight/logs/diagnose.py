@@ -101,11 +101,11 @@ UNKNOWN = Cause(
     severity="warn",
     title="Errors the knowledge base does not recognise",
     explanation=(
-        "The agent logged errors that match no known cause. They may be harmless, or a cause "
-        "this tool does not know yet; the evidence lines are the best lead."
+        "The text reports errors or failures that match no known cause. They may be harmless, "
+        "or a cause this tool does not know yet; the evidence lines are the best lead."
     ),
     remedy=(
-        "Read the evidence lines and the lines around them in the log.",
+        "Read the evidence lines and the lines around them in the log or output.",
         "Run arc-preflight check with the same flags as azcmagent connect: its live probes "
         "confirm or rule out the network, proxy, TLS and identity causes.",
         "If the cause is still unclear, collect the agent's logs with azcmagent logs and open a "
