@@ -6,7 +6,7 @@ the start of every ``diagnose``. ``scripts/pattern_analysis.py`` therefore also 
 ``data/parsed_toml.json``, each data file as JSON (which C parses thirty times faster) beside the
 length and CRC-32 of the text it came from. A file is read from it only when its text is that
 very text; any other text (a file edited by hand, a test's own TOML) is parsed as TOML, so the
-cache can make a start sooner but never change what is read. ``tests/test_parsed_toml.py``
+cache can make a start sooner but not change what is read. ``tests/test_parsed_toml.py``
 holds it to the TOML files.
 """
 
@@ -32,30 +32,41 @@ loads = tomllib.loads
 _parsed: Optional[Dict[str, Any]] = None
 
 
+def read_generated(file_name: str, fmt: int) -> Dict[str, Any]:
+    """A JSON file ``scripts/pattern_analysis.py`` generates into the data folder, or ``{}`` when
+    it is missing, unreadable, not an object or of another format: such a file only ever saves
+    work, so a damaged one means the work is done as if there were none."""
+    try:
+        raw = json.loads((DATA_DIR / file_name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return raw if isinstance(raw, dict) and raw.get("format") == fmt else {}
+
+
 def text_key(text: str) -> str:
     """What identifies the text a cached file was parsed from: its length and CRC-32 (zlib is
-    built in; hashlib would cost 20 ms of OpenSSL import at every start)."""
-    data = text.encode("utf-8")
+    built in; hashlib would cost 20 ms of OpenSSL import at every start). Any edit by hand
+    changes it; a forgery made to collide would not, but whoever can write the package's data
+    files can change its code as well."""
+    data = text.encode("utf-8", "surrogatepass")
     return f"{len(data)}:{zlib.crc32(data):08x}"
 
 
 def _cached(name: str) -> Dict[str, Any]:
+    """The cache's entry for data file ``name``, taken out of it: each file is parsed once per
+    process (its readers keep what they built), and the JSON text is not kept after that."""
     global _parsed
     if _parsed is None:
-        try:
-            raw = json.loads((DATA_DIR / PARSED_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raw = {}
-        files = raw.get("files") if isinstance(raw, dict) and \
-            raw.get("format") == PARSED_FORMAT else None
+        files = read_generated(PARSED_FILE, PARSED_FORMAT).get("files")
         _parsed = files if isinstance(files, dict) else {}
-    entry = _parsed.get(name)
+    entry = _parsed.pop(name, None)
     return entry if isinstance(entry, dict) else {}
 
 
 def parse_packaged(text: str, name: str) -> Dict[str, Any]:
     """The TOML ``text`` of the packaged data file ``name``, parsed: from the JSON cache when it
-    was written from this very text, else by the TOML parser. Each call returns a new object."""
+    was written from this very text (the first time in a process), else by the TOML parser.
+    The same value either way, keys in the file's order; each call returns a new object."""
     entry = _cached(name)
     doc = entry.get("json")
     if isinstance(doc, str) and entry.get("key") == text_key(text):

@@ -15,7 +15,8 @@ def main(description: str, files: Sequence[Tuple[Path, Callable[[], str]]], scri
     """Exit status for ``script``: 0 written or up to date, 1 out of date under ``--check``
     (any of ``files``: each a path and what it must hold)."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--check", action="store_true", help="only check the file")
+    parser.add_argument("--check", action="store_true",
+                        help="only check that the files are up to date")
     args = parser.parse_args(argv)
     status = 0
     for path, render in files:

@@ -47,13 +47,29 @@ def test_every_data_file_json_can_hold_is_cached_as_parsed_now() -> None:
         entry = files[path.name]
         assert entry["key"] == datafiles.text_key(text), \
             f"{path.name} changed: run scripts/pattern_analysis.py"
-        assert json.loads(entry["json"]) == doc
+        # the same value with its keys in the same order (json.dumps keeps the order it is given)
+        assert json.dumps(json.loads(entry["json"])) == json.dumps(doc)
     assert {"causes.toml", "codes.toml", "endpoints.toml"} <= set(files)
 
 
 def test_read_toml_equals_the_toml_parser_for_every_file(reread: None) -> None:
     for path in sorted(DATA_DIR.glob("*.toml")):
-        assert datafiles.read_toml(path.name) == datafiles.loads(path.read_text("utf-8"))
+        read, parsed = datafiles.read_toml(path.name), datafiles.loads(path.read_text("utf-8"))
+        assert read == parsed
+        if not _has_dates(parsed):
+            assert json.dumps(read) == json.dumps(parsed), f"{path.name}: key order differs"
+
+
+def test_the_first_read_in_a_process_comes_from_the_cache(monkeypatch: pytest.MonkeyPatch,
+                                                         reread: None) -> None:
+    def refuse(text: str) -> None:
+        raise AssertionError("parsed as TOML")
+
+    expected = datafiles.loads((DATA_DIR / "naming.toml").read_text(encoding="utf-8"))
+    monkeypatch.setattr(datafiles.tomllib, "loads", refuse)
+    assert datafiles.read_toml("naming.toml") == expected
+    with pytest.raises(AssertionError, match="parsed as TOML"):
+        datafiles.read_toml("naming.toml")  # the JSON text is not kept after its one use
 
 
 def test_an_edited_text_is_parsed_not_taken_from_the_cache(reread: None) -> None:
@@ -84,6 +100,11 @@ def test_a_damaged_cache_changes_nothing(content: str, tmp_path: Path,
         content.replace("KEY", datafiles.text_key(text)), encoding="utf-8")
     monkeypatch.setattr(datafiles, "DATA_DIR", tmp_path)
     assert datafiles.parse_packaged(text, "issuers.toml") == datafiles.loads(text)
+
+
+def test_text_that_is_not_utf8_is_refused_as_the_toml_parser_refuses_it() -> None:
+    with pytest.raises(kbmod.KnowledgeBaseError):
+        kbmod.parse('[[cause]]\nid = "\udcff"\n')
 
 
 def test_the_knowledge_base_from_the_cache_is_the_one_from_toml(

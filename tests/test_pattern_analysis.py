@@ -12,6 +12,7 @@ from typing import Iterator
 
 import pytest
 
+from arc_preflight import datafiles
 from arc_preflight import kb as kbmod
 from arc_preflight.datafiles import DATA_DIR
 from arc_preflight.logs import analysed, literals
@@ -55,6 +56,6 @@ def test_a_damaged_file_changes_nothing(content: str, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch,
                                         fresh_cache: None) -> None:
     (tmp_path / analysed.FILE_NAME).write_text(content, encoding="utf-8")
-    monkeypatch.setattr(analysed, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(datafiles, "DATA_DIR", tmp_path)
     for pattern in ("a(b", r"unable to resolve host \S{1,40}", "exit code"):
         assert analysed.analyse(pattern) == literals.analyse(pattern)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, Iterator
+from typing import Any, Dict, FrozenSet
 
 import pytest
 from backends import BACKENDS
 
+from arc_preflight import datafiles
 from arc_preflight import kb as kbmod
 from arc_preflight.datafiles import DATA_DIR
 from arc_preflight.logs import prefilter_plan, scanner
@@ -30,14 +31,6 @@ def literals(kb: kbmod.KnowledgeBase) -> FrozenSet[str]:
 @pytest.fixture(scope="module")
 def fresh(literals: FrozenSet[str]) -> Prefilter:
     return Prefilter.build(set(literals), "pure")
-
-
-@pytest.fixture()
-def reread() -> Iterator[None]:
-    """Each test reads the plan anew (the module keeps what it read)."""
-    prefilter_plan._loaded = None
-    yield
-    prefilter_plan._loaded = None
 
 
 def _shipped() -> Dict[str, Any]:
@@ -104,12 +97,22 @@ def _damaged(plan: Dict[str, Any], how: str) -> Dict[str, Any]:
         del bad["siblings"]
     elif how == "non-ASCII source":
         bad["sources"][0] = "\u00e9"
+    elif how == "group id out of range":
+        bad["groups"][0] = [-1, len(bad["minimal"])]
+    elif how == "numbering without group 0":
+        bad["groups"][0] = bad["groups"][0][1:]
+    elif how == "plain id negative":
+        bad["plain"] = [-3]
+    elif how == "sibling out of range":
+        bad["siblings"][0] = [[len(bad["minimal"]), 1]]
     return bad
 
 
 @pytest.mark.parametrize("how", ["other literals", "holds short", "id out of range",
                                  "minimal not a list of text", "sources and groups differ",
-                                 "missing key", "non-ASCII source"])
+                                 "missing key", "non-ASCII source", "group id out of range",
+                                 "numbering without group 0", "plain id negative",
+                                 "sibling out of range"])
 def test_a_plan_for_other_literals_or_damaged_is_not_used(literals: FrozenSet[str], how: str
                                                           ) -> None:
     assert prefilter_plan.from_plan(_damaged(_shipped(), how), literals, "pure") is None
@@ -118,15 +121,15 @@ def test_a_plan_for_other_literals_or_damaged_is_not_used(literals: FrozenSet[st
 @pytest.mark.parametrize("content", ["", "{not json", "[]", '{"format": 99}',
                                      '{"format": 1, "literals": "x"}'])
 def test_a_damaged_file_means_a_build(content: str, tmp_path: Path, literals: FrozenSet[str],
-                                      fresh: Prefilter, monkeypatch: pytest.MonkeyPatch,
-                                      reread: None) -> None:
+                                      fresh: Prefilter, monkeypatch: pytest.MonkeyPatch
+                                      ) -> None:
     (tmp_path / prefilter_plan.FILE_NAME).write_text(content, encoding="utf-8")
-    monkeypatch.setattr(prefilter_plan, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(datafiles, "DATA_DIR", tmp_path)
     built = prefilter_plan.prefilter_for(literals, "pure")
     assert built == fresh and not built.known
 
 
-def test_a_literal_the_plan_lacks_gets_a_build(literals: FrozenSet[str], reread: None) -> None:
+def test_a_literal_the_plan_lacks_gets_a_build(literals: FrozenSet[str]) -> None:
     more = set(literals) | {"zzqx never shipped literal"}
     built = prefilter_plan.prefilter_for(more, "pure")
     assert not built.known

@@ -12,10 +12,9 @@ patterns and that every entry equals a fresh analysis.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from ..datafiles import DATA_DIR
+from ..datafiles import read_generated
 from ..kb import KnowledgeBase
 from . import literals
 from .levels import ERROR_LEVEL_TRIGGERS
@@ -67,13 +66,7 @@ def document(patterns: Iterable[str]) -> Dict[str, Any]:
 
 
 def _load() -> Dict[str, Any]:
-    try:
-        raw = json.loads((DATA_DIR / FILE_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        return {}
-    entries = raw.get("patterns")
+    entries = read_generated(FILE_NAME, FORMAT).get("patterns")
     return entries if isinstance(entries, dict) else {}
 
 

@@ -7,25 +7,23 @@ the wait for a pasted paragraph, and time the 1 GB benchmark's workers spent idl
 depends only on the set of required literals, which changes only with a release, so
 ``scripts/pattern_analysis.py`` writes the result to ``data/prefilter_plan.json``.
 
-The file is used only when the set of literals it was planned for is exactly the set a run needs;
+The file is used only when the set of literals it was planned for is exactly the set a run needs
+and its tables have the right shape (lengths agree, every literal id is one of its literals);
 otherwise (a knowledge base edited by hand, a file not yet regenerated, a damaged file) the
-prefilter is built as before. So it can only make a run start sooner, never change what it
-finds; ``tests/test_prefilter_plan.py`` holds the shipped file to a fresh build.
+prefilter is built as before. That the shipped plan is what a build makes, so that using it
+changes nothing a run finds, is what ``tests/test_prefilter_plan.py`` holds it to.
 """
 
 from __future__ import annotations
 
-import json
-from typing import AbstractSet, Any, Dict, List, Optional, Tuple
+from typing import AbstractSet, Any, Dict, List, Optional, Sequence, Tuple
 
-from ..datafiles import DATA_DIR
+from ..datafiles import read_generated
 from . import linefinder
 from .prefilter import Prefilter
 
 FILE_NAME = "prefilter_plan.json"
 FORMAT = 1
-
-_loaded: Optional[Dict[str, Any]] = None
 
 
 def document(literals: AbstractSet[str], prefilter: Prefilter) -> Dict[str, Any]:
@@ -44,19 +42,19 @@ def document(literals: AbstractSet[str], prefilter: Prefilter) -> Dict[str, Any]
     }
 
 
-def _read() -> Dict[str, Any]:
-    global _loaded
-    if _loaded is None:
-        try:
-            raw = json.loads((DATA_DIR / FILE_NAME).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raw = {}
-        _loaded = raw if isinstance(raw, dict) and raw.get("format") == FORMAT else {}
-    return _loaded
+def _ids(values: Any, count: int) -> Tuple[int, ...]:
+    """``values`` as literal ids, each below ``count``; ValueError for anything else."""
+    ids = tuple(int(v) for v in values)
+    if any(i < 0 or i >= count for i in ids):
+        raise ValueError("literal id out of range")
+    return ids
 
 
-def _ints(values: Any) -> Tuple[int, ...]:
-    return tuple(int(v) for v in values)
+def _numbering(values: Any, count: int) -> Tuple[int, ...]:
+    """A pass's group number -> literal id: group 0 is the whole match (-1, no literal)."""
+    if not values or int(values[0]) != -1:
+        raise ValueError("a pass's numbering starts with -1")
+    return (-1, *_ids(values[1:], count))
 
 
 def from_plan(plan: Dict[str, Any], literals: AbstractSet[str], backend: str
@@ -68,23 +66,25 @@ def from_plan(plan: Dict[str, Any], literals: AbstractSet[str], backend: str
         return None
     try:
         minimal = tuple(str(lit).encode("ascii") for lit in plan["minimal"])
-        holds = plan["holds"]
-        if len(holds) != len(ordered) or len(plan["groups"]) != len(plan["sources"]) or \
-                len(plan["siblings"]) != len(minimal):
+        count = len(minimal)
+        holds: Sequence[Any] = plan["holds"]
+        sources: Sequence[Any] = plan["sources"]
+        groups: Sequence[Any] = plan["groups"]
+        links: Sequence[Any] = plan["siblings"]
+        if len(holds) != len(ordered) or len(groups) != len(sources) or len(links) != count:
             return None
-        known = {lit.encode("ascii"): _ints(ids) for lit, ids in zip(ordered, holds)}
-        if any(i < 0 or i >= len(minimal) for ids in known.values() for i in ids):
-            return None
+        group_literal = tuple(_numbering(g, count) for g in groups)
+        siblings = tuple(tuple((_ids([a], count)[0], int(b)) for a, b in pairs)
+                         for pairs in links)
         return Prefilter(
             literals=minimal,
             anchors=tuple(str(a) for a in plan["anchors"]),
-            sources=tuple(str(src).encode("ascii") for src in plan["sources"]),
-            group_literal=tuple(_ints(g) for g in plan["groups"]),
-            plain=_ints(plan["plain"]),
-            siblings=tuple(tuple((int(a), int(b)) for a, b in links)
-                           for links in plan["siblings"]),
+            sources=tuple(str(src).encode("ascii") for src in sources),
+            group_literal=group_literal,
+            plain=_ids(plan["plain"], count),
+            siblings=siblings,
             finder=linefinder.build(minimal, backend),
-            known=known)
+            known={lit.encode("ascii"): _ids(ids, count) for lit, ids in zip(ordered, holds)})
     except (KeyError, TypeError, ValueError, UnicodeError):
         return None
 
@@ -92,4 +92,5 @@ def from_plan(plan: Dict[str, Any], literals: AbstractSet[str], backend: str
 def prefilter_for(literals: AbstractSet[str], backend: str = "auto") -> Prefilter:
     """The prefilter for ``literals``: from the shipped plan when it was made for exactly these
     literals, else built now (:meth:`Prefilter.build`)."""
-    return from_plan(_read(), literals, backend) or Prefilter.build(set(literals), backend)
+    plan = read_generated(FILE_NAME, FORMAT)
+    return from_plan(plan, literals, backend) or Prefilter.build(set(literals), backend)
