@@ -90,6 +90,16 @@ def test_per_round_counts_each_collection_round_apart(tmp_path: Path) -> None:
     assert rounds["e"]["correct"] == 1 and rounds["e"]["scorable"] == 2
 
 
+def test_per_certainty_counts_how_sure_each_label_is_apart(tmp_path: Path) -> None:
+    stated = case(tmp_path, "a-001")
+    inferred = case(tmp_path, "a-002", certainty="inferred")
+    for c, got in ((stated, ["dns_failure"]), (inferred, ["unknown"])):
+        c.half, c.got = "holdout", got
+    sure = corpus_score.summary([stated, inferred])["halves"]["holdout"]["per_certainty"]
+    assert sure["stated"] == {"correct": 1, "scorable": 1, "accuracy": 1.0}
+    assert sure["inferred"] == {"correct": 0, "scorable": 1, "accuracy": 0.0}
+
+
 def test_markdown_tables_print_the_measured_cells(tmp_path: Path) -> None:
     """The README quotes these tables; each cell is right/scored per half, '-' for none."""
     right, wrong = case(tmp_path, "f-001"), case(tmp_path, "f-002")
@@ -100,6 +110,8 @@ def test_markdown_tables_print_the_measured_cells(tmp_path: Path) -> None:
     assert "| hold-out half | 1 | 0 (0%) |" in lines
     assert "| `dns_failure` | 1/1 | 0/1 |" in lines
     assert any(line.startswith("| `f` (") and line.endswith("| 1/1 | 0/1 |") for line in lines)
+    assert any(line.startswith("| `stated`: ") and line.endswith("| 1/1 | 0/1 |")
+               for line in lines)
 
 
 def _tiny_corpus(tmp_path: Path) -> Path:
@@ -142,3 +154,18 @@ def test_the_whole_report_still_reaches_a_reader_that_stays(tmp_path: Path) -> N
          str(corpus)], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0 and done.stderr == ""
     assert done.stdout.startswith("corpus: 3 failure texts, 0 healthy texts")
+
+
+def test_silent_texts_are_told_apart_by_whether_a_line_names_a_failure(tmp_path: Path) -> None:
+    plain, worded, spoken = (case(tmp_path, n) for n in ("y-001", "y-002", "y-003"))
+    worded.body = "Install-Module : Access to the path is denied.\n"
+    spoken.body = "Setting up the agent\nUnable to read the settings\n"
+    for c in (plain, worded, spoken):
+        c.half = "holdout"
+    assert [corpus_score.has_failure_word(c) for c in (plain, worded, spoken)] == \
+        [False, True, True]
+    halves = corpus_score.summary([plain, worded, spoken])["halves"]["holdout"]
+    assert halves["silent"] == 3 and halves["silent_with_failure_word"] == 2
+    worded.got = ["not_admin"]
+    assert corpus_score.summary([plain, worded])["halves"]["holdout"][
+        "silent_with_failure_word"] == 0
