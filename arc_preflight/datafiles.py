@@ -53,23 +53,26 @@ def text_key(text: str) -> str:
 
 
 def _cached(name: str) -> Dict[str, Any]:
-    """The cache's entry for data file ``name``, taken out of it: each file is parsed once per
-    process (its readers keep what they built), and the JSON text is not kept after that."""
+    """The cache's entry for data file ``name`` (empty when it has none)."""
     global _parsed
     if _parsed is None:
         files = read_generated(PARSED_FILE, PARSED_FORMAT).get("files")
         _parsed = files if isinstance(files, dict) else {}
-    entry = _parsed.pop(name, None)
+    entry = _parsed.get(name)
     return entry if isinstance(entry, dict) else {}
 
 
 def parse_packaged(text: str, name: str) -> Dict[str, Any]:
     """The TOML ``text`` of the packaged data file ``name``, parsed: from the JSON cache when it
-    was written from this very text (the first time in a process), else by the TOML parser.
-    The same value either way, keys in the file's order; each call returns a new object."""
+    was written from this very text, else by the TOML parser. The same value either way, keys
+    in the file's order; each call returns a new object. A cache entry serves its file once per
+    process (its readers keep what they built) and is let go then; a call with other text under
+    the same name (a test's own TOML) leaves it for the file."""
     entry = _cached(name)
     doc = entry.get("json")
     if isinstance(doc, str) and entry.get("key") == text_key(text):
+        if _parsed is not None:
+            _parsed.pop(name, None)
         try:
             parsed = json.loads(doc)
         except ValueError:

@@ -7,8 +7,8 @@ data files parsed (see arc_preflight/logs/analysed.py, prefilter_plan.py and
 arc_preflight/datafiles.py). Run it after changing a data file, a code family or a failure
 shape; the test suite fails until it is run.
 
-    python scripts/pattern_analysis.py           # rewrite the file
-    python scripts/pattern_analysis.py --check   # exit 1 if the file is not up to date
+    python scripts/pattern_analysis.py           # rewrite the files
+    python scripts/pattern_analysis.py --check   # exit 1 if any file is not up to date
 """
 
 from __future__ import annotations

@@ -81,6 +81,18 @@ def test_an_edited_text_is_parsed_not_taken_from_the_cache(reread: None) -> None
     assert doc == datafiles.loads(edited)
 
 
+def test_other_text_under_a_files_name_leaves_its_entry_for_the_file(
+        monkeypatch: pytest.MonkeyPatch, reread: None) -> None:
+    text = (DATA_DIR / "issuers.toml").read_text(encoding="utf-8")
+    datafiles.parse_packaged(text + "\n# a test's own copy\n", "issuers.toml")
+
+    def refuse(text: str) -> None:
+        raise AssertionError("parsed as TOML")
+
+    monkeypatch.setattr(datafiles.tomllib, "loads", refuse)
+    assert datafiles.read_toml("issuers.toml")["expected"]
+
+
 def test_each_call_returns_its_own_object(reread: None) -> None:
     first = datafiles.read_toml("issuers.toml")
     first["expected"].append("mutated")
